@@ -1,0 +1,115 @@
+/**
+ * EventLog: the durable, partitioned, replayable log Tessera is built on (DESIGN §1, §6).
+ * Two adapters implement it — Kafka (KafkaJS) and the Postgres log — and both pass one
+ * conformance suite (libs/event-log/src/conformance).
+ *
+ * Offsets are per partition, start at 0 and are contiguous for the Postgres log; Kafka offsets are
+ * monotonic per partition. "next offset" always means last consumed offset + 1 (Kafka's convention).
+ */
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** -1 = keep forever (the event store). Default -1. */
+  retentionMs?: number;
+}
+
+export interface LogRecordInput {
+  /** Records with the same key go to the same partition, in produce order. */
+  key: string;
+  value: Buffer | string;
+  headers?: Record<string, string>;
+  /** Explicit partition; default: stable hash of the key (murmur2, as KafkaJS's default partitioner). */
+  partition?: number;
+}
+
+export interface ProducedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** When the log stored the record (ISO 8601). */
+  timestamp: string;
+}
+
+export interface RecordBatch {
+  topic: string;
+  partition: number;
+  /** In offset order, non-empty. */
+  records: LogRecord[];
+  /** Partition end offset (next offset to be written) as known when the batch was fetched. */
+  highWatermark: number;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a partition starts when neither the application nor the group has an offset. Default: beginning. */
+  fromBeginning?: boolean;
+  /** Upper bound on records per batch. Default 1000. */
+  maxBatchRecords?: number;
+  /**
+   * Called when this consumer is assigned a partition. An application that checkpoints offsets in its
+   * own store (the projection transaction) returns its next offset here and the log resumes from it;
+   * `undefined` falls back to the group's committed offset, then to `fromBeginning`.
+   */
+  resolveStartOffset?: (topic: string, partition: number) => Promise<number | undefined>;
+  /**
+   * Handles one batch of one partition. Batches of one partition are delivered one at a time, in order.
+   * Resolving commits `lastOffset + 1` for the group (manual commit: never before the handler succeeded).
+   * Throwing does not commit and does not skip: the same records are redelivered after a back-off
+   * (1 s doubling up to 30 s). Poison handling (dead-lettering) is the handler's job.
+   */
+  handleBatch: (batch: RecordBatch) => Promise<void>;
+}
+
+export interface ConsumerHandle {
+  /** Stops fetching, lets an in-flight batch finish and commit, releases the partitions. */
+  stop(): Promise<void>;
+  /** Partitions currently assigned to this consumer, e.g. `[{topic, partitions: [0, 2]}]`. */
+  assignments(): Array<{ topic: string; partitions: number[] }>;
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** The group's committed next offset (0 / low watermark when none). */
+  committed: number;
+  /** The partition end offset. */
+  end: number;
+  lag: number;
+}
+
+export interface EventLog {
+  /** Engine name for logs and health: 'postgres' | 'kafka'. */
+  readonly engine: string;
+  /** Creates missing topics; existing topics are left as they are. Idempotent. */
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  /**
+   * Appends records; resolves once every record is durably stored (Kafka: acks=-1, idempotent
+   * producer; Postgres: committed). Rejects if any record was not stored — a caller may retry the
+   * whole batch. Per-key order is kept. Result is in input order.
+   */
+  produce(topic: string, records: LogRecordInput[]): Promise<ProducedRecord[]>;
+  /** Starts a group member consuming `topics` in batches per partition. */
+  consume(options: ConsumeOptions): Promise<ConsumerHandle>;
+  /** Moves a group's committed offsets (no member of the group may be running): replay. */
+  seek(groupId: string, topic: string, to: 'beginning' | 'end' | Array<{ partition: number; offset: number }>): Promise<void>;
+  /** End offset (next offset to be written) per partition. */
+  endOffsets(topic: string): Promise<Array<{ partition: number; offset: number }>>;
+  /** Committed offset and lag per partition for a group. */
+  lag(groupId: string, topic: string): Promise<PartitionLag[]>;
+  /** Answers when the engine is reachable (readiness). Rejects otherwise. */
+  ping(): Promise<void>;
+  /** Stops all consumers started through this instance and releases connections. */
+  close(): Promise<void>;
+}
+
+export const EVENT_LOG = Symbol('EVENT_LOG');

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// `npm test`: builds dist/ (e2e and process tests run the built server), runs every jest tier,
+// then prints one closing line `N passed, N failed`.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const build = spawnSync(process.execPath, [path.join(root, 'scripts/build.js')], { stdio: 'inherit', cwd: root });
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const out = path.join(root, '.test-output', 'jest.json');
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.rmSync(out, { force: true });
+const args = [require.resolve('jest/bin/jest'), '--json', `--outputFile=${out}`, ...process.argv.slice(2)];
+const run = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: process.env });
+let passed = 0;
+let failed = 0;
+try {
+  const result = JSON.parse(fs.readFileSync(out, 'utf8'));
+  passed = result.numPassedTests;
+  failed = result.numFailedTests + result.numRuntimeErrorTestSuites;
+} catch {
+  failed = 1;
+}
+if (run.status !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(run.status === 0 && failed === 0 ? 0 : 1);
