@@ -11,7 +11,7 @@ for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/{apps,libs,test}/**/*.{spec,int-spec,e2e-spec}.ts'],
+  testMatch: ['<rootDir>/{apps,libs,test,docker}/**/*.{spec,int-spec,e2e-spec}.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', {
       jsc: {

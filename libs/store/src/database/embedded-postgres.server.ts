@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -104,6 +104,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dataDir = resolve(options.dataDir);
   const pgDir = join(dataDir, 'pg');
   await mkdir(dataDir, { recursive: true });
+  // As root, PostgreSQL runs as another OS user that must be able to enter the data dir.
+  if (userInfo().uid === 0 && ((await stat(dataDir)).mode & 0o005) !== 0o005) await chmod(dataDir, 0o755);
   await stopOrphan(pgDir);
   const port = options.port && options.port > 0 ? options.port : await freePort();
   const log = options.onLog ?? (() => undefined);

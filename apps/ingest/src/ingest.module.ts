@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ProfileIngestController } from './profiles/profile-ingest.controller';
+import { PRODUCE_TIMEOUT_MS, ProfileIngestService } from './profiles/profile-ingest.service';
+
+@Module({})
+export class IngestModule {
+  static register(options: { produceTimeoutMs: number }) {
+    return {
+      module: IngestModule,
+      controllers: [ProfileIngestController],
+      providers: [ProfileIngestService, { provide: PRODUCE_TIMEOUT_MS, useValue: options.produceTimeoutMs }],
+      exports: [ProfileIngestService],
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { AuthenticatedRequest, RequiresKey } from '@tessera/runtime';
+import { ProfileIngestService } from './profile-ingest.service';
+
+@Controller('v3/profiles')
+export class ProfileIngestController {
+  constructor(private readonly ingest: ProfileIngestService) {}
+
+  /** Batch upsert (DESIGN §3): 202 only after the log acknowledged every item. */
+  @Post()
+  @HttpCode(202)
+  @RequiresKey('public')
+  async upsert(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
+    await this.ingest.accept(request.principal!.tenant, body);
+    return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+  }
+}

@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { QueryEnv } from '@tessera/config';
+import { CoreModule, createHttpApp, listen, runService } from '@tessera/runtime';
+import { QueryModule } from './query.module';
+
+void runService({
+  name: 'tessera-query',
+  envClass: QueryEnv,
+  async start(env, infra, logger) {
+    @Module({ imports: [CoreModule.forRoot(infra), QueryModule] })
+    class QueryAppModule {}
+    const app = await createHttpApp(QueryAppModule, env, logger);
+    logger.info({ url: await listen(app, env) }, 'query ready');
+    return { stop: () => app.close() };
+  },
+});

@@ -1,0 +1,48 @@
+import { Controller, Get, Query, Req } from '@nestjs/common';
+import { ApiProblemException, AuthenticatedRequest, RequiresKey } from '@tessera/runtime';
+import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
+
+@Controller('v3/profiles')
+export class ProfileQueryController {
+  constructor(
+    private readonly profiles: ProfileQueryRepository,
+    private readonly tenants: TenantRepository,
+  ) {}
+
+  /** Look-up by exactly one identifier, normalised as on ingest (DESIGN §3). */
+  @Get()
+  @RequiresKey('private')
+  async find(@Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest) {
+    const tenant = request.principal!.tenant;
+    const rules = await this.tenants.identifierRules(tenant);
+    const names = Object.keys(query);
+    const known = rules.types().map((t) => t.type).join(', ');
+    if (names.length !== 1) {
+      throw new ApiProblemException(400, {
+        message: names.length === 0 ? `exactly one identifier query parameter is required (${known})` : `exactly one identifier query parameter is allowed; got ${names.join(', ')}`,
+      });
+    }
+    const [type] = names;
+    const raw = query[type];
+    if (!rules.isIdentifier(type)) throw new ApiProblemException(400, { message: `\`${type}\` is not an identifier type (${known})` });
+    if (typeof raw !== 'string') throw new ApiProblemException(400, { message: `\`${type}\` must be given once` });
+    if (raw.trim() === '') throw new ApiProblemException(400, { message: `\`${type}\` must not be empty` });
+    const normalised = rules.normalise(type, raw);
+    if (!normalised.ok) {
+      if (normalised.blocked) throw notFound(type, raw);
+      throw new ApiProblemException(400, { message: `\`${type}\` ${normalised.reason}` });
+    }
+    const profile = await this.profiles.findByIdentifier(tenant, type, normalised.value);
+    if (!profile) throw notFound(type, normalised.value);
+    return {
+      attributes: { ...profile.attributes, zaius_id: profile.id },
+      identifiers: profile.identifiers,
+      created_at: profile.createdAt,
+      updated_at: profile.updatedAt,
+    };
+  }
+}
+
+function notFound(type: string, value: string): ApiProblemException {
+  return new ApiProblemException(404, { message: `Unable to find profile for ${type} = ${value}` });
+}

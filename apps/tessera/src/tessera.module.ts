@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { SingleNodeEnv } from '@tessera/config';
+import { CoreModule, Infrastructure } from '@tessera/runtime';
+import { IngestModule } from '../../ingest/src/ingest.module';
+import { QueryModule } from '../../query/src/query.module';
+import { WorkerModule } from '../../worker/src/worker.module';
+
+/** Single-node mode: ingest, query and the worker in one process on one port. */
+@Module({})
+export class TesseraModule {
+  static register(infra: Infrastructure, env: SingleNodeEnv): DynamicModule {
+    return {
+      module: TesseraModule,
+      imports: [
+        CoreModule.forRoot(infra),
+        IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS }),
+        QueryModule,
+        WorkerModule.register({ batchSize: env.TESSERA_WORKER_BATCH_SIZE }),
+      ],
+    };
+  }
+}

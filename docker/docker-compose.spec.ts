@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { HttpEnv, loadEnv } from '@tessera/config';
+
+// No container engine runs here, so the compose file is checked statically against the config.
+describe('docker/docker-compose.yml', () => {
+  const compose = parse(readFileSync(join(__dirname, 'docker-compose.yml'), 'utf8'), { merge: true });
+  const services = compose.services as Record<string, Record<string, unknown>>;
+
+  it('given the scale-out layout, then it has Kafka (KRaft), PostgreSQL and separate ingest, worker and query apps', () => {
+    expect(Object.keys(services).sort()).toEqual(['ingest', 'kafka', 'postgres', 'query', 'worker']);
+    expect((services.kafka.environment as Record<string, string>).KAFKA_PROCESS_ROLES).toContain('controller');
+  });
+
+  it.each(['ingest', 'worker', 'query', 'kafka', 'postgres'])('service %s has an image or build, an environment and ports', (name) => {
+    const s = services[name];
+    expect(s.image ?? s.build).toBeTruthy();
+    expect(s.environment).toBeTruthy();
+    expect(Array.isArray(s.ports) && (s.ports as unknown[]).length).toBeTruthy();
+  });
+
+  it.each(['ingest', 'worker', 'query'])('app %s: its environment passes the config validation and its port is published', (name) => {
+    const s = services[name];
+    const env = loadEnv(HttpEnv, s.environment as NodeJS.ProcessEnv);
+    expect(env.KAFKA_BROKERS).toBe('kafka:9092');
+    expect(env.DATABASE_URL).toMatch(/@postgres:5432\//);
+    expect((s.ports as string[]).map((p) => p.split(':')[1])).toContain(String(env.PORT));
+    expect((s.command as string[]).join(' ')).toContain(`dist/apps/${name}/main.js`);
+    expect(s.build).toEqual({ context: '..', dockerfile: 'docker/Dockerfile' });
+  });
+
+  it('the Dockerfile builds the apps the compose file runs', () => {
+    const dockerfile = readFileSync(join(__dirname, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/npm ci/);
+    expect(dockerfile).toMatch(/scripts\/build\.js/);
+    expect(dockerfile).toMatch(/COPY --from=build \/app\/dist/);
+  });
+});

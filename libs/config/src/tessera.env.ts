@@ -1,0 +1,92 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+
+/** Settings every Tessera process shares (DESIGN §2). */
+export class CommonEnv {
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsString()
+  TESSERA_DATA_DIR: string = './.tessera';
+
+  @IsOptional()
+  @Matches(BROKER_LIST, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
+  KAFKA_BROKERS?: string;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** Partitions of tessera.profile-upserts.v1 when Tessera creates it. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  TESSERA_PARTITIONS: number = 8;
+
+  /** Connections in this process's PostgreSQL pool. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(2)
+  @Max(200)
+  TESSERA_DB_POOL_SIZE: number = 20;
+}
+
+/** HTTP surfaces (ingest, query, single-node). */
+export class HttpEnv extends CommonEnv {
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT: number = 8080;
+
+  @IsString()
+  HOST: string = '0.0.0.0';
+
+  /** Maximum request body in bytes (413 above it). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1024)
+  TESSERA_BODY_LIMIT: number = 4 * 1024 * 1024;
+
+  /** How long ingest waits for the log to acknowledge a batch before answering 503. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(100)
+  TESSERA_PRODUCE_TIMEOUT_MS: number = 10_000;
+}
+
+/** The worker app (scale-out): the profile projector, with health endpoints on PORT. */
+export class WorkerEnv extends HttpEnv {
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(50_000)
+  TESSERA_WORKER_BATCH_SIZE: number = 2000;
+}
+
+/** Single-node mode: ingest + query + worker in one process, plus the default tenant's keys. */
+export class SingleNodeEnv extends HttpEnv {
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(50_000)
+  TESSERA_WORKER_BATCH_SIZE: number = 2000;
+
+  @IsOptional()
+  @MinLength(16, { message: 'TESSERA_PUBLIC_KEY must be at least 16 characters' })
+  TESSERA_PUBLIC_KEY?: string;
+
+  @IsOptional()
+  @MinLength(16, { message: 'TESSERA_PRIVATE_KEY must be at least 16 characters' })
+  TESSERA_PRIVATE_KEY?: string;
+}
+
+/** The ingest app (scale-out): POST /v3/profiles and health. */
+export class IngestEnv extends HttpEnv {}
+
+/** The query app (scale-out): GET /v3/profiles and health. */
+export class QueryEnv extends HttpEnv {}

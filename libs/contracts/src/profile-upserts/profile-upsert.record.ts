@@ -1,0 +1,171 @@
+import { extractIdentifiers, type AttributeValue, type IdentifierRules } from '@tessera/identity';
+import { isUuidV7, uuidv7 } from '../ids/uuid-v7';
+import {
+  TS_ATTRIBUTE,
+  attributeNameProblem,
+  attributeValueProblem,
+  isOwn,
+  isPlainObject,
+  showName,
+} from './attribute-rules';
+import { PROFILE_UPSERT_HEADERS, PROFILE_UPSERT_SOURCE } from './profile-upserts.topic';
+import type { ProfileUpsertIdentifier, ValidatedProfileUpsert } from './profile-upsert.validator';
+
+/** The value of a record on tessera.profile-upserts.v1 (DESIGN §4), JSON-encoded. */
+export interface ProfileUpsertRecord {
+  /** UUID v7, one per accepted item. */
+  id: string;
+  tenant: string;
+  /** When ingest received the body (ISO 8601, UTC, milliseconds). */
+  receivedAt: string;
+  /** Event time (ISO 8601, UTC, milliseconds): the item's `ts`, else `receivedAt`. */
+  ts: string;
+  /** Where the record came from, e.g. `api.v3.profiles`. */
+  source: string;
+  /** The attributes as accepted, `ts` removed. Raw (not normalised) so a replay can re-derive everything. */
+  attributes: Record<string, AttributeValue>;
+}
+
+/** A record ready for EventLog.produce (structurally a LogRecordInput). */
+export interface ProfileUpsertLogRecord {
+  key: string;
+  /** JSON of a ProfileUpsertRecord. */
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The partition key of a record: `<tenant>:<type>:<value>` of the item's first high-confidence
+ * identifier (priority order), else its first identifier, value normalised (DESIGN §4).
+ * Decision: the identifier type is part of the key — `<tenant>:<value>` alone would be ambiguous
+ * (an email and a vuid, or two custom types, can share a value), and the type makes keys readable.
+ */
+export function profileUpsertKey(
+  tenant: string,
+  identifiers: readonly ProfileUpsertIdentifier[],
+  rules: IdentifierRules,
+): string {
+  if (identifiers.length === 0) throw new TypeError('profileUpsertKey: an item needs at least one identifier');
+  let chosen = identifiers[0];
+  for (let i = 0; i < identifiers.length; i++) {
+    if (isHighConfidence(rules, identifiers[i].type)) {
+      chosen = identifiers[i];
+      break;
+    }
+  }
+  return `${tenant}:${chosen.type}:${chosen.value}`;
+}
+
+function isHighConfidence(rules: IdentifierRules, type: string): boolean {
+  return rules.get(type)?.confidence === 'high';
+}
+
+/**
+ * Turns validated items into log records, in item order: one UUID v7 per item (monotonic, so ids
+ * follow item order), `receivedAt` shared by the batch, `ts` the item's own or `receivedAt`.
+ * Throws (a programming error, not a client error) on an empty tenant, an invalid date or an item
+ * without identifiers.
+ */
+export function buildProfileUpsertRecords(
+  tenant: string,
+  items: readonly ValidatedProfileUpsert[],
+  receivedAt: Date,
+  rules: IdentifierRules,
+  source: string = PROFILE_UPSERT_SOURCE,
+): ProfileUpsertLogRecord[] {
+  if (typeof tenant !== 'string' || tenant.length === 0) throw new TypeError('buildProfileUpsertRecords: tenant must be a non-empty string');
+  const receivedAtIso = receivedAt.toISOString(); // RangeError on an invalid Date
+  const out: ProfileUpsertLogRecord[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const identifiers =
+      item.identifiers && item.identifiers.length > 0
+        ? item.identifiers
+        : extractIdentifiers(item.attributes, rules).identifiers;
+    const record: ProfileUpsertRecord = {
+      id: uuidv7(),
+      tenant,
+      receivedAt: receivedAtIso,
+      ts: item.tsFromBody === false ? receivedAtIso : item.ts.toISOString(),
+      source,
+      attributes: item.attributes,
+    };
+    out[i] = {
+      key: profileUpsertKey(tenant, identifiers, rules),
+      value: JSON.stringify(record),
+      headers: { ...PROFILE_UPSERT_HEADERS },
+    };
+  }
+  return out;
+}
+
+export type ProfileUpsertRecordParse = { ok: true; record: ProfileUpsertRecord } | { ok: false; error: string };
+
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isCanonicalIso(value: unknown): value is string {
+  if (typeof value !== 'string' || !CANONICAL_ISO.test(value)) return false;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
+}
+
+/**
+ * The worker's strict decoder of a record value: UTF-8 JSON object with the fields of
+ * ProfileUpsertRecord and the right types. Size limits of the HTTP API are not re-applied (a record
+ * accepted under older limits still replays); identifiers are not resolved here (the rules of the
+ * time of consumption apply). Unknown top-level fields are ignored (tolerant reader: additive
+ * changes need no new schema). Never throws; the error names the field. Records that fail go to the DLQ.
+ */
+export function parseProfileUpsertRecord(raw: Buffer | Uint8Array | string): ProfileUpsertRecordParse {
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else {
+    try {
+      text = utf8.decode(raw);
+    } catch {
+      return { ok: false, error: 'record value is not valid UTF-8' };
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: `record value is not valid JSON: ${(e as Error).message}` };
+  }
+  if (!isPlainObject(parsed)) return { ok: false, error: 'record value must be a JSON object' };
+
+  const { id, tenant, receivedAt, ts, source, attributes } = pick(parsed);
+  if (!isUuidV7(id)) return { ok: false, error: '`id` must be a lower-case UUID v7 string' };
+  if (typeof tenant !== 'string' || tenant.length === 0) return { ok: false, error: '`tenant` must be a non-empty string' };
+  if (!isCanonicalIso(receivedAt)) return { ok: false, error: '`receivedAt` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
+  if (!isCanonicalIso(ts)) return { ok: false, error: '`ts` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
+  if (typeof source !== 'string' || source.length === 0) return { ok: false, error: '`source` must be a non-empty string' };
+  if (!isPlainObject(attributes)) return { ok: false, error: '`attributes` must be an object' };
+
+  const copy: Record<string, AttributeValue> = Object.create(null);
+  const names = Object.keys(attributes);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (name === TS_ATTRIBUTE) return { ok: false, error: '`attributes.ts` must not be present (the event time is the record field `ts`)' };
+    const nameProblem = attributeNameProblem(name);
+    if (nameProblem !== null) return { ok: false, error: `\`attributes\`: ${nameProblem}` };
+    const value = attributes[name];
+    const valueProblem = attributeValueProblem(value, false);
+    if (valueProblem !== null) return { ok: false, error: `\`attributes.${showName(name)}\` ${valueProblem}` };
+    copy[name] = value as AttributeValue;
+  }
+  return { ok: true, record: { id, tenant, receivedAt, ts, source, attributes: copy } };
+}
+
+function pick(o: Record<string, unknown>): Record<keyof ProfileUpsertRecord, unknown> {
+  const get = (k: string): unknown => (isOwn(o, k) ? o[k] : undefined);
+  return {
+    id: get('id'),
+    tenant: get('tenant'),
+    receivedAt: get('receivedAt'),
+    ts: get('ts'),
+    source: get('source'),
+    attributes: get('attributes'),
+  };
+}

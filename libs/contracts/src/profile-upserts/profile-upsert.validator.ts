@@ -1,0 +1,187 @@
+import { extractIdentifiers, type AttributeValue, type IdentifierRef, type IdentifierRules } from '@tessera/identity';
+import {
+  PROFILE_UPSERT_LIMITS,
+  RESERVED_ATTRIBUTE_NAMES,
+  ATTRIBUTE_NAME_PATTERN,
+  TS_ATTRIBUTE,
+  attributeValueProblem,
+  isOwn,
+  isPlainObject,
+  showName,
+} from './attribute-rules';
+import { parseEventTime } from './event-time';
+
+/**
+ * The hot-path validator of the POST /v3/profiles body (DESIGN §3). Plain functions, no per-item
+ * class instances: it runs on every item at tens of thousands of items per second.
+ *
+ * All-or-nothing: the caller publishes nothing unless `ok` is true. Every invalid item is listed,
+ * with its index (0 for a single object) and a message naming the field and the rule; an item
+ * with several problems gets them joined with '; ' (at most MAX_PROBLEMS_PER_ITEM).
+ *
+ * Output attributes are fresh null-prototype objects holding only names that passed the name rule,
+ * so a body can never reach Object.prototype (`__proto__`, `constructor`, `prototype` are refused).
+ */
+
+/** A normalised identifier `{type, value}` (the identity lib's IdentifierRef). */
+export type ProfileUpsertIdentifier = IdentifierRef;
+
+export interface ValidatedProfileUpsert {
+  /** The accepted attributes, `ts` removed. A null-prototype object; arrays are copies. */
+  attributes: Record<string, AttributeValue>;
+  /** Event time: the item's `ts`, else the time the body was received (`opts.receivedAt`). */
+  ts: Date;
+  /** True when `ts` came from the item; false when it defaulted to the received time. */
+  tsFromBody: boolean;
+  /** Normalised identifiers in priority order (zaius_id, customer_id, email, phone, vuid, custom); never empty. */
+  identifiers: ProfileUpsertIdentifier[];
+}
+
+export interface ProfileUpsertInvalid {
+  /** Position of the item in the body array (0 for a single object). */
+  event: number;
+  message: string;
+}
+
+export type ProfileUpsertValidation =
+  | { ok: true; items: ValidatedProfileUpsert[] }
+  | { ok: false; invalids: ProfileUpsertInvalid[] }
+  | { ok: false; bodyError: string };
+
+export type ProfileUpsertItemValidation = { ok: true; item: ValidatedProfileUpsert } | { ok: false; message: string };
+
+export interface ValidateProfileUpsertOptions {
+  /** Items per body. Default 500. */
+  maxItems?: number;
+  /** Default event time of items without `ts`. Default: now (read once per body). Pass the same Date to buildProfileUpsertRecords. */
+  receivedAt?: Date;
+}
+
+export const MAX_PROBLEMS_PER_ITEM = 10;
+
+export const MISSING_ATTRIBUTES = 'Missing required field `attributes`';
+export const IDENTIFIER_REQUIRED =
+  'at least one identifier is required (email, phone, customer_id, vuid, zaius_id …)';
+
+const { maxAttributes } = PROFILE_UPSERT_LIMITS;
+
+/** Validates a parsed JSON body. Never throws for any JSON value. */
+export function validateProfileUpsertBody(
+  body: unknown,
+  rules: IdentifierRules,
+  opts: ValidateProfileUpsertOptions = {},
+): ProfileUpsertValidation {
+  const maxItems = opts.maxItems ?? PROFILE_UPSERT_LIMITS.maxItems;
+  const receivedAt = opts.receivedAt ?? new Date();
+  let list: readonly unknown[];
+  if (Array.isArray(body)) {
+    if (body.length === 0) {
+      return { ok: false, bodyError: `body must be an object or an array of 1 to ${maxItems} objects; the array is empty` };
+    }
+    if (body.length > maxItems) {
+      return {
+        ok: false,
+        bodyError: `body must be an object or an array of 1 to ${maxItems} objects; got ${body.length} items (limit ${maxItems})`,
+      };
+    }
+    list = body;
+  } else if (typeof body === 'object' && body !== null) {
+    list = [body];
+  } else {
+    return { ok: false, bodyError: `body must be an object or an array of 1 to ${maxItems} objects` };
+  }
+
+  const items: ValidatedProfileUpsert[] = new Array(list.length);
+  let invalids: ProfileUpsertInvalid[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const r = validateProfileUpsertItem(list[i], rules, receivedAt);
+    if (r.ok) items[i] = r.item;
+    else (invalids ??= []).push({ event: i, message: r.message });
+  }
+  if (invalids !== undefined) return { ok: false, invalids };
+  return { ok: true, items };
+}
+
+/** Validates one item `{"attributes": {…}}`. Never throws for any JSON value. */
+export function validateProfileUpsertItem(
+  item: unknown,
+  rules: IdentifierRules,
+  receivedAt: Date,
+): ProfileUpsertItemValidation {
+  if (!isPlainObject(item)) {
+    return { ok: false, message: 'item must be an object `{"attributes": {…}}`' };
+  }
+  let problems: string[] | undefined;
+  const fields = Object.keys(item);
+  let hasAttributes = false;
+  for (let f = 0; f < fields.length; f++) {
+    if (fields[f] === 'attributes') hasAttributes = true;
+    else (problems ??= []).push(`unknown field \`${showName(fields[f])}\` (an item has only \`attributes\`)`);
+  }
+  if (!hasAttributes) return fail([MISSING_ATTRIBUTES, ...(problems ?? [])]);
+  const attrs = item.attributes;
+  if (!isPlainObject(attrs)) return fail([...(problems ?? []), '`attributes` must be an object']);
+
+  const names = Object.keys(attrs);
+  const hasTs = isOwn(attrs, TS_ATTRIBUTE);
+  const count = hasTs ? names.length - 1 : names.length;
+  if (count > maxAttributes) {
+    return fail([...(problems ?? []), `\`attributes\` must hold at most ${maxAttributes} attributes (got ${count})`]);
+  }
+
+  const out: Record<string, AttributeValue> = Object.create(null);
+  for (let n = 0; n < names.length; n++) {
+    const name = names[n];
+    if (name === TS_ATTRIBUTE) continue;
+    if (!ATTRIBUTE_NAME_PATTERN.test(name)) {
+      (problems ??= []).push(
+        name === '__proto__'
+          ? 'attribute name `__proto__` is reserved and refused'
+          : `attribute name \`${showName(name)}\` must match ${ATTRIBUTE_NAME_PATTERN.source}`,
+      );
+      continue;
+    }
+    if (RESERVED_ATTRIBUTE_NAMES.has(name)) {
+      (problems ??= []).push(`attribute name \`${name}\` is reserved and refused`);
+      continue;
+    }
+    const value = attrs[name];
+    const problem = attributeValueProblem(value, true);
+    if (problem !== null) {
+      (problems ??= []).push(`attribute \`${name}\` ${problem}`);
+      continue;
+    }
+    out[name] = Array.isArray(value) ? (value.slice() as Array<string | number>) : (value as AttributeValue);
+  }
+
+  let ts = receivedAt;
+  if (hasTs) {
+    const t = parseEventTime(attrs[TS_ATTRIBUTE]);
+    if (t.ok) ts = new Date(t.ms);
+    else (problems ??= []).push(t.message);
+  }
+
+  const extracted = extractIdentifiers(out, rules);
+  for (let k = 0; k < extracted.invalid.length; k++) {
+    const { field, reason } = extracted.invalid[k];
+    (problems ??= []).push(identifierMessage(field, reason));
+  }
+  if (problems !== undefined) return fail(problems);
+  if (extracted.identifiers.length === 0) return { ok: false, message: IDENTIFIER_REQUIRED };
+
+  return {
+    ok: true,
+    item: { attributes: out, ts, tsFromBody: hasTs, identifiers: extracted.identifiers },
+  };
+}
+
+function identifierMessage(field: string, reason: string): string {
+  // The identity rules' reasons may or may not name the field; make sure the message does.
+  return reason.includes(`\`${field}\``) ? reason : `\`${field}\` ${reason}`;
+}
+
+function fail(problems: string[]): { ok: false; message: string } {
+  if (problems.length <= MAX_PROBLEMS_PER_ITEM) return { ok: false, message: problems.join('; ') };
+  const more = problems.length - MAX_PROBLEMS_PER_ITEM;
+  return { ok: false, message: `${problems.slice(0, MAX_PROBLEMS_PER_ITEM).join('; ')}; … and ${more} more` };
+}

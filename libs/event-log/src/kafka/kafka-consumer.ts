@@ -1,0 +1,291 @@
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { ConsumeOptions, ConsumerHandle, LogRecord, RecordBatch } from '../event-log.port';
+import { describe, isRebalancingError } from './kafka-errors';
+import type { KafkaEventLogLogger } from './kafka-logger';
+
+export interface HandlerBackoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+interface Deps {
+  consumer: Consumer;
+  options: ConsumeOptions;
+  logger: KafkaEventLogLogger;
+  backoff: HandlerBackoff;
+  /** Called after every successful commit, so the adapter knows committed offsets without asking the broker. */
+  onCommitted: (groupId: string, topic: string, partition: number, nextOffset: number) => void;
+  onStopped: (handle: KafkaConsumerHandle) => void;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * One group member: KafkaJS eachBatch with manual commits. Handler errors never reach KafkaJS (its
+ * retrier would restart the whole fetch loop and, after its retries, crash the consumer); instead the
+ * failing partition is sought back to the batch start and paused for the back-off, others go on.
+ */
+export class KafkaConsumerHandle implements ConsumerHandle {
+  private readonly consumer: Consumer;
+  private readonly options: ConsumeOptions;
+  private readonly logger: KafkaEventLogLogger;
+  private readonly maxBatchRecords: number;
+  private assigned = new Map<string, number[]>();
+  /** Per partition: resolveStartOffset + seek of the current generation, awaited before its batches run. */
+  private readonly starting = new Map<string, Promise<void>>();
+  private readonly failures = new Map<string, number>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Partitions whose last commit failed (non-rebalance); retried on the next batch or at stop. */
+  private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: number }>();
+  private inFlight: Promise<void> | null = null;
+  private stopping = false;
+  private stopPromise: Promise<void> | null = null;
+
+  constructor(private readonly deps: Deps) {
+    this.consumer = deps.consumer;
+    this.options = deps.options;
+    this.logger = deps.logger;
+    this.maxBatchRecords = Math.max(1, deps.options.maxBatchRecords ?? 1000);
+  }
+
+  async start(): Promise<void> {
+    const { consumer, options } = this;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(event.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload;
+      this.logger.error('Kafka consumer crashed', { groupId: options.groupId, error: describe(error), restart });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+    // run() resolves after the first join + sync, so the caller gets a member that holds its partitions.
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.trackInFlight(this.onBatch(payload)),
+    });
+  }
+
+  assignments(): Array<{ topic: string; partitions: number[] }> {
+    if (this.stopping) return [];
+    return [...this.assigned.entries()]
+      .filter(([, partitions]) => partitions.length > 0)
+      .map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((a, b) => a - b) }));
+  }
+
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  private async doStop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.resumeTimers) clearTimeout(t);
+    this.resumeTimers.clear();
+    // The in-flight batch finishes and commits while the member still belongs to the group:
+    // KafkaJS drops commits silently once its runner is stopped.
+    await this.inFlight?.catch(() => undefined);
+    await this.flushUncommitted();
+    try {
+      await this.consumer.disconnect();
+    } catch (error) {
+      this.logger.warn('Kafka consumer disconnect failed', { groupId: this.options.groupId, error: describe(error) });
+    }
+    this.assigned.clear();
+    this.deps.onStopped(this);
+  }
+
+  private trackInFlight(work: Promise<void>): Promise<void> {
+    const tracked = work.finally(() => {
+      if (this.inFlight === tracked) this.inFlight = null;
+    });
+    this.inFlight = tracked;
+    return tracked;
+  }
+
+  private onGroupJoin(memberAssignment: Record<string, number[]>): void {
+    // Runs synchronously inside KafkaJS's join, before the first fetch of the new generation, so the
+    // `starting` gates are in place before any batch of these partitions can be handled.
+    this.assigned = new Map(
+      Object.entries(memberAssignment).filter(([topic]) => this.options.topics.includes(topic)),
+    );
+    this.starting.clear();
+    for (const [topic, partitions] of this.assigned) {
+      for (const partition of partitions) {
+        const key = tpKey(topic, partition);
+        const gate = this.applyStartOffset(topic, partition).finally(() => {
+          if (this.starting.get(key) === gate) this.starting.delete(key);
+        });
+        this.starting.set(key, gate);
+      }
+    }
+    this.logger.info('Kafka partitions assigned', { groupId: this.options.groupId, assignments: this.assignments() });
+  }
+
+  /** Asks the application where to resume (its own checkpoint wins over the group's commit). */
+  private async applyStartOffset(topic: string, partition: number): Promise<void> {
+    const resolve = this.options.resolveStartOffset;
+    if (!resolve) return;
+    let attempt = 0;
+    while (!this.stopping) {
+      try {
+        const offset = await resolve(topic, partition);
+        if (typeof offset === 'number' && Number.isFinite(offset) && offset >= 0) {
+          this.consumer.seek({ topic, partition, offset: String(offset) });
+          this.logger.debug?.('Kafka partition starts at application offset', { groupId: this.options.groupId, topic, partition, offset });
+        }
+        return;
+      } catch (error) {
+        // Consuming before we know the application's checkpoint could skip or reorder work: wait.
+        const delay = this.backoffDelay(++attempt);
+        this.logger.warn('resolveStartOffset failed', { groupId: this.options.groupId, topic, partition, error: describe(error), retryInMs: delay });
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    if (this.stopping || !payload.isRunning()) return;
+    const gate = this.starting.get(tpKey(topic, partition));
+    if (gate) await this.withHeartbeat(payload, gate);
+    // A pending seek (start offset, or the back-off seek) means this batch came from the old position.
+    if (this.stopping || payload.isStale() || batch.isEmpty()) return;
+
+    const records = batch.messages.map((m) => toLogRecord(topic, partition, m));
+    const highWatermark = Number(batch.highWatermark);
+    await this.flushUncommitted(payload);
+
+    for (let i = 0; i < records.length; i += this.maxBatchRecords) {
+      // Stop between chunks: the rest is not resolved and comes back to the next owner.
+      if (i > 0 && (this.stopping || !payload.isRunning() || payload.isStale())) return;
+      const chunk = records.slice(i, i + this.maxBatchRecords);
+      const recordBatch: RecordBatch = { topic, partition, records: chunk, highWatermark };
+      try {
+        await this.withHeartbeat(payload, this.options.handleBatch(recordBatch));
+      } catch (error) {
+        this.retryLater(payload, chunk[0].offset, error);
+        return;
+      }
+      this.failures.delete(tpKey(topic, partition));
+      const last = chunk[chunk.length - 1].offset;
+      payload.resolveOffset(String(last));
+      await this.commit(payload, topic, partition, last + 1);
+    }
+  }
+
+  /** Handler failed: nothing is committed, the partition is rewound to the chunk start and paused. */
+  private retryLater(payload: EachBatchPayload, firstOffset: number, error: unknown): void {
+    const { topic, partition } = payload.batch;
+    const key = tpKey(topic, partition);
+    const attempt = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, attempt);
+    const delay = this.backoffDelay(attempt);
+    this.logger.warn('handleBatch failed; redelivering after back-off', {
+      groupId: this.options.groupId, topic, partition, offset: firstOffset, attempt, retryInMs: delay, error: describe(error),
+    });
+    try {
+      this.consumer.seek({ topic, partition, offset: String(firstOffset) });
+    } catch (seekError) {
+      // Not running any more (stop/crash): the next owner starts from the last commit anyway.
+      this.logger.debug?.('seek after handler failure skipped', { error: describe(seekError) });
+      return;
+    }
+    if (this.stopping) return;
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (!this.stopping) resume();
+    }, delay);
+    this.resumeTimers.add(timer);
+  }
+
+  private backoffDelay(attempt: number): number {
+    const { initialMs, maxMs } = this.deps.backoff;
+    return Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
+  }
+
+  private async commit(payload: EachBatchPayload, topic: string, partition: number, nextOffset: number): Promise<void> {
+    const key = tpKey(topic, partition);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(nextOffset) }] }] });
+        this.uncommitted.delete(key);
+        this.deps.onCommitted(this.options.groupId, topic, partition, nextOffset);
+        return;
+      } catch (error) {
+        // Rebalance: let KafkaJS rejoin. The handled records may come back to the next owner, which
+        // skips them through its own checkpoint (resolveStartOffset / the projection's stored offset).
+        if (isRebalancingError(error)) throw error;
+        if (attempt >= 3 || this.stopping) {
+          // Commits are cumulative: the next batch's commit (or stop) carries this one along.
+          this.uncommitted.set(key, { topic, partition, offset: nextOffset });
+          this.logger.warn('Kafka offset commit failed', { groupId: this.options.groupId, topic, partition, nextOffset, error: describe(error) });
+          return;
+        }
+        await sleep(200 * attempt);
+      }
+    }
+  }
+
+  private async flushUncommitted(payload?: EachBatchPayload): Promise<void> {
+    if (this.uncommitted.size === 0) return;
+    const pending = [...this.uncommitted.values()].filter((p) => (this.assigned.get(p.topic) ?? []).includes(p.partition));
+    this.uncommitted.clear();
+    if (pending.length === 0) return;
+    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+    for (const p of pending) {
+      const list = byTopic.get(p.topic) ?? [];
+      list.push({ partition: p.partition, offset: String(p.offset) });
+      byTopic.set(p.topic, list);
+    }
+    const topics = [...byTopic.entries()].map(([topic, partitions]) => ({ topic, partitions }));
+    try {
+      if (payload) await payload.commitOffsetsIfNecessary({ topics });
+      else await this.consumer.commitOffsets(topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))));
+      for (const p of pending) this.deps.onCommitted(this.options.groupId, p.topic, p.partition, p.offset);
+    } catch (error) {
+      if (payload && isRebalancingError(error)) throw error;
+      this.logger.warn('Kafka offset commit retry failed', { groupId: this.options.groupId, error: describe(error) });
+    }
+  }
+
+  /** Keeps the membership alive while a slow handler (or a start-offset lookup) runs. */
+  private async withHeartbeat<T>(payload: EachBatchPayload, work: Promise<T>): Promise<T> {
+    const ticker = setInterval(() => {
+      payload.heartbeat().catch(() => undefined);
+    }, 1000);
+    try {
+      return await work;
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+}
+
+export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
+  const ts = Number(m.timestamp);
+  return {
+    topic,
+    partition,
+    offset: Number(m.offset),
+    key: m.key == null ? null : m.key.toString('utf8'),
+    value: m.value ?? Buffer.alloc(0),
+    headers: decodeHeaders(m.headers),
+    timestamp: new Date(Number.isFinite(ts) && ts > 0 ? ts : Date.now()).toISOString(),
+  };
+}
+
+function decodeHeaders(headers: KafkaMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [name, raw] of Object.entries(headers)) {
+    // Kafka allows repeated header names; the port has one value per name: keep the last.
+    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    if (value === undefined) continue;
+    out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/**
+ * Error mapping for the Kafka adapter: callers (the ingest API) only need to know whether the log
+ * could not take a batch *right now* (→ 503 + Retry-After) or refused it for good.
+ */
+
+/** The log is unreachable or did not answer in time; retrying the whole batch later is safe. */
+export class KafkaUnavailableError extends Error {
+  readonly code = 'EVENT_LOG_UNAVAILABLE';
+  readonly retriable = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KafkaUnavailableError';
+  }
+}
+
+interface KafkaJsLikeError {
+  name?: string;
+  type?: string;
+  retriable?: boolean;
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+// KafkaJS names of errors that mean "no broker / no answer", whatever the retry wrapper says.
+const TRANSIENT_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSStaleTopicMetadataAssignment',
+]);
+
+/** True when the error (or what it wraps) is a broker-down / timeout / leader-moving condition. */
+export function isTransientKafkaError(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 5) return false;
+  const e = error as KafkaJsLikeError;
+  if (error instanceof KafkaUnavailableError) return true;
+  if (e.name && TRANSIENT_NAMES.has(e.name)) return true;
+  // KafkaJSNumberOfRetriesExceeded / KafkaJSNonRetriableError wrap the last real error in `cause`.
+  if (e.cause && isTransientKafkaError(e.cause, depth + 1)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isTransientKafkaError(x, depth + 1))) return true;
+  // Retriable protocol errors: NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE, NOT_ENOUGH_REPLICAS, ...
+  return e.name === 'KafkaJSProtocolError' && e.retriable === true;
+}
+
+/** Wraps transient errors into KafkaUnavailableError; other errors pass through unchanged. */
+export function toLogError(error: unknown, what: string): Error {
+  if (error instanceof KafkaUnavailableError) return error;
+  if (isTransientKafkaError(error)) {
+    return new KafkaUnavailableError(`${what}: Kafka unavailable (${describe(error)})`, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(`${what}: ${String(error)}`);
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Group-coordinator answers that mean "the group is being rebalanced; rejoin and carry on". */
+export function isRebalancingError(error: unknown): boolean {
+  const type = (error as KafkaJsLikeError | undefined)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID';
+}
+
+/** Admin group APIs the server does not implement (the go-mokapi test server: DescribeGroups, member-less OffsetFetch). */
+export function isUnsupportedGroupAdminError(error: unknown): boolean {
+  const e = error as KafkaJsLikeError | undefined;
+  if (!e) return false;
+  if (e.name === 'KafkaJSServerDoesNotSupportApiKey' || e.name === 'KafkaJSNotImplemented') return true;
+  return e.type === 'UNSUPPORTED_VERSION' || e.type === 'UNKNOWN_MEMBER_ID' || e.type === 'GROUP_ID_NOT_FOUND';
+}
+
+/** Rejects with `onTimeout()` after `ms` unless `work` settles first; the losing promise is silenced. */
+export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref?.();
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

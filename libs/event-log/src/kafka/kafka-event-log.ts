@@ -1,0 +1,420 @@
+import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
+import type {
+  ConsumeOptions,
+  ConsumerHandle,
+  EventLog,
+  LogRecordInput,
+  PartitionLag,
+  ProducedRecord,
+  TopicSpec,
+} from '../event-log.port';
+import { partitionForKey } from '../partitioner';
+import { KafkaConsumerHandle, type HandlerBackoff } from './kafka-consumer';
+import {
+  KafkaUnavailableError,
+  describe,
+  isTransientKafkaError,
+  isUnsupportedGroupAdminError,
+  toLogError,
+  withTimeout,
+} from './kafka-errors';
+import { consoleWarnLogger, kafkaJsLogCreator, type KafkaEventLogLogger } from './kafka-logger';
+
+export interface KafkaEventLogOptions {
+  brokers: string[];
+  clientId?: string;
+  logger?: KafkaEventLogLogger;
+  /** produce() rejects with KafkaUnavailableError after this long (ingest answers 503). Default 10 s. */
+  produceTimeoutMs?: number;
+  /** Bound on admin calls (ping, endOffsets, lag, seek, ensureTopics). Default 10 s. */
+  adminTimeoutMs?: number;
+  /** TCP connect timeout per broker. Default 3 s. */
+  connectionTimeoutMs?: number;
+  /**
+   * Idempotent producer (acks=-1, one request in flight). Default true; production must keep it.
+   * Only the go-mokapi test server needs `false`: it checks sequence numbers against the last
+   * *batch* instead of the last record, so every multi-record batch after the first is refused.
+   */
+  idempotent?: boolean;
+  /** Redelivery back-off after handleBatch throws: 1 s doubling to 30 s (the port's contract). */
+  handlerBackoff?: HandlerBackoff;
+  /** Consumer fetch long-poll; also bounds how long stop() waits for an idle fetch. Default 500 ms. */
+  fetchMaxWaitMs?: number;
+  sessionTimeoutMs?: number;
+}
+
+const DEFAULTS = {
+  clientId: 'tessera',
+  produceTimeoutMs: 10_000,
+  adminTimeoutMs: 10_000,
+  connectionTimeoutMs: 3_000,
+  fetchMaxWaitMs: 500,
+  sessionTimeoutMs: 30_000,
+  handlerBackoff: { initialMs: 1_000, maxMs: 30_000 },
+};
+
+/** EventLog on Kafka (KafkaJS). DESIGN §1, §4, §6. */
+export class KafkaEventLog implements EventLog {
+  readonly engine = 'kafka';
+
+  private readonly kafka: Kafka;
+  private readonly logger: KafkaEventLogLogger;
+  private readonly produceTimeoutMs: number;
+  private readonly adminTimeoutMs: number;
+  private readonly idempotent: boolean;
+  private readonly handlerBackoff: HandlerBackoff;
+  private readonly fetchMaxWaitMs: number;
+  private readonly sessionTimeoutMs: number;
+
+  private producer: Promise<Producer> | null = null;
+  private admin: Promise<Admin> | null = null;
+  private readonly partitionCounts = new Map<string, Promise<number>>();
+  private readonly consumers = new Set<KafkaConsumerHandle>();
+  /** Offsets committed or set through this instance: the answer for lag() when the broker cannot say. */
+  private readonly knownCommits = new Map<string, Map<number, number>>();
+  /** Learned once: the server lacks the group admin APIs (DescribeGroups / member-less OffsetFetch). */
+  private groupAdminUnsupported = false;
+  private closed = false;
+
+  constructor(options: KafkaEventLogOptions) {
+    if (!options.brokers?.length) throw new Error('KafkaEventLog: brokers must name at least one host:port');
+    this.logger = options.logger ?? consoleWarnLogger;
+    this.produceTimeoutMs = options.produceTimeoutMs ?? DEFAULTS.produceTimeoutMs;
+    this.adminTimeoutMs = options.adminTimeoutMs ?? DEFAULTS.adminTimeoutMs;
+    this.idempotent = options.idempotent ?? true;
+    this.handlerBackoff = options.handlerBackoff ?? DEFAULTS.handlerBackoff;
+    this.fetchMaxWaitMs = options.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs;
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
+    const connectionTimeout = options.connectionTimeoutMs ?? DEFAULTS.connectionTimeoutMs;
+    this.kafka = new Kafka({
+      brokers: options.brokers,
+      clientId: options.clientId ?? DEFAULTS.clientId,
+      connectionTimeout,
+      // A request never outlives the produce deadline by much; KafkaJS's default is 30 s.
+      requestTimeout: Math.max(1_000, Math.min(30_000, this.produceTimeoutMs)),
+      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5 },
+      logLevel: logLevel.INFO,
+      logCreator: kafkaJsLogCreator(this.logger),
+    });
+  }
+
+  // ---------------------------------------------------------------- topics
+
+  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+    if (topics.length === 0) return;
+    await this.adminCall('ensureTopics', async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        timeout: this.adminTimeoutMs,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          configEntries: [{ name: 'retention.ms', value: String(t.retentionMs ?? -1) }],
+        })),
+      });
+      for (const t of missing) this.partitionCounts.delete(t.name);
+    });
+  }
+
+  // ---------------------------------------------------------------- produce
+
+  async produce(topic: string, records: LogRecordInput[]): Promise<ProducedRecord[]> {
+    this.assertOpen();
+    if (records.length === 0) return [];
+    const work = this.doProduce(topic, records);
+    try {
+      return await withTimeout(
+        work,
+        this.produceTimeoutMs,
+        () => new KafkaUnavailableError(`produce to ${topic}: no acknowledgement within ${this.produceTimeoutMs} ms`),
+      );
+    } catch (error) {
+      const mapped = toLogError(error, `produce to ${topic}`);
+      if (mapped instanceof KafkaUnavailableError) {
+        // Drop the producer: stops KafkaJS retrying in the background, and a restarted broker
+        // (new producer-id epoch) gets a fresh idempotent session on the next call.
+        this.resetProducer();
+        this.partitionCounts.delete(topic);
+      }
+      throw mapped;
+    }
+  }
+
+  private async doProduce(topic: string, records: LogRecordInput[]): Promise<ProducedRecord[]> {
+    const count = await this.partitionCount(topic);
+    const partitions = records.map((r) => {
+      const p = r.partition ?? partitionForKey(r.key, count);
+      if (!Number.isInteger(p) || p < 0 || p >= count) {
+        throw new RangeError(`produce to ${topic}: partition ${p} outside 0..${count - 1}`);
+      }
+      return p;
+    });
+    const producer = await this.getProducer();
+    const metadata = await producer.send({
+      topic,
+      acks: -1,
+      timeout: this.produceTimeoutMs,
+      messages: records.map((r, i) => ({
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        partition: partitions[i],
+      })),
+    });
+    // One record batch per partition per request: offsets are baseOffset + position within the partition.
+    const base = new Map<number, number>();
+    for (const m of metadata) {
+      if (m.errorCode !== 0 || m.baseOffset === undefined) {
+        throw new Error(`produce to ${topic}: partition ${m.partition} answered error code ${m.errorCode}`);
+      }
+      base.set(m.partition, Number(m.baseOffset));
+    }
+    const seen = new Map<number, number>();
+    return partitions.map((partition) => {
+      const start = base.get(partition);
+      if (start === undefined) throw new Error(`produce to ${topic}: no acknowledgement for partition ${partition}`);
+      const index = seen.get(partition) ?? 0;
+      seen.set(partition, index + 1);
+      return { topic, partition, offset: start + index };
+    });
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        idempotent: this.idempotent,
+        maxInFlightRequests: 1, // with retries, more in flight could reorder a key's records
+        allowAutoTopicCreation: false,
+        // Partitions are always explicit (partitionForKey); this only silences KafkaJS's v2 notice.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded retries: produce has its own deadline; KafkaJS's idempotent default is unbounded.
+        retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 },
+      });
+      const connecting = producer.connect().then(() => producer);
+      this.producer = connecting;
+      connecting.catch(() => {
+        if (this.producer === connecting) this.producer = null;
+        producer.disconnect().catch(() => undefined);
+      });
+    }
+    return this.producer;
+  }
+
+  private resetProducer(): void {
+    const old = this.producer;
+    this.producer = null;
+    old?.then((p) => p.disconnect()).catch(() => undefined);
+  }
+
+  private partitionCount(topic: string): Promise<number> {
+    let count = this.partitionCounts.get(topic);
+    if (!count) {
+      count = this.adminCall(`partitions of ${topic}`, async (admin) => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const n = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+        if (n === 0) throw new Error(`Kafka topic ${topic} does not exist`);
+        return n;
+      });
+      this.partitionCounts.set(topic, count);
+      count.catch(() => this.partitionCounts.delete(topic));
+    }
+    return count;
+  }
+
+  // ---------------------------------------------------------------- consume
+
+  async consume(options: ConsumeOptions): Promise<ConsumerHandle> {
+    this.assertOpen();
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: this.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(this.sessionTimeoutMs / 10)),
+      maxWaitTimeInMs: this.fetchMaxWaitMs,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 8 },
+    });
+    const handle = new KafkaConsumerHandle({
+      consumer,
+      options,
+      logger: this.logger,
+      backoff: this.handlerBackoff,
+      onCommitted: (group, topic, partition, next) => this.remember(group, topic, [{ partition, offset: next }]),
+      onStopped: (h) => this.consumers.delete(h),
+    });
+    this.consumers.add(handle);
+    try {
+      await handle.start();
+    } catch (error) {
+      await handle.stop().catch(() => undefined);
+      throw toLogError(error, `consume ${options.topics.join(',')} as ${options.groupId}`);
+    }
+    return handle;
+  }
+
+  // ---------------------------------------------------------------- offsets
+
+  async seek(
+    groupId: string,
+    topic: string,
+    to: 'beginning' | 'end' | Array<{ partition: number; offset: number }>,
+  ): Promise<void> {
+    const targets = await this.adminCall(`seek ${groupId} on ${topic}`, async (admin) => {
+      if (Array.isArray(to)) return to.map((t) => ({ partition: t.partition, offset: t.offset }));
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map((o) => ({ partition: o.partition, offset: Number(to === 'beginning' ? o.low : o.high) }));
+    });
+    if (targets.length === 0) return;
+    const partitions = targets.map((t) => ({ partition: t.partition, offset: String(t.offset) }));
+    if (!this.groupAdminUnsupported) {
+      try {
+        // Refuses while the group has live members (Kafka's rule, and the port's).
+        await this.adminCall(`seek ${groupId} on ${topic}`, (admin) => admin.setOffsets({ groupId, topic, partitions }));
+        this.remember(groupId, topic, targets);
+        return;
+      } catch (error) {
+        if (!isUnsupportedGroupAdminError(error) && !isUnsupportedGroupAdminError((error as { cause?: unknown }).cause)) throw error;
+        this.groupAdminUnsupported = true;
+        this.logger.info('Kafka server lacks DescribeGroups; seeking through a short-lived group member', { error: describe(error) });
+      }
+    }
+    await this.seekAsMember(groupId, topic, partitions);
+    this.remember(groupId, topic, targets);
+  }
+
+  /**
+   * What admin.setOffsets does, minus its DescribeGroups check (unsupported by the go-mokapi test
+   * server): join the group paused, seek (= commit, autoCommit on), leave on the first fetch.
+   */
+  private async seekAsMember(groupId: string, topic: string, partitions: Array<{ partition: number; offset: string }>): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      const done = new Promise<void>((resolve, reject) => {
+        consumer.on(consumer.events.FETCH, () => {
+          consumer.stop().then(resolve, reject);
+        });
+        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+        consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(reject);
+        consumer.pause([{ topic }]);
+        for (const p of partitions) consumer.seek({ topic, ...p });
+      });
+      await withTimeout(done, this.adminTimeoutMs, () => new KafkaUnavailableError(`seek ${groupId} on ${topic}: timed out`));
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+    }
+  }
+
+  async endOffsets(topic: string): Promise<Array<{ partition: number; offset: number }>> {
+    return this.adminCall(`endOffsets ${topic}`, async (admin) => {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map((o) => ({ partition: o.partition, offset: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+    });
+  }
+
+  async lag(groupId: string, topic: string): Promise<PartitionLag[]> {
+    return this.adminCall(`lag ${groupId} on ${topic}`, async (admin) => {
+      const watermarks = await admin.fetchTopicOffsets(topic);
+      const committed = new Map<number, number>();
+      let fromBroker = false;
+      if (!this.groupAdminUnsupported) {
+        try {
+          const [res] = await admin.fetchOffsets({ groupId, topics: [topic] });
+          for (const p of res?.partitions ?? []) {
+            const n = Number(p.offset);
+            if (n >= 0) committed.set(p.partition, n); // -1: nothing committed
+          }
+          fromBroker = true;
+        } catch (error) {
+          if (!isUnsupportedGroupAdminError(error)) throw error;
+          // go-mokapi answers OffsetFetch only on a group member's own connection.
+          this.groupAdminUnsupported = true;
+          this.logger.info('Kafka server refuses admin OffsetFetch; lag uses offsets committed through this process', { error: describe(error) });
+        }
+      }
+      if (!fromBroker) {
+        for (const [partition, offset] of this.knownCommits.get(commitKey(groupId, topic)) ?? []) committed.set(partition, offset);
+      }
+      return watermarks
+        .map((w) => {
+          const end = Number(w.high);
+          const low = Number(w.low);
+          const c = committed.get(w.partition) ?? low;
+          return { partition: w.partition, committed: c, end, lag: Math.max(0, end - c) };
+        })
+        .sort((a, b) => a.partition - b.partition);
+    });
+  }
+
+  private remember(groupId: string, topic: string, offsets: Array<{ partition: number; offset: number }>): void {
+    const key = commitKey(groupId, topic);
+    const map = this.knownCommits.get(key) ?? new Map<number, number>();
+    for (const o of offsets) map.set(o.partition, o.offset);
+    this.knownCommits.set(key, map);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async ping(): Promise<void> {
+    await this.adminCall('ping', async (admin) => {
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length === 0) throw new KafkaUnavailableError('ping: Kafka reports no brokers');
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.consumers].map((c) => c.stop()));
+    const producer = this.producer;
+    const admin = this.admin;
+    this.producer = null;
+    this.admin = null;
+    await Promise.allSettled([
+      producer?.then((p) => p.disconnect()),
+      admin?.then((a) => a.disconnect()),
+    ]);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('KafkaEventLog is closed');
+  }
+
+  /** Runs an admin call under adminTimeoutMs; a broken admin connection is rebuilt next time. */
+  private async adminCall<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const work = this.getAdmin().then(fn);
+    try {
+      return await withTimeout(work, this.adminTimeoutMs, () => new KafkaUnavailableError(`${what}: no answer within ${this.adminTimeoutMs} ms`));
+    } catch (error) {
+      if (isTransientKafkaError(error)) this.resetAdmin();
+      throw toLogError(error, what);
+    }
+  }
+
+  private getAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin({ retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 } });
+      const connecting = admin.connect().then(() => admin);
+      this.admin = connecting;
+      connecting.catch(() => {
+        if (this.admin === connecting) this.admin = null;
+        admin.disconnect().catch(() => undefined);
+      });
+    }
+    return this.admin;
+  }
+
+  private resetAdmin(): void {
+    const old = this.admin;
+    this.admin = null;
+    old?.then((a) => a.disconnect()).catch(() => undefined);
+  }
+}
+
+function commitKey(groupId: string, topic: string): string {
+  return `${groupId}\u0000${topic}`;
+}

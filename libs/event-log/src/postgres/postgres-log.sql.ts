@@ -1,0 +1,91 @@
+/** SQL of the Postgres log, in one place so the statements can be read next to the schema (postgres-log.migration.ts). */
+
+/** NOTIFY channel: payload = topic name; sent by every produce transaction on commit. */
+export const RECORDS_CHANNEL = 'tessera_log';
+/** NOTIFY channel: payload = group id; sent when a member joins, leaves or hands partitions over. */
+export const GROUP_CHANNEL = 'tessera_log_group';
+
+// Advisory lock keys are 64-bit hashes of a JSON tuple (unambiguous, no separator escaping).
+export const partitionLockName = (groupId: string, topic: string, partition: number) =>
+  JSON.stringify(['tessera-log/partition', groupId, topic, partition]);
+export const memberLockName = (groupId: string, memberId: string) => JSON.stringify(['tessera-log/member', groupId, memberId]);
+export const LOCK_KEY = 'hashtextextended($1::text, 0)';
+
+// Producers lock the partitions they write in ascending order, so concurrent producers cannot deadlock.
+// LockRows runs above the Sort, so rows really are locked in ORDER BY order.
+export const LOCK_PARTITIONS_SQL = `
+  SELECT partition, next_offset FROM log_partitions
+  WHERE topic = $1 AND partition = ANY($2::int[])
+  ORDER BY partition
+  FOR UPDATE`;
+
+// One set-based statement appends all records, moves the allocators and queues the wake-up.
+// The INSERT statement starts after the locks were taken, so statement_timestamp() (the record time)
+// never goes backwards within a partition.
+export const APPEND_SQL = `
+  WITH appended AS (
+    INSERT INTO log_records (topic, partition, "offset", key, value, headers)
+    SELECT $1, r.partition, r.offset, r.key, r.value, r.headers
+    FROM unnest($2::int[], $3::bigint[], $4::text[], $5::bytea[], $6::jsonb[]) AS r(partition, "offset", key, value, headers)
+  ), moved AS (
+    UPDATE log_partitions lp SET next_offset = m.next_offset
+    FROM unnest($7::int[], $8::bigint[]) AS m(partition, next_offset)
+    WHERE lp.topic = $1 AND lp.partition = m.partition
+  )
+  SELECT pg_notify('${RECORDS_CHANNEL}', $1)`;
+
+export const FETCH_SQL = `
+  SELECT "offset", key, value, headers, ts,
+         (SELECT next_offset FROM log_partitions WHERE topic = $1 AND partition = $2) AS high_watermark
+  FROM log_records
+  WHERE topic = $1 AND partition = $2 AND "offset" >= $3
+  ORDER BY "offset"
+  LIMIT $4`;
+
+// Fenced commit: only the current owner (generation) may move the group offset. FOR SHARE makes a
+// concurrent hand-over (which updates the assignment row) wait for this commit, or fences it.
+export const COMMIT_SQL = `
+  WITH owner AS (
+    SELECT 1 FROM log_group_assignments
+    WHERE group_id = $1 AND topic = $2 AND partition = $3 AND generation = $4
+    FOR SHARE
+  )
+  INSERT INTO log_group_offsets (group_id, topic, partition, next_offset, updated_at)
+  SELECT $1, $2, $3, $5, now() FROM owner
+  ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = excluded.next_offset, updated_at = now()`;
+
+export const CLAIM_SQL = `
+  INSERT INTO log_group_assignments (group_id, topic, partition, member_id, generation, assigned_at)
+  VALUES ($1, $2, $3, $4, 1, now())
+  ON CONFLICT (group_id, topic, partition)
+  DO UPDATE SET member_id = excluded.member_id, generation = log_group_assignments.generation + 1, assigned_at = now()
+  RETURNING generation`;
+
+/** A member is live while its session holds its member advisory lock (a killed process loses it at once). */
+const MEMBER_IS_LIVE = `EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.classid = ((m.lock_key >> 32) & 4294967295)::oid
+      AND l.objid = (m.lock_key & 4294967295)::oid)`;
+
+export const REGISTER_MEMBER_SQL = `
+  INSERT INTO log_group_members (group_id, member_id, topics, lock_key, joined_at, heartbeat_at)
+  VALUES ($2, $3, $4::text[], ${LOCK_KEY}, now(), now())
+  ON CONFLICT (group_id, member_id) DO UPDATE SET topics = excluded.topics, lock_key = excluded.lock_key, heartbeat_at = now()`;
+
+export const HEARTBEAT_SQL = `
+  UPDATE log_group_members SET heartbeat_at = now() WHERE group_id = $1 AND member_id = $2 RETURNING 1 AS ok`;
+
+export const LIVE_MEMBERS_SQL = `
+  SELECT m.member_id, m.topics FROM log_group_members m
+  WHERE m.group_id = $1 AND ${MEMBER_IS_LIVE}
+  ORDER BY m.member_id`;
+
+// Rows of members whose session is gone (killed processes); the grace period covers a member that is reconnecting.
+export const REAP_MEMBERS_SQL = `
+  DELETE FROM log_group_members m
+  WHERE m.group_id = $1 AND m.heartbeat_at < now() - interval '30 seconds' AND NOT ${MEMBER_IS_LIVE}`;
+
+export const COUNT_LIVE_MEMBERS_SQL = `
+  SELECT count(*)::int AS n FROM log_group_members m WHERE m.group_id = $1 AND ${MEMBER_IS_LIVE}`;

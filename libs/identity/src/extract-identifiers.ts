@@ -1,0 +1,60 @@
+import { IdentifierRules, ZAIUS_ID } from './identifier-rules';
+import { profileIdFor } from './profile-id';
+import type { IdentifierRef, ProfileUpsert } from './types';
+
+export interface ExtractedIdentifiers {
+  /** Normalised, highest priority first (record order among equal priorities). Blocked values dropped silently. */
+  identifiers: IdentifierRef[];
+  /** Identifier attributes whose value is not acceptable; ingest rejects the item with these. */
+  invalid: Array<{ field: string; reason: string }>;
+}
+
+/**
+ * The identifiers a record carries. Ingest uses `invalid` to reject items and `identifiers.length === 0`
+ * for "needs at least one identifier"; the worker uses it to know what to pre-load.
+ */
+export function extractIdentifiers(attributes: Record<string, unknown>, rules: IdentifierRules): ExtractedIdentifiers {
+  const found: Array<{ ref: IdentifierRef; priority: number; order: number }> = [];
+  const invalid: Array<{ field: string; reason: string }> = [];
+  let order = 0;
+  for (const field of Object.keys(attributes)) {
+    const def = rules.get(field);
+    if (!def) continue;
+    const result = rules.normalise(field, attributes[field]);
+    if (result.ok) found.push({ ref: { type: field, value: result.value }, priority: def.priority, order: order++ });
+    else if (!result.blocked) invalid.push({ field, reason: result.reason });
+  }
+  found.sort((a, b) => a.priority - b.priority || a.order - b.order);
+  return { identifiers: found.map((f) => f.ref), invalid };
+}
+
+export interface PreloadKeys {
+  /** Every (type, value) referenced by the batch, zaius_id excluded, de-duplicated. */
+  identifiers: IdentifierRef[];
+  /**
+   * Profile ids named by `zaius_id`, plus the id each record would create (`profileIdFor(recordId)`, so a
+   * re-applied record finds its own profile instead of overwriting it). Follow `merged_into` chains when loading.
+   */
+  profileIds: string[];
+}
+
+/**
+ * What a batch needs from the identity graph. The snapshot handed to `IdentityGraph` must contain:
+ * 1. the identifier rows matching `identifiers`, and the profiles those rows point at;
+ * 2. the profiles in `profileIds` that exist, and every profile on their `merged_into` chains;
+ * 3. every identifier row of every live (not merged) profile loaded by 1 and 2 — merge protection, the
+ *    anonymous check and re-pointing need a profile's full set.
+ * Profiles pointing at a loaded profile through `merged_into` need not be loaded.
+ */
+export function preloadKeys(upserts: Iterable<ProfileUpsert>, rules: IdentifierRules): PreloadKeys {
+  const identifiers = new Map<string, IdentifierRef>();
+  const profileIds = new Set<string>();
+  for (const upsert of upserts) {
+    profileIds.add(profileIdFor(upsert.recordId));
+    for (const ref of extractIdentifiers(upsert.attributes, rules).identifiers) {
+      if (ref.type === ZAIUS_ID) profileIds.add(ref.value);
+      else identifiers.set(`${ref.type}\u0000${ref.value}`, ref);
+    }
+  }
+  return { identifiers: [...identifiers.values()], profileIds: [...profileIds] };
+}

@@ -1,0 +1,150 @@
+import { IdentifierRules } from './identifier-rules';
+
+describe('IdentifierRules', () => {
+  const rules = IdentifierRules.defaults();
+
+  describe('given the default rules', () => {
+    it('when listing the types, then they follow the DESIGN §5 table in priority order', () => {
+      expect(rules.types()).toEqual([
+        { type: 'zaius_id', confidence: 'system', perProfileLimit: 1, priority: 0 },
+        { type: 'customer_id', confidence: 'high', perProfileLimit: 1, priority: 1 },
+        { type: 'email', confidence: 'high', perProfileLimit: null, priority: 2 },
+        { type: 'phone', confidence: 'high', perProfileLimit: null, priority: 3 },
+        { type: 'vuid', confidence: 'low', perProfileLimit: null, priority: 4 },
+      ]);
+    });
+
+    it('when asking whether attribute names are identifiers, then zaius_id is one and ordinary attributes are not', () => {
+      expect(rules.isIdentifier('zaius_id')).toBe(true);
+      expect(rules.isIdentifier('email')).toBe(true);
+      expect(rules.isIdentifier('first_name')).toBe(false);
+      expect(rules.isIdentifier('ts')).toBe(false);
+      expect(rules.isIdentifier('__proto__')).toBe(false);
+      expect(rules.isIdentifier('toString')).toBe(false);
+      expect(rules.get('email')?.confidence).toBe('high');
+      expect(rules.get('nope')).toBeUndefined();
+    });
+  });
+
+  describe('given an email', () => {
+    it('when it has spaces and capitals, then it is trimmed and lower-cased', () => {
+      expect(rules.normalise('email', '  Jane.Doe@Example.COM ')).toEqual({ ok: true, value: 'jane.doe@example.com' });
+    });
+    it.each(['jane', 'jane@', '@example.com', 'jane@example', 'ja ne@example.com', 'jane@@example.com', 'jane@.com', 'jane@example.'])(
+      'when it is %p, then it is invalid because it must look like an address',
+      (raw) => {
+        expect(rules.normalise('email', raw)).toEqual({ ok: false, blocked: false, reason: 'must look like an email address' });
+      },
+    );
+  });
+
+  describe('given a phone number', () => {
+    it('when it has punctuation and a leading +, then only the + and the digits are kept', () => {
+      expect(rules.normalise('phone', ' +1 (555) 010-9999 ')).toEqual({ ok: true, value: '+15550109999' });
+    });
+    it('when a + is not leading, then it is dropped', () => {
+      expect(rules.normalise('phone', '555+0109999')).toEqual({ ok: true, value: '5550109999' });
+    });
+    it('when it has fewer than 7 digits, then it is invalid', () => {
+      expect(rules.normalise('phone', '+12-345')).toEqual({ ok: false, blocked: false, reason: 'must have at least 7 digits' });
+      expect(rules.normalise('phone', '1234567')).toEqual({ ok: true, value: '1234567' });
+    });
+    it('when it is a number instead of a string, then it is invalid', () => {
+      expect(rules.normalise('phone', 5550109999)).toEqual({ ok: false, blocked: false, reason: 'must be a string of 1-255 characters' });
+    });
+  });
+
+  describe('given a customer_id', () => {
+    it('when it is a string, then it is trimmed but keeps its case', () => {
+      expect(rules.normalise('customer_id', '  Cust-42 ')).toEqual({ ok: true, value: 'Cust-42' });
+    });
+    it('when it is a safe integer, then it becomes its decimal string', () => {
+      expect(rules.normalise('customer_id', 42)).toEqual({ ok: true, value: '42' });
+      expect(rules.normalise('customer_id', -7)).toEqual({ ok: true, value: '-7' });
+    });
+    it('when it is 0 or -1 as a number, then it is blocked like the strings', () => {
+      expect(rules.normalise('customer_id', 0)).toEqual({ ok: false, blocked: true });
+      expect(rules.normalise('customer_id', -1)).toEqual({ ok: false, blocked: true });
+    });
+    it.each([1.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN, true, { id: 1 }, ['1']])(
+      'when it is %p, then it is invalid',
+      (raw) => {
+        expect(rules.normalise('customer_id', raw)).toEqual({
+          ok: false,
+          blocked: false,
+          reason: 'must be a string of 1-255 characters or an integer',
+        });
+      },
+    );
+  });
+
+  describe('given vuid and zaius_id', () => {
+    it('when a vuid has spaces, then it is trimmed and keeps its case', () => {
+      expect(rules.normalise('vuid', ' AbC123 ')).toEqual({ ok: true, value: 'AbC123' });
+    });
+    it('when a zaius_id is an upper-case UUID, then it is lower-cased (the canonical UUID form)', () => {
+      expect(rules.normalise('zaius_id', ' 0F8FAD5B-D9CB-469F-A165-70867728950E ')).toEqual({
+        ok: true,
+        value: '0f8fad5b-d9cb-469f-a165-70867728950e',
+      });
+    });
+  });
+
+  describe('given blocked values', () => {
+    const blocked = ['', '   ', 'null', 'NULL', 'undefined', 'Undefined', 'anonymous', 'ANONYMOUS', 'guest', ' Guest ', '0', '-1', 'none', 'None', 'nan', 'NaN', '[object Object]', '[OBJECT OBJECT]'];
+    it.each(blocked.flatMap((value) => ['email', 'phone', 'customer_id', 'vuid', 'zaius_id'].map((type) => [type, value])))(
+      'when %s is %p, then it is blocked',
+      (type, value) => {
+        expect(rules.normalise(type, value)).toEqual({ ok: false, blocked: true });
+      },
+    );
+    it('when the value is JS null or undefined, then it is blocked', () => {
+      expect(rules.normalise('email', null)).toEqual({ ok: false, blocked: true });
+      expect(rules.normalise('vuid', undefined)).toEqual({ ok: false, blocked: true });
+    });
+    it('when a blocked word is only part of the value, then it is not blocked', () => {
+      expect(rules.normalise('vuid', 'guest-1')).toEqual({ ok: true, value: 'guest-1' });
+      expect(rules.normalise('email', 'none@example.com')).toEqual({ ok: true, value: 'none@example.com' });
+    });
+  });
+
+  describe('given length and type limits', () => {
+    it('when a value has 255 characters, then it is accepted, and with 256 it is invalid', () => {
+      expect(rules.normalise('vuid', 'v'.repeat(255))).toEqual({ ok: true, value: 'v'.repeat(255) });
+      expect(rules.normalise('vuid', 'v'.repeat(256))).toEqual({ ok: false, blocked: false, reason: 'must be a string of 1-255 characters' });
+    });
+    it.each([42, true, { a: 1 }, ['x']])('when an email is %p, then it is invalid (wrong JS type)', (raw) => {
+      expect(rules.normalise('email', raw)).toEqual({ ok: false, blocked: false, reason: 'must be a string of 1-255 characters' });
+    });
+    it('when the type is unknown, then the value is invalid', () => {
+      expect(rules.normalise('shoe_size', '42')).toMatchObject({ ok: false, blocked: false });
+    });
+  });
+
+  describe('given custom identifier types', () => {
+    const custom = rules.withCustomTypes([
+      { type: 'loyalty_id', confidence: 'high', perProfileLimit: 1 },
+      { type: 'device_id', confidence: 'low' },
+    ]);
+    it('when added, then they rank after the defaults in the given order and are trimmed only', () => {
+      expect(custom.types().slice(5)).toEqual([
+        { type: 'loyalty_id', confidence: 'high', perProfileLimit: 1, priority: 5 },
+        { type: 'device_id', confidence: 'low', perProfileLimit: null, priority: 6 },
+      ]);
+      expect(custom.isIdentifier('loyalty_id')).toBe(true);
+      expect(custom.normalise('loyalty_id', ' AB-1 ')).toEqual({ ok: true, value: 'AB-1' });
+      expect(custom.normalise('device_id', 'guest')).toEqual({ ok: false, blocked: true });
+      expect(rules.isIdentifier('loyalty_id')).toBe(false); // the defaults are unchanged
+    });
+    it.each([
+      [{ type: 'email', confidence: 'high' as const }],
+      [{ type: 'Bad-Name', confidence: 'high' as const }],
+      [{ type: 'ts', confidence: 'low' as const }],
+      [{ type: 'constructor', confidence: 'low' as const }],
+      [{ type: 'x', confidence: 'system' as unknown as 'high' }],
+      [{ type: 'x', confidence: 'high' as const, perProfileLimit: 0 }],
+    ])('when a definition is %p, then it is refused', (def) => {
+      expect(() => rules.withCustomTypes([def])).toThrow();
+    });
+  });
+});

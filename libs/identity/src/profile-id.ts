@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+
+/** Fixed namespace of Tessera profile ids. Never change it: replays rely on it to reproduce ids. */
+export const TESSERA_PROFILE_NAMESPACE = '6f1d2c3e-8b4a-4f5e-9c7d-2a1b3c4d5e6f';
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function uuidBytes(uuid: string): Buffer {
+  if (!UUID_PATTERN.test(uuid)) throw new Error(`not a UUID: ${uuid}`);
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+}
+
+function v5(name: string, namespace: Buffer): string {
+  const hash = createHash('sha1').update(namespace).update(name, 'utf8').digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50; // version 5
+  hash[8] = (hash[8] & 0x3f) | 0x80; // variant 10xx (RFC 9562)
+  const hex = hash.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** UUID version 5 (RFC 9562 §5.5): SHA-1 of namespace bytes + UTF-8 name, version and variant bits set. */
+export function uuidV5(name: string, namespace: string): string {
+  return v5(name, uuidBytes(namespace));
+}
+
+const NAMESPACE_BYTES = uuidBytes(TESSERA_PROFILE_NAMESPACE);
+
+/** Deterministic id of the profile a record creates: UUID v5 of the record id in Tessera's namespace. */
+export function profileIdFor(recordId: string): string {
+  return v5(recordId, NAMESPACE_BYTES);
+}

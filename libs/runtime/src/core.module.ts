@@ -1,0 +1,32 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { EVENT_LOG } from '@tessera/event-log';
+import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
+import { HealthController } from './health/health.controller';
+import { ApiKeyGuard } from './http/api-key.guard';
+import { Infrastructure } from './infrastructure';
+import { INFRASTRUCTURE, LOGGER } from './tokens';
+
+
+/** Hands the already-started infrastructure to Nest's container, plus health and API-key auth. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(infra: Infrastructure): DynamicModule {
+    return {
+      module: CoreModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: INFRASTRUCTURE, useValue: infra },
+        { provide: LOGGER, useValue: infra.logger },
+        { provide: DataSource, useValue: infra.database.dataSource },
+        { provide: EVENT_LOG, useValue: infra.eventLog },
+        { provide: TenantRepository, useValue: infra.tenants },
+        { provide: ProfileQueryRepository, useValue: infra.profiles },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ],
+      exports: [INFRASTRUCTURE, LOGGER, DataSource, EVENT_LOG, TenantRepository, ProfileQueryRepository],
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
+import type { CommonEnv } from '@tessera/config';
+import { createEventLog, EventLog } from '@tessera/event-log';
+import { Database, openDatabase, ProfileQueryRepository, TenantRepository } from '@tessera/store';
+import { logPort, TesseraLogger } from './logger';
+
+/** What every Tessera process stands on: PostgreSQL (migrated), the event log, the repositories. */
+export interface Infrastructure {
+  env: CommonEnv;
+  logger: TesseraLogger;
+  database: Database;
+  eventLog: EventLog;
+  tenants: TenantRepository;
+  profiles: ProfileQueryRepository;
+  close(): Promise<void>;
+}
+
+export async function startInfrastructure(env: CommonEnv, logger: TesseraLogger): Promise<Infrastructure> {
+  const database = await openDatabase({
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.TESSERA_DATA_DIR,
+    poolSize: env.TESSERA_DB_POOL_SIZE,
+    log: (line) => logger.debug({ component: 'postgres' }, line),
+  });
+  if (database.embedded) logger.info({ port: database.embedded.port, dataDir: database.embedded.dataDir }, 'embedded PostgreSQL started');
+  let eventLog: EventLog | undefined;
+  try {
+    eventLog = createEventLog({
+      kafkaBrokers: env.KAFKA_BROKERS,
+      pool: database.pool,
+      connectionString: database.url,
+      logger: logPort(logger.child({ component: 'event-log' })),
+    });
+    await eventLog.ensureTopics([
+      { name: PROFILE_UPSERTS_TOPIC, partitions: env.TESSERA_PARTITIONS, retentionMs: -1 },
+      { name: PROFILE_UPSERTS_DLQ_TOPIC, partitions: 1, retentionMs: -1 },
+    ]);
+  } catch (error) {
+    await eventLog?.close().catch(() => undefined);
+    await database.close();
+    throw error;
+  }
+  const log = eventLog;
+  logger.info({ engine: log.engine }, 'event log ready');
+  return {
+    env,
+    logger,
+    database,
+    eventLog: log,
+    tenants: new TenantRepository(database.dataSource),
+    profiles: new ProfileQueryRepository(database.dataSource),
+    async close() {
+      await log.close().catch((e) => logger.warn({ err: e }, 'closing the event log failed'));
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
+export const LOGGER = Symbol('LOGGER');

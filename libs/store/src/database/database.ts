@@ -1,0 +1,108 @@
+import { Client, Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { PostgresLog1700000000000 } from '@tessera/event-log/postgres/postgres-log.migration';
+import { ApiKeyEntity } from '../entities/api-key.entity';
+import { ConsumerOffsetEntity } from '../entities/consumer-offset.entity';
+import { IdentifierEntity } from '../entities/identifier.entity';
+import { ProfileEntity } from '../entities/profile.entity';
+import { TenantEntity } from '../entities/tenant.entity';
+import { ProfileStore1700000000100 } from '../migrations/1700000000100-profile-store.migration';
+import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
+
+export const ENTITIES = [TenantEntity, ApiKeyEntity, ProfileEntity, IdentifierEntity, ConsumerOffsetEntity];
+export const MIGRATIONS = [PostgresLog1700000000000, ProfileStore1700000000100];
+
+/** Any constant works; it only has to be the same in every Tessera process. */
+const MIGRATION_LOCK_KEY = 7_361_029_114;
+const EMBEDDED_DATABASE = 'tessera';
+
+export interface Database {
+  dataSource: DataSource;
+  /** The driver's pool, shared with the Postgres log adapter. */
+  pool: Pool;
+  url: string;
+  embedded?: EmbeddedPostgresHandle;
+  migrationsRan: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize: number;
+  log?: (line: string) => void;
+}
+
+async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs pending migrations; concurrent starters queue on an advisory lock so only one migrates. */
+export async function runMigrationsLocked(dataSource: DataSource): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+export function createDataSource(url: string, poolSize: number): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    extra: { max: poolSize, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 },
+  });
+}
+
+/** DATABASE_URL when given, else an embedded PostgreSQL under `<dataDir>/pg`; migrations applied. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let url = options.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, onLog: options.log });
+    url = await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
+  }
+  const dataSource = createDataSource(url, options.poolSize);
+  try {
+    await dataSource.initialize();
+    await runMigrationsLocked(dataSource);
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    await embedded?.stop();
+    throw error;
+  }
+  const pool = (dataSource.driver as unknown as { master: Pool }).master;
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', (e) => options.log?.(`[pool] ${e.message}`));
+  return {
+    dataSource,
+    pool,
+    url,
+    embedded,
+    migrationsRan: true,
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await embedded?.stop();
+    },
+  };
+}

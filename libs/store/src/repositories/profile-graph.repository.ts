@@ -1,0 +1,217 @@
+import { EntityManager } from 'typeorm';
+import type { IdentifierLink, ProfileState } from '@tessera/identity';
+import { StaleSnapshotError } from '../transaction/transaction-runner';
+
+export interface TenantIdentifierKey {
+  tenant: string;
+  type: string;
+  value: string;
+}
+
+export interface TenantProfileKey {
+  tenant: string;
+  id: string;
+}
+
+export interface GraphSlice {
+  profiles: Array<ProfileState & { tenant: string }>;
+  identifiers: Array<IdentifierLink & { tenant: string }>;
+}
+
+export interface GraphChanges {
+  profiles: Array<ProfileState & { tenant: string }>;
+  identifiers: Array<IdentifierLink & { tenant: string }>;
+  /** loser → survivor, to re-point profiles merged earlier into a loser (not in memory). */
+  merges: Array<{ tenant: string; loser: string; survivor: string }>;
+  warnings: Array<{ tenant: string; recordId: string; profileId: string | null; message: string }>;
+  checkpoint: { consumerGroup: string; topic: string; partition: number; nextOffset: number };
+}
+
+interface SliceRow {
+  kind: 'p' | 'i';
+  tenant: string;
+  id: string | null;
+  attributes: Record<string, never> | null;
+  versions: Record<string, [number, string]> | null;
+  created_ms: string | null;
+  created_record_id: string | null;
+  updated_ms: string | null;
+  merged_into: string | null;
+  type: string | null;
+  value: string | null;
+  profile_id: string | null;
+  confidence: string | null;
+  first_ms: string | null;
+  last_ms: string | null;
+}
+
+/**
+ * The identity graph as the resolver needs it: locked and loaded for a whole batch in a few
+ * round trips, written back in one statement together with the consumer checkpoint.
+ */
+export class ProfileGraphRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  /** Next offset stored for a consumer group's partition, locked for this transaction. */
+  async checkpoint(consumerGroup: string, topic: string, partition: number): Promise<number | undefined> {
+    const rows: Array<{ next_offset: string }> = await this.manager.query(
+      `SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+      [consumerGroup, topic, partition],
+    );
+    return rows.length ? Number(rows[0].next_offset) : undefined;
+  }
+
+  /**
+   * Locks the batch's identifiers (advisory, in hash order) and then the profiles they reach
+   * (row locks, in key order): concurrent batches on other partitions serialise on shared people
+   * and cannot deadlock on each other.
+   */
+  async lock(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<void> {
+    const keys = identifiers.map((k) => `${k.tenant}\u0001${k.type}\u0001${k.value}`);
+    if (keys.length) {
+      await this.manager.query(
+        `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS s`,
+        [keys],
+      );
+    }
+    await this.manager.query(
+      `WITH keys AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(tenant text, type text, value text)),
+            zids AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS z(tenant text, id text)),
+            pids AS (
+              SELECT i.tenant, i.profile_id AS id FROM identifiers i JOIN keys k USING (tenant, type, value)
+              UNION SELECT p.tenant, coalesce(p.merged_into, p.id) FROM profiles p JOIN zids z USING (tenant, id)
+            )
+       SELECT p.id FROM profiles p JOIN pids USING (tenant, id) ORDER BY p.tenant, p.id FOR UPDATE OF p`,
+      [JSON.stringify(identifiers), JSON.stringify(profileIds)],
+    );
+  }
+
+  /** One round trip: identifiers matching the batch, the profiles they reach, and all their identifiers. */
+  async load(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
+    const rows: SliceRow[] = await this.manager.query(
+      `WITH keys AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(tenant text, type text, value text)),
+            zids AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS z(tenant text, id text)),
+            named AS (SELECT p.tenant, p.id, p.merged_into FROM profiles p JOIN zids z USING (tenant, id)),
+            pids AS (
+              SELECT i.tenant, i.profile_id AS id FROM identifiers i JOIN keys k USING (tenant, type, value)
+              UNION SELECT tenant, id FROM named
+              UNION SELECT tenant, merged_into FROM named WHERE merged_into IS NOT NULL
+            )
+       SELECT 'p' AS kind, p.tenant, p.id, p.attributes, p.attribute_versions AS versions,
+              round(extract(epoch FROM p.created_at) * 1000)::bigint AS created_ms, p.created_record_id,
+              round(extract(epoch FROM p.updated_at) * 1000)::bigint AS updated_ms, p.merged_into,
+              NULL AS type, NULL AS value, NULL AS profile_id, NULL AS confidence, NULL::bigint AS first_ms, NULL::bigint AS last_ms
+         FROM profiles p JOIN pids USING (tenant, id)
+       UNION ALL
+       SELECT 'i', i.tenant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, i.type, i.value, i.profile_id, i.confidence,
+              round(extract(epoch FROM i.first_seen) * 1000)::bigint, round(extract(epoch FROM i.last_seen) * 1000)::bigint
+         FROM identifiers i JOIN pids ON i.tenant = pids.tenant AND i.profile_id = pids.id`,
+      [JSON.stringify(identifiers), JSON.stringify(profileIds)],
+    );
+    const slice: GraphSlice = { profiles: [], identifiers: [] };
+    const stale = new Set<string>();
+    for (const r of rows) {
+      if (r.kind === 'p') {
+        slice.profiles.push({
+          tenant: r.tenant,
+          id: r.id!,
+          attributes: r.attributes ?? {},
+          versions: r.versions ?? {},
+          createdTs: Number(r.created_ms),
+          createdRecordId: r.created_record_id!,
+          updatedTs: Number(r.updated_ms),
+          mergedInto: r.merged_into,
+        });
+      } else {
+        slice.identifiers.push({
+          tenant: r.tenant,
+          type: r.type!,
+          value: r.value!,
+          profileId: r.profile_id!,
+          confidence: r.confidence as IdentifierLink['confidence'],
+          firstSeen: Number(r.first_ms),
+          lastSeen: Number(r.last_ms),
+        });
+      }
+    }
+    // An identifier pointing at a merged-away profile means another batch merged after our locks
+    // were planned: retry the whole batch on a fresh snapshot.
+    const merged = new Set(slice.profiles.filter((p) => p.mergedInto).map((p) => `${p.tenant}\u0001${p.id}`));
+    for (const i of slice.identifiers) if (merged.has(`${i.tenant}\u0001${i.profileId}`)) stale.add(i.profileId);
+    if (stale.size) throw new StaleSnapshotError(`identifiers point at merged profiles: ${[...stale].join(', ')}`);
+    return slice;
+  }
+
+  /** One statement: profiles, identifiers, merge redirects, warnings and the checkpoint. */
+  async save(changes: GraphChanges): Promise<void> {
+    const profiles = changes.profiles.map((p) => ({
+      tenant: p.tenant,
+      id: p.id,
+      attributes: p.attributes,
+      versions: p.versions,
+      created_ms: p.createdTs,
+      created_record_id: p.createdRecordId,
+      updated_ms: p.updatedTs,
+      merged_into: p.mergedInto,
+    }));
+    const identifiers = changes.identifiers.map((i) => ({
+      tenant: i.tenant,
+      type: i.type,
+      value: i.value,
+      profile_id: i.profileId,
+      confidence: i.confidence,
+      first_ms: i.firstSeen,
+      last_ms: i.lastSeen,
+    }));
+    const c = changes.checkpoint;
+    await this.manager.query(
+      `WITH p AS (
+         INSERT INTO profiles AS t (tenant, id, attributes, attribute_versions, created_at, created_record_id, updated_at, merged_into)
+         SELECT tenant, id, attributes, versions, to_timestamp(created_ms / 1000.0), created_record_id, to_timestamp(updated_ms / 1000.0), merged_into
+           FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, id text, attributes jsonb, versions jsonb, created_ms bigint,
+                                                   created_record_id text, updated_ms bigint, merged_into text)
+         ON CONFLICT (tenant, id) DO UPDATE SET attributes = EXCLUDED.attributes, attribute_versions = EXCLUDED.attribute_versions,
+           created_at = EXCLUDED.created_at, created_record_id = EXCLUDED.created_record_id, updated_at = EXCLUDED.updated_at,
+           merged_into = EXCLUDED.merged_into, version = t.version + 1
+         RETURNING 1
+       ), i AS (
+         INSERT INTO identifiers AS t (tenant, type, value, profile_id, confidence, first_seen, last_seen)
+         SELECT tenant, type, value, profile_id, confidence, to_timestamp(first_ms / 1000.0), to_timestamp(last_ms / 1000.0)
+           FROM jsonb_to_recordset($2::jsonb) AS x(tenant text, type text, value text, profile_id text, confidence text, first_ms bigint, last_ms bigint)
+         ON CONFLICT (tenant, type, value) DO UPDATE SET profile_id = EXCLUDED.profile_id, confidence = EXCLUDED.confidence,
+           first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen
+         RETURNING 1
+       ), r AS (
+         UPDATE profiles AS t SET merged_into = m.survivor, version = t.version + 1
+           FROM jsonb_to_recordset($3::jsonb) AS m(tenant text, loser text, survivor text)
+          WHERE t.tenant = m.tenant AND t.merged_into = m.loser
+            AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($1::jsonb) AS d(tenant text, id text) WHERE d.tenant = t.tenant AND d.id = t.id)
+         RETURNING 1
+       ), w AS (
+         INSERT INTO identity_warnings (tenant, record_id, profile_id, message)
+         SELECT tenant, "recordId", "profileId", message
+           FROM jsonb_to_recordset($4::jsonb) AS x(tenant text, "recordId" text, "profileId" text, message text)
+         ON CONFLICT (record_id, message) DO NOTHING
+         RETURNING 1
+       ), o AS (
+         INSERT INTO consumer_offsets AS t (consumer_group, topic, partition, next_offset, updated_at)
+         VALUES ($5, $6, $7, $8, now())
+         ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+           SET next_offset = GREATEST(t.next_offset, EXCLUDED.next_offset), updated_at = now()
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM p) AS profiles, (SELECT count(*) FROM i) AS identifiers,
+              (SELECT count(*) FROM r) AS redirects, (SELECT count(*) FROM w) AS warnings, (SELECT count(*) FROM o) AS offsets`,
+      [
+        JSON.stringify(profiles),
+        JSON.stringify(identifiers),
+        JSON.stringify(changes.merges),
+        JSON.stringify(changes.warnings),
+        c.consumerGroup,
+        c.topic,
+        c.partition,
+        c.nextOffset,
+      ],
+    );
+  }
+}

@@ -1,0 +1,50 @@
+import { DataSource } from 'typeorm';
+
+export interface ProfileView {
+  id: string;
+  attributes: Record<string, unknown>;
+  identifiers: Record<string, string[]>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Read side: one round trip per look-up, merged-away profiles redirected to their survivor. */
+export class ProfileQueryRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async findByIdentifier(tenant: string, type: string, value: string): Promise<ProfileView | null> {
+    const rows: Array<{ id: string; attributes: Record<string, unknown>; identifiers: Record<string, string[]>; created_at: Date; updated_at: Date }> =
+      await this.dataSource.query(
+        `WITH target AS (
+           SELECT coalesce(p.merged_into, p.id) AS id
+             FROM identifiers i JOIN profiles p ON p.tenant = i.tenant AND p.id = i.profile_id
+            WHERE $2 <> 'zaius_id' AND i.tenant = $1 AND i.type = $2 AND i.value = $3
+           UNION ALL
+           SELECT coalesce(p.merged_into, p.id) FROM profiles p WHERE $2 = 'zaius_id' AND p.tenant = $1 AND p.id = $3
+           LIMIT 1
+         )
+         SELECT p.id, p.attributes, p.created_at, p.updated_at,
+                (SELECT coalesce(jsonb_object_agg(g.type, g.vals), '{}'::jsonb)
+                   FROM (SELECT type, jsonb_agg(value ORDER BY first_seen, value) AS vals
+                           FROM identifiers WHERE tenant = $1 AND profile_id = p.id GROUP BY type) g) AS identifiers
+           FROM target t JOIN profiles p ON p.tenant = $1 AND p.id = t.id`,
+        [tenant, type, value],
+      );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      attributes: row.attributes,
+      identifiers: row.identifiers,
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+    };
+  }
+
+  async counts(): Promise<{ profiles: number; identifiers: number }> {
+    const [row] = await this.dataSource.query(
+      `SELECT (SELECT count(*) FROM profiles WHERE merged_into IS NULL)::int AS profiles, (SELECT count(*) FROM identifiers)::int AS identifiers`,
+    );
+    return row;
+  }
+}

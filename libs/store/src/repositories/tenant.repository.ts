@@ -1,0 +1,115 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { IdentifierRules } from '@tessera/identity';
+import { ApiKeyEntity, ApiKeyKind } from '../entities/api-key.entity';
+import { TenantEntity, TenantSettings } from '../entities/tenant.entity';
+
+export const DEFAULT_TENANT = 'default';
+const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const CACHE_MS = 30_000;
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+export function generateApiKey(kind: ApiKeyKind): string {
+  return `${kind === 'public' ? 'tpk' : 'tsk'}_${randomBytes(24).toString('base64url')}`;
+}
+
+export interface ApiKeyPrincipal {
+  tenant: string;
+  kind: ApiKeyKind;
+}
+
+/** Tenants, their settings (custom identifier types, rate limits) and their hashed API keys. */
+export class TenantRepository {
+  private readonly keyCache = new Map<string, { principal: ApiKeyPrincipal | null; at: number }>();
+  private readonly tenantCache = new Map<string, { tenant: TenantEntity | null; rules: IdentifierRules; at: number }>();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  static isValidTenantId(id: string): boolean {
+    return TENANT_ID.test(id);
+  }
+
+  async ensureTenant(id: string, name = id, settings?: TenantSettings): Promise<TenantEntity> {
+    if (!TenantRepository.isValidTenantId(id)) throw new Error(`tenant id must match ${TENANT_ID}`);
+    await this.dataSource.query(
+      `INSERT INTO tenants (id, name, settings) VALUES ($1, $2, $3::jsonb)
+       ON CONFLICT (id) DO UPDATE SET settings = CASE WHEN $4 THEN EXCLUDED.settings ELSE tenants.settings END`,
+      [id, name, JSON.stringify(settings ?? {}), settings !== undefined],
+    );
+    this.tenantCache.delete(id);
+    return (await this.dataSource.getRepository(TenantEntity).findOneByOrFail({ id }));
+  }
+
+  async listTenants(): Promise<TenantEntity[]> {
+    return this.dataSource.getRepository(TenantEntity).find({ order: { id: 'ASC' } });
+  }
+
+  /** Stores the hash of a key (the key itself is never stored by the database). */
+  async addApiKey(tenant: string, kind: ApiKeyKind, key: string, label?: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO api_keys (hash, tenant_id, kind, prefix, label) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (hash) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, kind = EXCLUDED.kind, revoked_at = NULL`,
+      [hashApiKey(key), tenant, kind, key.slice(0, 8), label ?? null],
+    );
+    this.keyCache.clear();
+  }
+
+  async createApiKey(tenant: string, kind: ApiKeyKind, label?: string): Promise<string> {
+    const key = generateApiKey(kind);
+    await this.addApiKey(tenant, kind, key, label);
+    return key;
+  }
+
+  async listApiKeys(tenant?: string): Promise<ApiKeyEntity[]> {
+    return this.dataSource.getRepository(ApiKeyEntity).find({ where: tenant ? { tenantId: tenant } : {}, order: { createdAt: 'ASC' } });
+  }
+
+  async revokeApiKey(prefixOrKey: string): Promise<number> {
+    const rows: unknown[] = await this.dataSource.query(
+      `UPDATE api_keys SET revoked_at = now() WHERE (hash = $1 OR prefix = $2) AND revoked_at IS NULL RETURNING hash`,
+      [hashApiKey(prefixOrKey), prefixOrKey.slice(0, 8)],
+    );
+    this.keyCache.clear();
+    return rows.length;
+  }
+
+  async countKeys(tenant: string): Promise<number> {
+    return this.dataSource.getRepository(ApiKeyEntity).countBy({ tenantId: tenant });
+  }
+
+  /** Looks a presented key up by its hash (cached briefly); compares hashes in constant time. */
+  async authenticate(presented: string): Promise<ApiKeyPrincipal | null> {
+    const hash = hashApiKey(presented);
+    const cached = this.keyCache.get(hash);
+    if (cached && Date.now() - cached.at < CACHE_MS) return cached.principal;
+    const rows: Array<{ hash: string; tenant_id: string; kind: ApiKeyKind }> = await this.dataSource.query(
+      `SELECT hash, tenant_id, kind FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`,
+      [hash],
+    );
+    const row = rows[0];
+    const principal =
+      row && timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex')) ? { tenant: row.tenant_id, kind: row.kind } : null;
+    if (this.keyCache.size > 10_000) this.keyCache.clear();
+    this.keyCache.set(hash, { principal, at: Date.now() });
+    return principal;
+  }
+
+  /** The identifier rules of a tenant: defaults plus its custom types (cached briefly). */
+  async identifierRules(tenant: string): Promise<IdentifierRules> {
+    const cached = this.tenantCache.get(tenant);
+    if (cached && Date.now() - cached.at < CACHE_MS) return cached.rules;
+    const entity = await this.dataSource.getRepository(TenantEntity).findOneBy({ id: tenant });
+    const custom = entity?.settings?.identifierTypes ?? [];
+    const rules = custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults();
+    this.tenantCache.set(tenant, { tenant: entity, rules, at: Date.now() });
+    return rules;
+  }
+
+  async settings(tenant: string): Promise<TenantSettings> {
+    await this.identifierRules(tenant);
+    return this.tenantCache.get(tenant)?.tenant?.settings ?? {};
+  }
+}
