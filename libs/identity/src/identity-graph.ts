@@ -195,14 +195,12 @@ export class IdentityGraph {
     }
     const own = [...high, ...low];
 
-    // The record's own values of limited types count from the start (a record with customer_id A never
-    // joins a profile holding customer_id B).
+    // 1. Profiles found through H, walked in identifier priority order (zaius_id first), accumulating the
+    // values of limited types (customer_id, …) of every accepted profile and of the record itself: a
+    // profile that would bring a second value of such a type is not merged (merge protection). The
+    // record's own values join at their priority position, so the profile of the record's
+    // highest-priority identifier is the one the record applies to (DESIGN §5).
     const acc: LimitedValues = new Map();
-    for (const ref of own) {
-      if (this.limitOf(ref.type) !== null) setOf(acc, ref.type).add(ref.value);
-    }
-
-    // 1. Profiles found through H, in identifier priority order (zaius_id first).
     const group: string[] = [];
     const rejected = new Set<string>();
     const consider = (profileId: string, via: string): void => {
@@ -216,12 +214,21 @@ export class IdentityGraph {
         ctx.warnings.push(`profile ${profileId} (found by ${via}) not merged: it holds another ${conflict} (merge protection)`);
       }
     };
-    const zaiusOwner = zaius && this.ownerOf(zaius);
-    if (zaiusOwner !== undefined) consider(zaiusOwner, ZAIUS_ID);
-    for (const ref of high) {
+    const addOwnValue = (ref: IdentifierRef): void => {
+      const limit = this.limitOf(ref.type);
+      if (limit === null || ref.type === ZAIUS_ID) return;
+      const values = setOf(acc, ref.type);
+      // A value beyond the limit is not added: the link step refuses it with a warning.
+      if (values.has(ref.value) || values.size < limit) values.add(ref.value);
+    };
+    let zaiusOwner: string | undefined;
+    for (const ref of zaius === undefined ? high : [zaius, ...high]) {
       const owner = this.ownerOf(ref);
+      if (ref === zaius) zaiusOwner = owner;
       if (owner !== undefined) consider(owner, ref.type);
+      else addOwnValue(ref);
     }
+    for (const ref of low) if (!this.links.has(linkKey(ref.type, ref.value))) addOwnValue(ref);
     let target = group.length > 0 ? this.mergeGroup(group, ctx) : undefined;
 
     // An unknown zaius_id: when no other high identifier found a profile, the record creates the profile

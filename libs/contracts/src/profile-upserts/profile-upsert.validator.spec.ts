@@ -7,6 +7,7 @@ import {
   type ProfileUpsertValidation,
   type ValidatedProfileUpsert,
 } from './profile-upsert.validator';
+import { buildProfileUpsertRecords, parseProfileUpsertRecord } from './profile-upsert.record';
 import { ZAIUS_EXAMPLE_BODY } from './zaius-example.fixture';
 
 const rules = IdentifierRules.defaults();
@@ -366,13 +367,23 @@ describe('validateProfileUpsertBody', () => {
       fc.constantFrom('a@b.co', 'guest', '+1 555 010 9999', '2024-05-01T12:00:00Z', 1_700_000_000, 1e400, -0),
       fc.array(fc.oneof(fc.string(), fc.double()), { maxLength: 5 }),
     );
+    // Items that are mostly valid (an identifier, well-named attributes), so the accepting path is exercised too.
+    const plausible = fc
+      .tuple(
+        fc.constantFrom<Record<string, unknown>>({ email: 'a@b.co' }, { vuid: 'v-1' }, { customer_id: 7 }, { phone: '555-867-5309', email: 'guest' }),
+        fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), value, { maxKeys: 6 }),
+        fc.option(fc.oneof(fc.integer({ min: 0, max: 2e12 }), fc.date({ noInvalidDate: true }).map((d) => d.toISOString())), { nil: undefined }),
+      )
+      .map(([ids, rest, ts]) => ({ attributes: { ...rest, ...ids, ...(ts === undefined ? {} : { ts }) } }));
     const item = fc.oneof(
+      plausible,
       fc.record({ attributes: fc.dictionary(key, value, { maxKeys: 12 }) }),
       fc.dictionary(key, fc.oneof(value, fc.dictionary(key, value, { maxKeys: 5 })), { maxKeys: 4 }),
     );
     const body = fc.oneof(fc.jsonValue(), item, fc.array(item, { maxLength: 8 }));
 
     it('when validated, then it never throws and always returns exactly one kind of result', () => {
+      let accepted = 0;
       fc.assert(
         fc.property(body, (b) => {
           // JSON round trip so inputs look exactly like JSON.parse output (own "__proto__" keys included)
@@ -384,6 +395,12 @@ describe('validateProfileUpsertBody', () => {
               if (Number.isNaN(it.ts.getTime())) return false;
               if (Object.getPrototypeOf(it.attributes) !== null || 'ts' in it.attributes) return false;
             }
+            // and whatever validates builds into records the worker's decoder accepts unchanged
+            accepted++;
+            for (const record of buildProfileUpsertRecords('t1', r.items, receivedAt, rules)) {
+              const decoded = parseProfileUpsertRecord(record.value);
+              if (!decoded.ok || JSON.stringify(decoded.record) !== record.value) return false;
+            }
             return true;
           }
           if ('invalids' in r) return r.invalids.length > 0 && r.invalids.every((i) => typeof i.message === 'string' && i.message.length > 0);
@@ -391,6 +408,7 @@ describe('validateProfileUpsertBody', () => {
         }),
         { numRuns: 3000 },
       );
+      expect(accepted).toBeGreaterThan(100); // the accepting path was exercised too
       expect(Object.prototype).not.toHaveProperty('polluted');
     });
 

@@ -29,7 +29,7 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
   });
   const app = await NestFactory.create<NestFastifyApplication>(module as Type<unknown>, adapter, {
     logger: NEST_LOG_LEVELS,
-    bodyParser: true,
+    bodyParser: false, // no form parser: fastify's own JSON parser only
   });
   const fastify = app.getHttpAdapter().getInstance();
   // Only JSON bodies: anything else is 415.

@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { BatchCollector, describeEventLogConformance, recordId, waitFor } from '../conformance/event-log.conformance';
+import type { EventLog } from '../event-log.port';
+import { PostgresEventLog } from './postgres-event-log';
+import { createPostgresLogTestDb, PostgresLogTestDb } from './testing/postgres-log-test-db';
+
+let db: PostgresLogTestDb;
+const run = randomBytes(3).toString('hex');
+const quiet = { info: () => undefined, warn: () => undefined, error: (m: string, e?: unknown) => console.error(m, e) };
+
+beforeAll(async () => {
+  db = await createPostgresLogTestDb('evlog');
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const newLog = (extra: Partial<ConstructorParameters<typeof PostgresEventLog>[0]> = {}) =>
+  new PostgresEventLog({ pool: db.pool, connectionString: db.url, logger: quiet, ...extra });
+
+describeEventLogConformance('postgres', {
+  create: async () => newLog(),
+  topicName: (base) => `conformance.${base}.${run}`,
+});
+
+describe('PostgresEventLog (postgres specifics)', () => {
+  const logs: EventLog[] = [];
+  afterEach(async () => {
+    await Promise.all(logs.splice(0).map((l) => l.close()));
+  });
+  const open = (extra: Partial<ConstructorParameters<typeof PostgresEventLog>[0]> = {}) => {
+    const log = newLog(extra);
+    logs.push(log);
+    return log;
+  };
+
+  it('keeps offsets contiguous, without gaps or duplicates, under concurrent producers', async () => {
+    const log = open();
+    const topic = `concurrent.${run}`;
+    await log.ensureTopics([{ name: topic, partitions: 4 }]);
+    const producers = 10;
+    const calls = 15;
+    const results = await Promise.all(
+      Array.from({ length: producers }, async (_, p) => {
+        const mine = [];
+        for (let c = 0; c < calls; c++) {
+          const batch = Array.from({ length: 40 }, (_, i) => ({ key: `key-${(p * 7 + c * 3 + i) % 23}`, value: `${p}/${c}/${i}` }));
+          mine.push(...(await log.produce(topic, batch)).map((r, i) => ({ ...r, value: batch[i]!.value })));
+        }
+        return mine;
+      }),
+    );
+    const all = results.flat();
+    expect(all).toHaveLength(producers * calls * 40);
+    expect(new Set(all.map(recordId)).size).toBe(all.length);
+    const ends = await log.endOffsets(topic);
+    for (const { partition, offset } of ends) {
+      const offsets = all.filter((r) => r.partition === partition).map((r) => r.offset).sort((a, b) => a - b);
+      expect(offsets).toEqual(Array.from({ length: offset }, (_, i) => i));
+    }
+    // What was acknowledged is what is stored.
+    const { rows } = await db.pool.query<{ partition: number; offset: string; value: Buffer }>(
+      'SELECT partition, "offset", value FROM log_records WHERE topic = $1',
+      [topic],
+    );
+    const stored = new Map(rows.map((r) => [`${r.partition}:${r.offset}`, r.value.toString()]));
+    for (const r of all) expect(stored.get(recordId(r))).toBe(r.value);
+  });
+
+  it('rejects unknown topics and partitions', async () => {
+    const log = open();
+    await expect(log.produce(`missing.${run}`, [{ key: 'k', value: 'v' }])).rejects.toThrow(/unknown topic/);
+    await log.ensureTopics([{ name: `small.${run}`, partitions: 2 }]);
+    await expect(log.produce(`small.${run}`, [{ key: 'k', value: 'v', partition: 2 }])).rejects.toThrow(/partition 2/);
+    await expect(log.endOffsets(`missing.${run}`)).rejects.toThrow(/unknown topic/);
+  });
+
+  it('refuses to seek a group that has running members', async () => {
+    const log = open();
+    const topic = `seek-live.${run}`;
+    await log.ensureTopics([{ name: topic, partitions: 1 }]);
+    const consumer = await log.consume({ groupId: `seek-live-${run}`, topics: [topic], handleBatch: async () => undefined });
+    await expect(log.seek(`seek-live-${run}`, topic, 'beginning')).rejects.toThrow(/running member/);
+    await consumer.stop();
+    await expect(log.seek(`seek-live-${run}`, topic, 'beginning')).resolves.toBeUndefined();
+  });
+
+  it('never handles two batches of one partition at once, across hand-overs', async () => {
+    const log = open();
+    const other = open();
+    const topic = `serial.${run}`;
+    await log.ensureTopics([{ name: topic, partitions: 2 }]);
+    const groupId = `serial-${run}`;
+    const busy = new Set<number>();
+    let overlaps = 0;
+    const handle = (collector: BatchCollector) => async (batch: Parameters<BatchCollector['handleBatch']>[0]) => {
+      if (busy.has(batch.partition)) overlaps++;
+      busy.add(batch.partition);
+      await new Promise((r) => setTimeout(r, 15));
+      busy.delete(batch.partition);
+      await collector.handleBatch(batch);
+    };
+    const ca = new BatchCollector();
+    const cb = new BatchCollector();
+    const produced = await log.produce(topic, Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+    const a = await log.consume({ groupId, topics: [topic], maxBatchRecords: 5, handleBatch: handle(ca) });
+    const b = await other.consume({ groupId, topics: [topic], maxBatchRecords: 5, handleBatch: handle(cb) });
+    await waitFor(() => a.assignments().length > 0 && b.assignments().length > 0, 'a split');
+    await a.stop();
+    await waitFor(() => new Set([...ca.ids(), ...cb.ids()]).size === produced.length, 'all records');
+    await b.stop();
+    expect(overlaps).toBe(0);
+    // A clean stop commits before it lets go: the survivor redelivers nothing.
+    expect(ca.records.length + cb.records.length).toBe(produced.length);
+  });
+
+  it('hands the partitions of a member whose lock session dies to the survivor, and rejoins it after reconnecting', async () => {
+    // Member A connects its lock session as a role we can lock out, so it stays "dead" until we let it back in.
+    const role = `evlog_member_${run}`;
+    const admin = new Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
+      await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = 'pw';
+      const log = open();
+      const topic = `takeover.${run}`;
+      await log.ensureTopics([{ name: topic, partitions: 4 }]);
+      const dying = open({ connectionString: url.toString() });
+      const groupId = `takeover-${run}`;
+      const ca = new BatchCollector({ delayMs: 5 });
+      const cb = new BatchCollector({ delayMs: 5 });
+      const a = await dying.consume({ groupId, topics: [topic], maxBatchRecords: 10, handleBatch: ca.handleBatch });
+      const b = await log.consume({ groupId, topics: [topic], maxBatchRecords: 10, handleBatch: cb.handleBatch });
+      const owned = (h: typeof a) => h.assignments().flatMap((x) => x.partitions);
+      await waitFor(() => owned(a).length === 2 && owned(b).length === 2, 'a 2/2 split');
+      const first = await log.produce(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `first-${i}` })));
+      await waitFor(() => new Set([...ca.ids(), ...cb.ids()]).size === first.length, 'the first records');
+
+      await admin.query(`ALTER ROLE ${role} NOLOGIN`);
+      const killedAt = Date.now();
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
+      await waitFor(() => owned(b).length === 4, 'the survivor to own all 4 partitions', 10_000);
+      expect(Date.now() - killedAt).toBeLessThan(5_000);
+      expect(owned(a)).toEqual([]);
+      const second = await log.produce(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `second-${i}` })));
+      await waitFor(() => second.every((r) => cb.ids().has(recordId(r))), 'the survivor to consume the new records');
+
+      await admin.query(`ALTER ROLE ${role} LOGIN`);
+      await waitFor(() => owned(a).length === 2 && owned(b).length === 2, 'A to reconnect and get its share back', 20_000);
+      const third = await log.produce(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `third-${i}` })));
+      const seen = () => new Set([...ca.ids(), ...cb.ids()]);
+      await waitFor(() => third.every((r) => seen().has(recordId(r))), 'the third records');
+      expect(ca.records.some((r) => r.value.toString().startsWith('third-'))).toBe(true);
+      await Promise.all([a.stop(), b.stop()]);
+      const lag = await log.lag(groupId, topic);
+      expect(lag.every((l) => l.lag === 0)).toBe(true);
+    } finally {
+      await Promise.all(logs.splice(0).map((l) => l.close()));
+      await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await admin.end();
+    }
+  });
+
+  it('keeps consuming when pooled connections are killed', async () => {
+    const pool = new Pool({ connectionString: db.url, max: 4 });
+    const errors: string[] = [];
+    const log = open({ pool, logger: { ...quiet, warn: (m: string) => errors.push(m) } });
+    try {
+      const topic = `resilient.${run}`;
+      await log.ensureTopics([{ name: topic, partitions: 2 }]);
+      const collector = new BatchCollector({ delayMs: 5 });
+      const consumer = await log.consume({ groupId: `resilient-${run}`, topics: [topic], maxBatchRecords: 20, handleBatch: collector.handleBatch });
+      const first = await log.produce(topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `a${i}` })));
+      await waitFor(() => collector.ids().size >= first.length, 'first records');
+      const admin = new Client({ connectionString: db.url });
+      await admin.connect();
+      // Every connection of this database except ours: the pool's and the lock session.
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      await admin.end();
+      const second = await log.produce(topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `b${i}` }))).catch(() =>
+        log.produce(topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `b${i}` }))),
+      );
+      await waitFor(() => second.every((r) => collector.ids().has(recordId(r))), 'records after the connections were killed', 20_000);
+      await consumer.stop();
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await log.close();
+      await pool.end();
+    }
+  });
+});
