@@ -37,15 +37,15 @@ function cloneValue(value: AttributeValue): AttributeValue {
   return Array.isArray(value) ? value.slice() : value;
 }
 
+/**
+ * Copies a profile row. Attribute values and version tuples are never mutated in place (a write replaces
+ * them; arrays are copied on the way in), so copying the two maps is enough to isolate the row.
+ */
 function cloneProfile(p: ProfileState): ProfileState {
-  const attributes: ProfileState['attributes'] = {};
-  for (const name of Object.keys(p.attributes)) attributes[name] = cloneValue(p.attributes[name]);
-  const versions: ProfileState['versions'] = {};
-  for (const name of Object.keys(p.versions)) versions[name] = [p.versions[name][0], p.versions[name][1]];
   return {
     id: p.id,
-    attributes,
-    versions,
+    attributes: { ...p.attributes },
+    versions: { ...p.versions },
     createdTs: p.createdTs,
     createdRecordId: p.createdRecordId,
     updatedTs: p.updatedTs,
@@ -417,7 +417,7 @@ export class IdentityGraph {
     for (const name of Object.keys(loser.versions)) {
       const version = loser.versions[name];
       if (!isNewerVersion(version, survivor.versions[name])) continue;
-      survivor.versions[name] = [version[0], version[1]];
+      survivor.versions[name] = version;
       if (Object.hasOwn(loser.attributes, name)) survivor.attributes[name] = cloneValue(loser.attributes[name]);
       else delete survivor.attributes[name];
     }
@@ -462,7 +462,7 @@ export class IdentityGraph {
   /** Writes one attribute if (ts, recordId) is later than its stored version; `null` clears. */
   private write(profile: ProfileState, name: string, value: AttributeValue, version: Version): boolean {
     if (!isNewerVersion(version, profile.versions[name])) return false;
-    profile.versions[name] = [version[0], version[1]];
+    profile.versions[name] = version; // one shared, never-mutated tuple per record
     if (value === null) delete profile.attributes[name];
     else profile.attributes[name] = cloneValue(value);
     return true;

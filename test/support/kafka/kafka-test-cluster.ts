@@ -39,7 +39,8 @@ const READY_TIMEOUT_MS = 20_000;
 const KAFKA_IMAGE = process.env.TESSERA_KAFKA_TEST_IMAGE ?? 'apache/kafka:3.9.1';
 
 export async function startKafkaForTests(topics: KafkaTestTopic[], options: StartKafkaOptions = {}): Promise<KafkaTestCluster> {
-  const forced = options.kind ?? forcedKind();
+  let forced = options.kind ?? forcedKind();
+  if (forced === 'external' && options.allowExternal === false) forced = undefined; // pick a local one
   const external = externalBrokers();
   if (external && options.allowExternal !== false && (forced === undefined || forced === 'external')) {
     await createTopics(external, topics);
@@ -60,7 +61,7 @@ export async function startKafkaForTests(topics: KafkaTestTopic[], options: Star
  */
 export function planKafkaTestKind(options: Pick<StartKafkaOptions, 'allowExternal'> = {}): KafkaTestKind {
   const forced = forcedKind();
-  if (forced) return forced;
+  if (forced && !(forced === 'external' && options.allowExternal === false)) return forced;
   if (externalBrokers() && options.allowExternal !== false) return 'external';
   const cached = process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE;
   if (cached === 'yes' || cached === 'no') return cached === 'yes' ? 'container' : 'mokapi';
@@ -140,6 +141,18 @@ async function startContainer(host: string, topics: KafkaTestTopic[]): Promise<K
 
 // ------------------------------------------------------------------ go-mokapi
 
+/**
+ * KafkaEventLog options a test should use against mokapi (spread them in when kind === 'mokapi'):
+ * - idempotent off: mokapi 0.52 checks producer sequence numbers per batch instead of per record and
+ *   refuses every multi-record batch after a partition's first (OUT_OF_ORDER_SEQUENCE_NUMBER);
+ * - fast heartbeats and a short session: see the group bindings in mokapiAsyncApi().
+ */
+export const MOKAPI_CLIENT_SETTINGS = {
+  idempotent: false,
+  heartbeatIntervalMs: 250,
+  sessionTimeoutMs: 6_000,
+} as const;
+
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -187,8 +200,18 @@ export function mokapiAsyncApi(port: number, topics: KafkaTestTopic[]): Record<s
       broker: {
         host: `127.0.0.1:${port}`,
         protocol: 'kafka',
-        // mokapi waits 3 s for more members before a group's first rebalance by default.
-        bindings: { kafka: { 'group.initial.rebalance.delay.ms': 50 } },
+        bindings: {
+          kafka: {
+            // mokapi's heartbeat answers REBALANCE_IN_PROGRESS only while a rebalance waits for joiners,
+            // and it never checks the generation: a member that does not heartbeat inside this window
+            // keeps its old partitions alongside the newcomer. 1 s (default 3 s) with the client
+            // heartbeating every 250 ms (MOKAPI_CLIENT_SETTINGS) keeps groups correct and joins quick.
+            'group.initial.rebalance.delay.ms': 1_000,
+            // How often it looks for members whose session expired: its only way to notice a member
+            // has left (stop() → LeaveGroup does not trigger a rebalance there). Default 6 s.
+            'group.min.session.timeout.ms': 1_000,
+          },
+        },
       },
     },
     channels,

@@ -68,6 +68,8 @@ function stringProblem(s: string, limits: boolean): string | null {
     return `must be a string of at most ${maxStringBytes} bytes (UTF-8; got ${Buffer.byteLength(s, 'utf8')} bytes)`;
   }
   if (!isWellFormedText(s)) return 'must be valid Unicode text (it contains a lone UTF-16 surrogate)';
+  // PostgreSQL text and jsonb cannot hold U+0000: refused here so an accepted item always applies.
+  if (s.includes('\u0000')) return 'must not contain the NUL character (U+0000)';
   return null;
 }
 

@@ -182,7 +182,7 @@ describe('validateProfileUpsertBody', () => {
     it('when values are strings, finite numbers, booleans, null and arrays of strings/numbers, then they pass as given', () => {
       // given
       const attributes = {
-        s: 'text', ctl: 'a\u0000b\n\t\u001f', n: -1.5, z: 0, big: 1.7976931348623157e308, b: false, nul: null,
+        s: 'text', ctl: 'a\u0001b\n\t\u001f', n: -1.5, z: 0, big: 1.7976931348623157e308, b: false, nul: null,
         arr: ['a', 2, 3.5], empty: [], pair: '😀',
       };
       // when
@@ -420,6 +420,20 @@ describe('validateProfileUpsertBody', () => {
         }),
         { numRuns: 1000 },
       );
+    });
+  });
+});
+
+describe('given a string holding U+0000', () => {
+  it('when posted as an attribute or identifier, then the item is invalid (PostgreSQL cannot store it, so it must never be accepted)', () => {
+    const rules = IdentifierRules.defaults();
+    const r = validateProfileUpsertBody([{ attributes: { email: 'a@b.co', note: 'a\u0000b' } }, { attributes: { vuid: 'v\u0000' } }], rules);
+    expect(r).toEqual({
+      ok: false,
+      invalids: [
+        { event: 0, message: expect.stringMatching(/`note`.*U\+0000/) },
+        { event: 1, message: expect.stringMatching(/`vuid`.*U\+0000/) },
+      ],
     });
   });
 });

@@ -13,6 +13,7 @@ interface Deps {
   options: ConsumeOptions;
   logger: KafkaEventLogLogger;
   backoff: HandlerBackoff;
+  heartbeatIntervalMs: number;
   /** Called after every successful commit, so the adapter knows committed offsets without asking the broker. */
   onCommitted: (groupId: string, topic: string, partition: number, nextOffset: number) => void;
   onStopped: (handle: KafkaConsumerHandle) => void;
@@ -254,9 +255,11 @@ export class KafkaConsumerHandle implements ConsumerHandle {
 
   /** Keeps the membership alive while a slow handler (or a start-offset lookup) runs. */
   private async withHeartbeat<T>(payload: EachBatchPayload, work: Promise<T>): Promise<T> {
+    // KafkaJS heartbeats only between batches; a rebalance must not be missed (or the session lost)
+    // while the handler works. heartbeat() itself throttles to the configured interval.
     const ticker = setInterval(() => {
       payload.heartbeat().catch(() => undefined);
-    }, 1000);
+    }, Math.min(1_000, this.deps.heartbeatIntervalMs));
     try {
       return await work;
     } finally {

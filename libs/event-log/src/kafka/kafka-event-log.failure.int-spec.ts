@@ -2,7 +2,7 @@
 // a stopped broker must make produce() reject in bounded time (ingest → 503), and a throwing
 // handler must get the very same records again without the group committing past them.
 import { randomUUID } from 'node:crypto';
-import { startKafkaForTests, type KafkaTestCluster } from '../../../../test/support/kafka/kafka-test-cluster';
+import { MOKAPI_CLIENT_SETTINGS, startKafkaForTests, type KafkaTestCluster } from '../../../../test/support/kafka/kafka-test-cluster';
 import type { LogRecord, RecordBatch } from '../event-log.port';
 import { KafkaUnavailableError } from './kafka-errors';
 import { KafkaEventLog, type KafkaEventLogOptions } from './kafka-event-log';
@@ -15,8 +15,7 @@ function logFor(cluster: KafkaTestCluster, extra: Partial<KafkaEventLogOptions> 
     brokers: cluster.brokers,
     clientId: 'failure-spec',
     logger,
-    // go-mokapi refuses every multi-record idempotent batch after the first (sequence check per batch).
-    idempotent: cluster.kind !== 'mokapi',
+    ...(cluster.kind === 'mokapi' ? MOKAPI_CLIENT_SETTINGS : {}),
     ...extra,
   });
 }

@@ -40,7 +40,10 @@ export interface KafkaEventLogOptions {
   handlerBackoff?: HandlerBackoff;
   /** Consumer fetch long-poll; also bounds how long stop() waits for an idle fetch. Default 500 ms. */
   fetchMaxWaitMs?: number;
+  /** Group session timeout. Default 30 s. */
   sessionTimeoutMs?: number;
+  /** Heartbeat period (also while a slow handler runs). Default sessionTimeoutMs / 10. */
+  heartbeatIntervalMs?: number;
 }
 
 const DEFAULTS = {
@@ -65,6 +68,7 @@ export class KafkaEventLog implements EventLog {
   private readonly handlerBackoff: HandlerBackoff;
   private readonly fetchMaxWaitMs: number;
   private readonly sessionTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
 
   private producer: Promise<Producer> | null = null;
   private admin: Promise<Admin> | null = null;
@@ -85,6 +89,7 @@ export class KafkaEventLog implements EventLog {
     this.handlerBackoff = options.handlerBackoff ?? DEFAULTS.handlerBackoff;
     this.fetchMaxWaitMs = options.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.max(100, Math.floor(this.sessionTimeoutMs / 10));
     const connectionTimeout = options.connectionTimeoutMs ?? DEFAULTS.connectionTimeoutMs;
     this.kafka = new Kafka({
       brokers: options.brokers,
@@ -231,7 +236,7 @@ export class KafkaEventLog implements EventLog {
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: this.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(this.sessionTimeoutMs / 10)),
+      heartbeatInterval: this.heartbeatIntervalMs,
       maxWaitTimeInMs: this.fetchMaxWaitMs,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 8 },
@@ -241,6 +246,7 @@ export class KafkaEventLog implements EventLog {
       options,
       logger: this.logger,
       backoff: this.handlerBackoff,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
       onCommitted: (group, topic, partition, next) => this.remember(group, topic, [{ partition, offset: next }]),
       onStopped: (h) => this.consumers.delete(h),
     });

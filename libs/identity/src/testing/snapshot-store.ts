@@ -5,7 +5,7 @@
 import { preloadKeys } from '../extract-identifiers';
 import { IdentifierRules } from '../identifier-rules';
 import { IdentityGraph } from '../identity-graph';
-import type { GraphSnapshot, IdentifierLink, ProfileState, ProfileUpsert } from '../types';
+import type { ApplyOutcome, GraphSnapshot, IdentifierLink, ProfileState, ProfileUpsert } from '../types';
 
 const key = (type: string, value: string) => `${type}\u0000${value}`;
 
@@ -47,13 +47,15 @@ export class SnapshotStore {
     for (const l of rows.identifiers) this.identifiers.set(key(l.type, l.value), structuredClone(l));
   }
 
-  /** Applies records batch by batch, as the worker does. */
-  applyInBatches(batches: ProfileUpsert[][], rules: IdentifierRules): void {
+  /** Applies records batch by batch, as the worker does: load slice, apply in order, save dirty rows. */
+  applyInBatches(batches: ProfileUpsert[][], rules: IdentifierRules): ApplyOutcome[] {
+    const outcomes: ApplyOutcome[] = [];
     for (const batch of batches) {
       const graph = new IdentityGraph(rules, this.load(batch, rules));
-      for (const upsert of batch) graph.apply(upsert);
+      for (const upsert of batch) outcomes.push(graph.apply(upsert));
       this.save(graph.dirty());
     }
+    return outcomes;
   }
 
   /** Surviving profile id of any profile id. */

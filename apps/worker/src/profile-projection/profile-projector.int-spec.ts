@@ -1,0 +1,130 @@
+import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
+import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
+import { batchOf, createProjectionFixture, encodeUpserts, projectionState, ProjectionFixture, silentLogger } from '@tessera/testing/projection-fixture';
+import { ProfileProjector } from './profile-projector.service';
+
+let fx: ProjectionFixture;
+let projector: ProfileProjector;
+let query: ProfileQueryRepository;
+
+beforeEach(async () => {
+  fx = await createProjectionFixture();
+  projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger);
+  query = new ProfileQueryRepository(fx.dataSource);
+});
+
+afterEach(async () => {
+  await fx.close();
+});
+
+describe('given a batch of upserts', () => {
+  it('when applied, then profiles, identifiers and the checkpoint are stored together', async () => {
+    const batch = batchOf(0, encodeUpserts([
+      { email: 'ann@example.com', first_name: 'Ann' },
+      { email: 'bob@example.com', phone: '+1 555 000 1111', first_name: 'Bob' },
+    ]));
+    await projector.handleBatch(batch);
+    expect((await query.findByIdentifier('default', 'email', 'ann@example.com'))?.attributes).toMatchObject({ first_name: 'Ann' });
+    expect((await query.findByIdentifier('default', 'phone', '+15550001111'))?.attributes).toMatchObject({ first_name: 'Bob' });
+    expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 0)).toBe(2);
+  });
+
+  it('when the same batch is delivered twice, then the second delivery has no effect', async () => {
+    const batch = batchOf(1, encodeUpserts([
+      { email: 'c@example.com', visits: 1 },
+      { email: 'c@example.com', vuid: 'v-c', visits: 2 },
+      { phone: '5550002222', email: 'c@example.com' },
+    ]));
+    await projector.handleBatch(batch);
+    const once = await projectionState(fx.dataSource);
+    await projector.handleBatch(batch);
+    expect(await projectionState(fx.dataSource)).toEqual(once);
+    const [{ version }] = await fx.dataSource.query(`SELECT max(version) AS version FROM profiles`);
+    expect(version).toBe(1);
+  });
+
+  it('when a redelivered batch overlaps the checkpoint, then only the new records apply', async () => {
+    const values = encodeUpserts([{ email: 'd@example.com', n: 1 }, { email: 'd@example.com', n: 2 }, { email: 'd@example.com', n: 3 }]);
+    await projector.handleBatch(batchOf(2, values.slice(0, 2)));
+    await projector.handleBatch(batchOf(2, values));
+    expect((await query.findByIdentifier('default', 'email', 'd@example.com'))?.attributes.n).toBe(3);
+    expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 2)).toBe(3);
+  });
+});
+
+describe('given records the worker cannot apply', () => {
+  it('when a batch holds poison, then it goes to the DLQ with its headers and the partition moves on', async () => {
+    const good = encodeUpserts([{ email: 'e@example.com', ok: true }, { email: 'f@example.com', ok: true }]);
+    const poison = { key: 'default:email:x', value: '{"id": 42, "not": "a record"}', headers: { 'content-type': 'application/json', schema: 'profile-upsert.v1' } };
+    const notJson = { key: 'default:email:y', value: '{{{', headers: {} };
+    await projector.handleBatch(batchOf(3, [good[0], poison, notJson, good[1]], 10));
+
+    expect((await query.findByIdentifier('default', 'email', 'e@example.com'))?.attributes.ok).toBe(true);
+    expect((await query.findByIdentifier('default', 'email', 'f@example.com'))?.attributes.ok).toBe(true);
+    expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 3)).toBe(14);
+
+    const dead: Array<{ key: string | null; headers: Record<string, string>; value: Buffer }> = [];
+    const handle = await fx.eventLog.consume({
+      groupId: 'test-dlq-reader',
+      topics: [PROFILE_UPSERTS_DLQ_TOPIC],
+      handleBatch: async (b) => void dead.push(...b.records),
+    });
+    const deadline = Date.now() + 10_000;
+    while (dead.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await handle.stop();
+    expect(dead.map((d) => d.key)).toEqual(['default:email:x', 'default:email:y']);
+    expect(dead[0].value.toString()).toBe(poison.value);
+    expect(dead[0].headers).toMatchObject({
+      schema: 'profile-upsert.v1',
+      [DLQ_HEADER.sourceTopic]: PROFILE_UPSERTS_TOPIC,
+      [DLQ_HEADER.sourcePartition]: '3',
+      [DLQ_HEADER.sourceOffset]: '11',
+      [DLQ_HEADER.error]: expect.stringMatching(/id/),
+    });
+    expect(dead[1].headers[DLQ_HEADER.sourceOffset]).toBe('12');
+  });
+});
+
+describe('given a well-formed record that fails while being applied', () => {
+  it('when it sits among good records, then bisection dead-letters only it and applies the rest in order', async () => {
+    // A tenant whose stored settings are corrupt: resolving its records throws (not a connection error).
+    class CorruptSettingsTenants extends TenantRepository {
+      override async identifierRules(tenant: string) {
+        if (tenant === 'corrupt') throw new TypeError('settings.identifierTypes is not iterable');
+        return super.identifierRules(tenant);
+      }
+    }
+    const isolating = new ProfileProjector(fx.dataSource, fx.eventLog, new CorruptSettingsTenants(fx.dataSource), silentLogger);
+    const values = encodeUpserts([{ email: 'g@example.com', n: 1 }, { email: 'h@example.com', n: 1 }, { email: 'g@example.com', n: 2 }]);
+    const [bad] = encodeUpserts([{ email: 'g@example.com', n: 99 }], 'corrupt');
+    await isolating.handleBatch(batchOf(0, [values[0], bad, values[1], values[2]]));
+    expect((await query.findByIdentifier('default', 'email', 'g@example.com'))?.attributes.n).toBe(2);
+    expect((await query.findByIdentifier('default', 'email', 'h@example.com'))?.attributes.n).toBe(1);
+    expect(await query.findByIdentifier('corrupt', 'email', 'g@example.com')).toBeNull();
+    expect(isolating.stats.deadLettered).toBe(1);
+    expect(await isolating.startOffset(PROFILE_UPSERTS_TOPIC, 0)).toBe(4);
+  });
+});
+
+describe('given two workers on different partitions sharing people', () => {
+  it('when they race on the same identifiers, then profiles merge correctly and no batch fails', async () => {
+    const left = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger);
+    const right = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger);
+    const people = 60;
+    // Partition 0 knows people by email, partition 1 by phone; each batch also links both for half of them.
+    const byEmail = Array.from({ length: people }, (_, i) => ({ email: `p${i}@race.example`, side: 'left', ts: 1000 + i }));
+    const byPhone = Array.from({ length: people }, (_, i) => ({ phone: `+1555100${String(i).padStart(4, '0')}`, side: 'right', ts: 2000 + i }));
+    const links = Array.from({ length: people }, (_, i) => ({ email: `p${i}@race.example`, phone: `+1555100${String(i).padStart(4, '0')}`, ts: 3000 + i }));
+    const leftBatch = batchOf(0, encodeUpserts([...byEmail, ...links.filter((_, i) => i % 2 === 0)]));
+    const rightBatch = batchOf(1, encodeUpserts([...byPhone, ...links.filter((_, i) => i % 2 === 1)].reverse()));
+    await Promise.all([left.handleBatch(leftBatch), right.handleBatch(rightBatch)]);
+
+    for (let i = 0; i < people; i++) {
+      const p = await query.findByIdentifier('default', 'email', `p${i}@race.example`);
+      expect(p?.identifiers).toEqual({ email: [`p${i}@race.example`], phone: [`+1555100${String(i).padStart(4, '0')}`] });
+      expect(p?.attributes.side).toBe('right'); // ts 2000+i beats 1000+i whatever the arrival order
+    }
+    const [{ live }] = await fx.dataSource.query(`SELECT count(*)::int AS live FROM profiles WHERE merged_into IS NULL`);
+    expect(live).toBe(people);
+  });
+});

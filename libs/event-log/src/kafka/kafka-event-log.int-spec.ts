@@ -1,0 +1,48 @@
+// The shared EventLog conformance suite against Kafka: KAFKA_BROKERS, else a KRaft container when a
+// container engine answers, else the go-mokapi wire-protocol mock (DESIGN §8).
+import { randomBytes } from 'node:crypto';
+import {
+  MOKAPI_CLIENT_SETTINGS,
+  planKafkaTestKind,
+  startKafkaForTests,
+  type KafkaTestCluster,
+} from '../../../../test/support/kafka/kafka-test-cluster';
+import { CONFORMANCE_TOPICS, describeEventLogConformance } from '../conformance/event-log.conformance';
+import { KafkaEventLog } from './kafka-event-log';
+import { consoleWarnLogger, silentLogger } from './kafka-logger';
+
+const kind = planKafkaTestKind();
+const run = randomBytes(3).toString('hex');
+const topicName = (base: string) => `tessera.conformance.${base}.${run}`;
+let cluster: KafkaTestCluster | undefined;
+
+describeEventLogConformance(`kafka (${kind})`, {
+  create: async () => {
+    if (!cluster) throw new Error('Kafka test cluster not started');
+    return new KafkaEventLog({
+      brokers: cluster.brokers,
+      clientId: 'conformance',
+      logger: process.env.TESSERA_TEST_KAFKA_LOGS ? consoleWarnLogger : silentLogger,
+      // Against mokapi: no idempotent producer and fast group heartbeats (its quirks, see the constant).
+      ...(cluster.kind === 'mokapi' ? MOKAPI_CLIENT_SETTINGS : {}),
+    });
+  },
+  topicName,
+  limits: {
+    // mokapi is an in-memory mock: keep its round trip small; a real Kafka gets the full 10,000.
+    roundTripRecords: kind === 'mokapi' ? 300 : undefined,
+    // Topics are declared up front (mokapi serves only what its AsyncAPI file declares); ensureTopics
+    // still runs and must find them existing, which exercises its idempotent path.
+    canCreateTopics: true,
+  },
+  // mokapi only serves topics declared in the AsyncAPI file it starts with: declare every one now.
+  setup: async () => {
+    cluster = await startKafkaForTests(
+      CONFORMANCE_TOPICS.map((t) => ({ name: topicName(t.base), partitions: t.partitions })),
+      { kind },
+    );
+  },
+  teardown: async () => {
+    await cluster?.stop();
+  },
+});
