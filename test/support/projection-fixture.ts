@@ -44,7 +44,7 @@ export async function createProjectionFixture(partitions = 4): Promise<Projectio
 export function encodeUpserts(items: Array<Record<string, unknown>>, tenant = 'default') {
   const rules = IdentifierRules.defaults();
   const receivedAt = new Date();
-  const v = validateProfileUpsertBody(items.map((attributes) => ({ attributes })), rules, { receivedAt });
+  const v = validateProfileUpsertBody(items.map((attributes) => ({ attributes })), rules, { receivedAt, maxItems: items.length });
   if (!v.ok) throw new Error(JSON.stringify(v));
   return buildProfileUpsertRecords(tenant, v.items, receivedAt, rules);
 }

@@ -20,12 +20,16 @@ export class CommonEnv {
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
-  /** Partitions of tessera.profile-upserts.v1 when Tessera creates it. */
+  /**
+   * Partitions of tessera.profile-upserts.v1 when Tessera creates it. Default: 1 on the Postgres log
+   * (log order = application order, so a replay rebuilds identical profiles, ids included), 8 on Kafka.
+   */
+  @IsOptional()
   @Transform(({ value }) => Number(value))
   @IsInt()
   @Min(1)
   @Max(1024)
-  TESSERA_PARTITIONS: number = 8;
+  TESSERA_PARTITIONS?: number;
 
   /** Connections in this process's PostgreSQL pool. */
   @Transform(({ value }) => Number(value))

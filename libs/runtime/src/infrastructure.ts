@@ -32,7 +32,7 @@ export async function startInfrastructure(env: CommonEnv, logger: TesseraLogger)
       logger: logPort(logger.child({ component: 'event-log' })),
     });
     await eventLog.ensureTopics([
-      { name: PROFILE_UPSERTS_TOPIC, partitions: env.TESSERA_PARTITIONS, retentionMs: -1 },
+      { name: PROFILE_UPSERTS_TOPIC, partitions: env.TESSERA_PARTITIONS ?? (env.KAFKA_BROKERS ? 8 : 1), retentionMs: -1 },
       { name: PROFILE_UPSERTS_DLQ_TOPIC, partitions: 1, retentionMs: -1 },
     ]);
   } catch (error) {

@@ -14,13 +14,14 @@ function formatProgress(p: DrainProgress): string {
  * partitions of the worker's group, projections and the group's checkpoints are truncated in one
  * transaction and the log is re-consumed through the same projector the worker runs.
  */
-export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string } = {}): Promise<DrainProgress> {
+export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string; assignmentTimeoutMs?: number } = {}): Promise<DrainProgress> {
   const group = options.group ?? PROFILE_PROJECTOR_GROUP;
   const projector = new ProfileProjector(infra.database.dataSource, infra.eventLog, infra.tenants, logPort(infra.logger), group);
   const result = await drainTopic(infra.eventLog, {
     groupId: group,
     topic: PROFILE_UPSERTS_TOPIC,
     fromZero: true,
+    assignmentTimeoutMs: options.assignmentTimeoutMs,
     beforeFirstBatch: async () => {
       await infra.database.dataSource.transaction(async (m) => {
         await m.query('TRUNCATE profiles, identifiers, identity_warnings');
