@@ -12,6 +12,8 @@ if (build.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+// Type errors fail the run too (the build itself does not type-check).
+const typecheck = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit', cwd: root });
 const out = path.join(root, '.test-output', 'jest.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.rmSync(out, { force: true });
@@ -22,10 +24,11 @@ let failed = 0;
 try {
   const result = JSON.parse(fs.readFileSync(out, 'utf8'));
   passed = result.numPassedTests;
-  failed = result.numFailedTests + result.numRuntimeErrorTestSuites;
+  failed = result.numFailedTests + result.numRuntimeErrorTestSuites + (typecheck.status === 0 ? 0 : 1);
 } catch {
   failed = 1;
 }
 if (run.status !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed`);
+if (typecheck.status !== 0) console.error('type-check failed (counted as one failure)');
 process.exit(run.status === 0 && failed === 0 ? 0 : 1);

@@ -98,14 +98,14 @@ export class ProfilesClient {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}), ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
-    }).then(async (r) => ({ status: r.status, headers: r.headers, body: await r.json().catch(() => undefined) }));
+    }).then(async (r) => ({ status: r.status, headers: r.headers, body: (await r.json().catch(() => undefined)) as any }));
   }
 
   get(query: string, key: string | null = this.privateKey) {
     return fetch(`${this.baseUrl}/v3/profiles?${query}`, { headers: key ? { 'x-api-key': key } : {} }).then(async (r) => ({
       status: r.status,
       headers: r.headers,
-      body: await r.json().catch(() => undefined),
+      body: (await r.json().catch(() => undefined)) as any,
     }));
   }
 

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { DLQ_HEADER, parseProfileUpsertRecord, PROFILE_UPSERTS_DLQ_TOPIC, ProfileUpsertRecord } from '@tessera/contracts';
 import { EventLog, LogRecord, RecordBatch } from '@tessera/event-log';
-import { extractIdentifiers, IdentifierRules, IdentityGraph } from '@tessera/identity';
+import { IdentifierRules, IdentityGraph, preloadKeys, ProfileUpsert } from '@tessera/identity';
 import {
   GraphChanges,
   isRetriableTransactionError,
@@ -36,6 +36,10 @@ export interface ProjectionStats {
   batches: number;
   deadLettered: number;
   lastBatchMs: number;
+}
+
+function toUpsert(d: Decoded): ProfileUpsert {
+  return { recordId: d.record.id, ts: d.ts, attributes: d.record.attributes };
 }
 
 /** Errors that mean "the database is not there right now": pause and retry, never skip. */
@@ -132,16 +136,11 @@ export class ProfileProjector {
       }
       const keys: TenantIdentifierKey[] = [];
       const profileIds: TenantProfileKey[] = [];
-      const seen = new Set<string>();
-      for (const d of todo) {
-        const { identifiers } = extractIdentifiers(d.record.attributes, rulesByTenant.get(d.record.tenant)!);
-        for (const ref of identifiers) {
-          const k = `${d.record.tenant}\u0001${ref.type}\u0001${ref.value}`;
-          if (seen.has(k)) continue;
-          seen.add(k);
-          if (ref.type === 'zaius_id') profileIds.push({ tenant: d.record.tenant, id: ref.value });
-          else keys.push({ tenant: d.record.tenant, type: ref.type, value: ref.value });
-        }
+      for (const [tenant, rules] of rulesByTenant) {
+        const upserts = todo.filter((d) => d.record.tenant === tenant).map((d) => toUpsert(d));
+        const preload = preloadKeys(upserts, rules);
+        for (const ref of preload.identifiers) keys.push({ tenant, type: ref.type, value: ref.value });
+        for (const id of preload.profileIds) profileIds.push({ tenant, id });
       }
       keys.sort((a, b) => (a.tenant + a.type + a.value < b.tenant + b.type + b.value ? -1 : 1));
       await repo.lock(keys, profileIds);
@@ -165,7 +164,7 @@ export class ProfileProjector {
         checkpoint: { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset },
       };
       for (const d of todo) {
-        const outcome = graphs.get(d.record.tenant)!.apply({ recordId: d.record.id, ts: d.ts, attributes: d.record.attributes });
+        const outcome = graphs.get(d.record.tenant)!.apply(toUpsert(d));
         for (const message of outcome.warnings) {
           changes.warnings.push({ tenant: d.record.tenant, recordId: d.record.id, profileId: outcome.profileId, message });
         }

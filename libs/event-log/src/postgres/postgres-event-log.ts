@@ -1,4 +1,4 @@
-import { Pool, PoolClient } from 'pg';
+import { Pool } from 'pg';
 import type {
   ConsumeOptions,
   ConsumerHandle,
@@ -9,10 +9,14 @@ import type {
   TopicSpec,
 } from '../event-log.port';
 import { partitionForKey } from '../partitioner';
+import { TopicAppender } from './postgres-log-appender';
 import { PostgresLogConsumer, PostgresLogLogger } from './postgres-log-consumer';
-import { APPEND_SQL, COUNT_LIVE_MEMBERS_SQL, LOCK_PARTITIONS_SQL } from './postgres-log.sql';
+import { UnknownTopicError } from './postgres-log.errors';
+import { COUNT_LIVE_MEMBERS_SQL } from './postgres-log.sql';
+import { withTransaction } from './postgres-transaction';
 
 export type { PostgresLogLogger } from './postgres-log-consumer';
+export { UnknownTopicError } from './postgres-log.errors';
 
 export interface PostgresEventLogOptions {
   /** Shared pool for produce, fetch and commit (not ended by close()). */
@@ -26,14 +30,6 @@ export interface PostgresEventLogOptions {
   rebalanceIntervalMs?: number;
   /** Redelivery back-off after a handler error. Default 1 s doubling up to 30 s (the port's contract). */
   handlerRetry?: { initialMs?: number; maxMs?: number };
-}
-
-/** Raised for a topic that ensureTopics never created. */
-export class UnknownTopicError extends Error {
-  constructor(readonly topic: string) {
-    super(`unknown topic "${topic}" (create it with ensureTopics)`);
-    this.name = 'UnknownTopicError';
-  }
 }
 
 const DEFAULT_LOGGER: PostgresLogLogger = {
@@ -53,6 +49,7 @@ export class PostgresEventLog implements EventLog {
   private readonly consumers = new Set<PostgresLogConsumer>();
   /** Partition counts never change once a topic exists (ensureTopics leaves existing topics alone). */
   private readonly partitionCounts = new Map<string, number>();
+  private readonly appenders = new Map<string, TopicAppender>();
   private closed = false;
   private readonly onPoolError = (e: Error) => this.logger.warn('postgres log: idle pool connection failed', { error: e.message });
 
@@ -70,7 +67,7 @@ export class PostgresEventLog implements EventLog {
       if (!Number.isInteger(t.partitions) || t.partitions < 1) throw new Error(`topic ${t.name}: partitions must be a positive integer`);
       if (t.retentionMs !== undefined && !Number.isInteger(t.retentionMs)) throw new Error(`topic ${t.name}: retentionMs must be an integer`);
     }
-    await this.transaction(async (client) => {
+    await withTransaction(this.pool, async (client) => {
       await client.query(
         `INSERT INTO log_topics (name, partitions, retention_ms)
          SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
@@ -91,50 +88,18 @@ export class PostgresEventLog implements EventLog {
   async produce(topic: string, records: LogRecordInput[]): Promise<ProducedRecord[]> {
     this.assertOpen();
     if (records.length === 0) return [];
-    const partitions = await this.partitionCount(topic);
-    // Partition of each record, then the records of each partition in input order (= offset order).
-    const byPartition = new Map<number, number[]>();
-    records.forEach((r, i) => {
-      const partition = r.partition ?? partitionForKey(r.key, partitions);
-      if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
-        throw new RangeError(`record ${i}: partition ${partition} does not exist in topic ${topic} (${partitions} partitions)`);
+    const count = await this.partitionCount(topic);
+    const partitions = records.map((r, i) => {
+      if (typeof r.key !== 'string') throw new TypeError(`record ${i}: key must be a string`);
+      const partition = r.partition ?? partitionForKey(r.key, count);
+      if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+        throw new RangeError(`record ${i}: partition ${partition} does not exist in topic ${topic} (${count} partitions)`);
       }
-      const list = byPartition.get(partition);
-      if (list) list.push(i);
-      else byPartition.set(partition, [i]);
+      return partition;
     });
-    const sorted = [...byPartition.keys()].sort((a, b) => a - b);
-    const n = records.length;
-    const colPartition = new Array<number>(n);
-    const colOffset = new Array<string>(n);
-    const colKey = new Array<string>(n);
-    const colValue = new Array<Buffer>(n);
-    const colHeaders = new Array<string>(n);
-    const result = new Array<ProducedRecord>(n);
-
-    return this.transaction(async (client) => {
-      const locked = await client.query<{ partition: number; next_offset: string }>(LOCK_PARTITIONS_SQL, [topic, sorted]);
-      if (locked.rows.length !== sorted.length) throw new UnknownTopicError(topic);
-      const nextOffsets: string[] = [];
-      let row = 0;
-      for (const { partition, next_offset } of locked.rows) {
-        let offset = Number(next_offset);
-        for (const i of byPartition.get(partition)!) {
-          const r = records[i]!;
-          colPartition[row] = partition;
-          colOffset[row] = String(offset);
-          colKey[row] = r.key;
-          colValue[row] = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
-          colHeaders[row] = JSON.stringify(r.headers ?? {});
-          result[i] = { topic, partition, offset };
-          offset++;
-          row++;
-        }
-        nextOffsets.push(String(offset));
-      }
-      await client.query(APPEND_SQL, [topic, colPartition, colOffset, colKey, colValue, colHeaders, sorted, nextOffsets]);
-      return result;
-    });
+    let appender = this.appenders.get(topic);
+    if (!appender) this.appenders.set(topic, (appender = new TopicAppender(this.pool, topic)));
+    return appender.append(records, partitions);
   }
 
   async consume(options: ConsumeOptions): Promise<ConsumerHandle> {
@@ -178,7 +143,7 @@ export class PostgresEventLog implements EventLog {
       }
       target = to;
     }
-    await this.transaction(async (client) => {
+    await withTransaction(this.pool, async (client) => {
       // Same rule as Kafka: offsets of a group with running members are theirs to move.
       const live = await client.query<{ n: number }>(COUNT_LIVE_MEMBERS_SQL, [groupId]);
       if (live.rows[0]!.n > 0) throw new Error(`seek: consumer group ${groupId} has ${live.rows[0]!.n} running member(s); stop them first`);
@@ -238,30 +203,5 @@ export class PostgresEventLog implements EventLog {
     if (rows.length === 0) throw new UnknownTopicError(topic);
     this.partitionCounts.set(topic, rows[0]!.partitions);
     return rows[0]!.partitions;
-  }
-
-  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    // A checked-out client has no pool listener: a dropped connection would emit an unhandled 'error'
-    // (and kill the process). The failing query rejects anyway, so the event only needs swallowing.
-    let lost = false;
-    const onError = () => {
-      lost = true;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      client.removeListener('error', onError);
-      client.release();
-      return result;
-    } catch (e) {
-      // A connection that cannot even roll back is broken: drop it instead of returning it to the pool.
-      const broken = lost || (await client.query('ROLLBACK').then(() => false, () => true));
-      client.removeListener('error', onError);
-      client.release(broken ? (e instanceof Error ? e : new Error(String(e))) : undefined);
-      throw e;
-    }
   }
 }

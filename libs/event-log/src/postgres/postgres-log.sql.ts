@@ -19,17 +19,21 @@ export const LOCK_PARTITIONS_SQL = `
   ORDER BY partition
   FOR UPDATE`;
 
-// One set-based statement appends all records, moves the allocators and queues the wake-up.
-// The INSERT statement starts after the locks were taken, so statement_timestamp() (the record time)
-// never goes backwards within a partition.
+// One set-based statement appends all records, moves the allocators and queues the wake-up. Offsets are
+// next_offset + ordinal within the partition: every sub-statement sees the same snapshot (taken after the
+// locks were granted), so the INSERT reads next_offset before the UPDATE moves it.
+// The statement starts after the locks were taken, so statement_timestamp() (the record time) never goes
+// backwards within a partition. Values arrive as one binary blob cut by (start, length); distinct header
+// objects arrive once ($9) and records point at them.
 export const APPEND_SQL = `
   WITH appended AS (
     INSERT INTO log_records (topic, partition, "offset", key, value, headers)
-    SELECT $1, r.partition, r.offset, r.key, r.value, r.headers
-    FROM unnest($2::int[], $3::bigint[], $4::text[], $5::bytea[], $6::jsonb[]) AS r(partition, "offset", key, value, headers)
+    SELECT $1, r.partition, lp.next_offset + r.ordinal, r.key, substring($5::bytea FROM r.start + 1 FOR r.length), $9::jsonb -> r.header
+    FROM unnest($2::int[], $3::int[], $4::text[], $6::int[], $7::int[], $8::int[]) AS r(partition, ordinal, key, start, length, header)
+    JOIN log_partitions lp ON lp.topic = $1 AND lp.partition = r.partition
   ), moved AS (
-    UPDATE log_partitions lp SET next_offset = m.next_offset
-    FROM unnest($7::int[], $8::bigint[]) AS m(partition, next_offset)
+    UPDATE log_partitions lp SET next_offset = lp.next_offset + m.count
+    FROM unnest($10::int[], $11::int[]) AS m(partition, count)
     WHERE lp.topic = $1 AND lp.partition = m.partition
   )
   SELECT pg_notify('${RECORDS_CHANNEL}', $1)`;
