@@ -26,7 +26,7 @@ describe('docker/docker-compose.yml', () => {
     expect(env.KAFKA_BROKERS).toBe('kafka:9092');
     expect(env.DATABASE_URL).toMatch(/@postgres:5432\//);
     expect((s.ports as string[]).map((p) => p.split(':')[1])).toContain(String(env.PORT));
-    expect((s.command as string[]).join(' ')).toContain(`dist/apps/${name}/main.js`);
+    expect((s.command as string[]).join(' ')).toContain(`dist/apps/${name}/src/main.js`);
     expect(s.build).toEqual({ context: '..', dockerfile: 'docker/Dockerfile' });
   });
 

@@ -68,6 +68,24 @@ describe('PostgresEventLog (postgres specifics)', () => {
     for (const r of all) expect(stored.get(recordId(r))).toBe(r.value);
   });
 
+  it('fails only the bad call when concurrent produce calls share a transaction', async () => {
+    const log = open();
+    const topic = `merged.${run}`;
+    await log.ensureTopics([{ name: topic, partitions: 3 }]);
+    const calls = Array.from({ length: 12 }, (_, c) =>
+      log.produce(
+        topic,
+        Array.from({ length: 20 }, (_, i) => ({ key: c === 5 && i === 3 ? 'bad\u0000key' : `k${c}-${i}`, value: `${c}/${i}` })),
+      ),
+    );
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => s.status)).toEqual(settled.map((_, c) => (c === 5 ? 'rejected' : 'fulfilled')));
+    const ends = await log.endOffsets(topic);
+    expect(ends.reduce((n, e) => n + e.offset, 0)).toBe(11 * 20);
+    const ok = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
+    expect(new Set(ok.map(recordId)).size).toBe(11 * 20);
+  });
+
   it('rejects unknown topics and partitions', async () => {
     const log = open();
     await expect(log.produce(`missing.${run}`, [{ key: 'k', value: 'v' }])).rejects.toThrow(/unknown topic/);
