@@ -43,7 +43,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const env = loadEnv(CommonEnv);
   const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, 'tessera-cli');
-  const infra: Infrastructure = await startInfrastructure(env, logger);
+  // Next to a running single-node server, share its embedded PostgreSQL instead of restarting it.
+  const infra: Infrastructure = await startInfrastructure(env, logger, { whenEmbeddedRunning: 'share' });
   try {
     const tenants: TenantRepository = infra.tenants;
     switch (`${group} ${action ?? ''}`.trim()) {

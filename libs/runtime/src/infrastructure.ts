@@ -15,12 +15,17 @@ export interface Infrastructure {
   close(): Promise<void>;
 }
 
-export async function startInfrastructure(env: CommonEnv, logger: TesseraLogger): Promise<Infrastructure> {
+export async function startInfrastructure(
+  env: CommonEnv,
+  logger: TesseraLogger,
+  options: { whenEmbeddedRunning?: 'restart' | 'share' } = {},
+): Promise<Infrastructure> {
   const database = await openDatabase({
     databaseUrl: env.DATABASE_URL,
     dataDir: env.TESSERA_DATA_DIR,
     poolSize: env.TESSERA_DB_POOL_SIZE,
     log: (line) => logger.debug({ component: 'postgres' }, line),
+    whenEmbeddedRunning: options.whenEmbeddedRunning,
   });
   if (database.embedded) logger.info({ port: database.embedded.port, dataDir: database.embedded.dataDir }, 'embedded PostgreSQL started');
   let eventLog: EventLog | undefined;

@@ -9,3 +9,4 @@ export * from './transaction/transaction-runner';
 export * from './repositories/profile-graph.repository';
 export * from './repositories/tenant.repository';
 export * from './repositories/profile-query.repository';
+export * from './database/projection-lease';

@@ -1,7 +1,7 @@
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { Infrastructure } from '@tessera/runtime';
 import { createLogger } from '@tessera/runtime/logger';
-import { ProfileQueryRepository } from '@tessera/store';
+import { acquireWorkerLease, ProfileQueryRepository } from '@tessera/store';
 import { createProjectionFixture, encodeUpserts, projectionState, ProjectionFixture, silentLogger } from '@tessera/testing/projection-fixture';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '../../../worker/src/profile-projection/profile-projector.service';
 import { replayProjections } from './replay.command';
@@ -83,6 +83,8 @@ describe('given a log of profile upserts already projected', () => {
   it('when a worker of the group is still running, then replay refuses and changes nothing', async () => {
     await fx.eventLog.produce(PROFILE_UPSERTS_TOPIC, encodeUpserts([{ email: 'keep@replay.example' }]));
     const projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger);
+    // As ProfileProjectionConsumer does: a running worker holds the shared projection lease.
+    const lease = await acquireWorkerLease(fx.dataSource);
     const handle = await fx.eventLog.consume({
       groupId: PROFILE_PROJECTOR_GROUP,
       topics: [PROFILE_UPSERTS_TOPIC],
@@ -91,10 +93,13 @@ describe('given a log of profile upserts already projected', () => {
     try {
       await new Promise((r) => setTimeout(r, 1500));
       const before = await projectionState(fx.dataSource);
-      await expect(replayProjections(infra, { assignmentTimeoutMs: 2000 })).rejects.toThrow(/stop the worker/);
+      await expect(replayProjections(infra)).rejects.toThrow(/stop the worker/);
       expect(await projectionState(fx.dataSource)).toEqual(before);
     } finally {
       await handle.stop();
+      await lease.release();
     }
+    // Once the worker is gone, the replay goes ahead.
+    expect((await replayProjections(infra)).done).toBe(1);
   });
 });

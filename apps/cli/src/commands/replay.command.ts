@@ -1,5 +1,6 @@
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { Infrastructure, logPort } from '@tessera/runtime';
+import { acquireReplayLease } from '@tessera/store';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '../../../worker/src/profile-projection/profile-projector.service';
 import { drainTopic, DrainProgress } from './drain-topic';
 
@@ -17,6 +18,7 @@ function formatProgress(p: DrainProgress): string {
 export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string; assignmentTimeoutMs?: number } = {}): Promise<DrainProgress> {
   const group = options.group ?? PROFILE_PROJECTOR_GROUP;
   const projector = new ProfileProjector(infra.database.dataSource, infra.eventLog, infra.tenants, logPort(infra.logger), group);
+  const lease = await acquireReplayLease(infra.database.dataSource);
   const result = await drainTopic(infra.eventLog, {
     groupId: group,
     topic: PROFILE_UPSERTS_TOPIC,
@@ -30,7 +32,7 @@ export async function replayProjections(infra: Infrastructure, options: { out?: 
     },
     handleBatch: (batch) => projector.handleBatch(batch),
     onProgress: (p) => options.out?.write(`${formatProgress(p)}\n`),
-  });
+  }).finally(() => lease.release());
   options.out?.write(`replay done: ${result.done} records in ${(result.elapsedMs / 1000).toFixed(1)}s\n`);
   return result;
 }

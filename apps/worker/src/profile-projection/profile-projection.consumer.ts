@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { ConsumerHandle, EVENT_LOG, EventLog } from '@tessera/event-log';
 import { LOGGER, logPort, TesseraLogger } from '@tessera/runtime';
-import { TenantRepository } from '@tessera/store';
+import { acquireWorkerLease, ProjectionLease, TenantRepository } from '@tessera/store';
 import { ProfileProjector } from './profile-projector.service';
 
 export const WORKER_BATCH_SIZE = Symbol('WORKER_BATCH_SIZE');
@@ -13,9 +13,10 @@ export const WORKER_BATCH_SIZE = Symbol('WORKER_BATCH_SIZE');
 export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly projector: ProfileProjector;
   private handle?: ConsumerHandle;
+  private lease?: ProjectionLease;
 
   constructor(
-    dataSource: DataSource,
+    private readonly dataSource: DataSource,
     @Inject(EVENT_LOG) private readonly eventLog: EventLog,
     tenants: TenantRepository,
     @Inject(LOGGER) private readonly logger: TesseraLogger,
@@ -25,6 +26,7 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    this.lease = await acquireWorkerLease(this.dataSource, () => this.logger.warn('a replay is rebuilding the projections; waiting'));
     this.handle = await this.eventLog.consume({
       groupId: this.projector.consumerGroup,
       topics: [PROFILE_UPSERTS_TOPIC],
@@ -40,5 +42,7 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
   async onApplicationShutdown(): Promise<void> {
     await this.handle?.stop();
     this.handle = undefined;
+    await this.lease?.release();
+    this.lease = undefined;
   }
 }

@@ -81,6 +81,8 @@ export class PostgresLogConsumer implements ConsumerHandle {
   private tickDueAt = Infinity;
   private tickRunning: Promise<void> | null = null;
   private tickFailures = 0;
+  /** A tick was asked for while one was running. */
+  private tickAgain = false;
 
   constructor(
     private readonly options: ConsumeOptions,
@@ -228,13 +230,14 @@ export class PostgresLogConsumer implements ConsumerHandle {
   /** Ticks never overlap: a tick asked for while one runs is run right after it. */
   private runTick(): Promise<void> {
     if (this.tickRunning) {
-      this.requestTick(10);
+      this.tickAgain = true;
       return this.tickRunning;
     }
+    this.tickAgain = false;
     this.tickRunning = this.tick().finally(() => {
       this.tickRunning = null;
       if (this.stopping) return;
-      const delay = this.tickFailures === 0 ? this.settings.rebalanceIntervalMs : Math.min(500 * 2 ** (this.tickFailures - 1), 10_000);
+      const delay = this.tickFailures > 0 ? Math.min(500 * 2 ** (this.tickFailures - 1), 10_000) : this.tickAgain ? 0 : this.settings.rebalanceIntervalMs;
       this.requestTick(delay);
     });
     return this.tickRunning;

@@ -31,6 +31,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   poolSize: number;
   log?: (line: string) => void;
+  /** See EmbeddedPostgresOptions.whenRunning. */
+  whenEmbeddedRunning?: 'restart' | 'share';
 }
 
 async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
@@ -79,7 +81,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let embedded: EmbeddedPostgresHandle | undefined;
   let url = options.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, onLog: options.log });
+    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, onLog: options.log, whenRunning: options.whenEmbeddedRunning });
     url = await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
   }
   const dataSource = createDataSource(url, options.poolSize);

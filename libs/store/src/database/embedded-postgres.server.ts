@@ -17,6 +17,11 @@ export interface EmbeddedPostgresOptions {
   /** 0 (default) picks a free loopback port at each start. */
   port?: number;
   onLog?: (line: string) => void;
+  /**
+   * A server already running on this data dir: 'restart' (default) stops it first — it is an orphan
+   * of a killed Tessera process; 'share' connects to it and leaves it running (the CLI next to a server).
+   */
+  whenRunning?: 'restart' | 'share';
 }
 
 const USER = 'tessera';
@@ -60,12 +65,21 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The pid and port of a server still running on the data dir, from its postmaster.pid. */
+function runningServer(pgDir: string): { pid: number; port: number } | undefined {
+  const pidFile = join(pgDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? { pid, port } : undefined;
+}
+
 /** A server left behind by a process that was killed (SIGKILL) still holds the data dir: stop it first. */
 async function stopOrphan(pgDir: string): Promise<void> {
-  const pidFile = join(pgDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const running = runningServer(pgDir);
+  if (!running) return;
+  const { pid } = running;
   process.kill(pid, 'SIGINT'); // fast shutdown: rolls back open transactions, keeps committed data
   const deadline = Date.now() + 30_000;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -106,6 +120,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await mkdir(dataDir, { recursive: true });
   // As root, PostgreSQL runs as another OS user that must be able to enter the data dir.
   if (userInfo().uid === 0 && ((await stat(dataDir)).mode & 0o005) !== 0o005) await chmod(dataDir, 0o755);
+  const running = runningServer(pgDir);
+  if (running && options.whenRunning === 'share') {
+    return {
+      url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${running.port}/postgres`,
+      port: running.port,
+      dataDir,
+      stop: async () => undefined, // not ours to stop
+    };
+  }
   await stopOrphan(pgDir);
   const port = options.port && options.port > 0 ? options.port : await freePort();
   const log = options.onLog ?? (() => undefined);

@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
+
+const CLI = resolve(__dirname, '../../dist/apps/cli/src/main.js');
+const run = promisify(execFile);
+
+let server: SingleNode;
+
+/** `npm run tessera -- …` against the running server's data dir (shares its embedded PostgreSQL). */
+async function tessera(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, DATABASE_URL: '', KAFKA_BROKERS: '', TESSERA_DATA_DIR: server.dataDir, LOG_LEVEL: 'warn' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  server = await startSingleNode();
+});
+
+afterAll(async () => {
+  expect(await server.stop()).toBe(0);
+  server.cleanup();
+});
+
+describe('given a second tenant created with the CLI', () => {
+  it('when each tenant writes a profile, then neither can read or overwrite the other', async () => {
+    const created = await tessera('tenants', 'create', 'acme', '--name', 'Acme Inc');
+    expect(created).toMatchObject({ code: 0, stdout: expect.stringContaining('acme') });
+    const acmePublic = (await tessera('keys', 'create', '--tenant', 'acme', '--kind', 'public')).stdout.trim();
+    const acmePrivate = (await tessera('keys', 'create', '--tenant', 'acme', '--kind', 'private')).stdout.trim();
+    expect(acmePublic).toMatch(/^tpk_/);
+    expect(acmePrivate).toMatch(/^tsk_/);
+
+    const acme = new ProfilesClient(server.url, acmePublic, acmePrivate);
+    const main = new ProfilesClient(server.url, server.publicKey, server.privateKey);
+    expect((await acme.post({ attributes: { email: 'shared@example.com', owner: 'acme' } })).status).toBe(202);
+    expect((await main.post({ attributes: { email: 'shared@example.com', owner: 'default' } })).status).toBe(202);
+    expect((await acme.until('email=shared@example.com')).attributes.owner).toBe('acme');
+    expect((await main.until('email=shared@example.com')).attributes.owner).toBe('default');
+
+    expect((await acme.post({ attributes: { email: 'only-acme@example.com' } })).status).toBe(202);
+    await acme.until('email=only-acme@example.com');
+    expect((await main.get('email=only-acme@example.com')).status).toBe(404);
+    const acmeId = (await acme.get('email=only-acme@example.com')).body.attributes.zaius_id;
+    expect((await main.get('zaius_id=' + acmeId)).status).toBe(404);
+  });
+
+  it('when keys are listed, then only prefixes are shown; a revoked key is marked', async () => {
+    const key = (await tessera('keys', 'create', '--tenant', 'acme', '--kind', 'private', '--label', 'to-revoke')).stdout.trim();
+    const listed = await tessera('keys', 'list', '--tenant', 'acme');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(key.slice(0, 8));
+    expect(listed.stdout).not.toContain(key);
+    expect((await tessera('keys', 'revoke', key)).code).toBe(0);
+    expect((await tessera('keys', 'list', '--tenant', 'acme')).stdout).toMatch(/to-revoke\trevoked/);
+  });
+
+  it('when a command is wrong, then it exits non-zero with usage help', async () => {
+    const bad = await tessera('keys', 'create', '--tenant', 'acme', '--kind', 'admin');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--kind must be public or private/);
+    expect((await tessera('frobnicate')).code).toBe(2);
+  });
+
+  it('when replay is asked for while the server runs its worker, then it refuses and the data stays', async () => {
+    const main = new ProfilesClient(server.url, server.publicKey, server.privateKey);
+    await main.post({ attributes: { email: 'before-replay@example.com' } });
+    await main.until('email=before-replay@example.com');
+    const replay = await tessera('replay');
+    expect(replay.code).toBe(1);
+    expect(replay.stderr).toMatch(/stop the worker/);
+    expect((await main.get('email=before-replay@example.com')).status).toBe(200);
+  }, 60_000);
+
+  it('when the dead-letter queue is listed, then it reports its size', async () => {
+    const listed = await tessera('dlq', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/0 dead-lettered record\(s\)/);
+  });
+});
