@@ -99,7 +99,11 @@ export class PostgresEventLog implements EventLog {
     });
     let appender = this.appenders.get(topic);
     if (!appender) this.appenders.set(topic, (appender = new TopicAppender(this.pool, topic)));
-    return appender.append(records, partitions);
+    return appender.append(records, partitions).catch((e) => {
+      // The topic was dropped or re-created meanwhile: forget its partition count.
+      if (e instanceof UnknownTopicError) this.partitionCounts.delete(topic);
+      throw e;
+    });
   }
 
   async consume(options: ConsumeOptions): Promise<ConsumerHandle> {

@@ -350,7 +350,8 @@ export class PostgresLogConsumer implements ConsumerHandle {
     this.deactivate(p);
     this.owned.delete(p.key);
     await p.loop;
-    await this.sessionQuery(`SELECT pg_advisory_unlock(${LOCK_KEY})`, [partitionLockName(this.groupId, p.topic, p.partition)]);
+    // No session: the lock went with it.
+    if (this.session) await this.sessionQuery(`SELECT pg_advisory_unlock(${LOCK_KEY})`, [partitionLockName(this.groupId, p.topic, p.partition)]);
     this.settings.logger.info('postgres log: partition released', { groupId: this.groupId, memberId: this.memberId, topic: p.topic, partition: p.partition });
   }
 
