@@ -10,3 +10,4 @@ export * from './repositories/profile-graph.repository';
 export * from './repositories/tenant.repository';
 export * from './repositories/profile-query.repository';
 export * from './database/projection-lease';
+export * from './database/database-errors';

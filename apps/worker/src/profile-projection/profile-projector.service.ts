@@ -4,6 +4,7 @@ import { EventLog, LogRecord, RecordBatch } from '@tessera/event-log';
 import { IdentifierRules, IdentityGraph, preloadKeys, ProfileUpsert } from '@tessera/identity';
 import {
   GraphChanges,
+  isConnectionError,
   isRetriableTransactionError,
   ProfileGraphRepository,
   runInTransaction,
@@ -40,17 +41,6 @@ export interface ProjectionStats {
 
 function toUpsert(d: Decoded): ProfileUpsert {
   return { recordId: d.record.id, ts: d.ts, attributes: d.record.attributes };
-}
-
-/** Errors that mean "the database is not there right now": pause and retry, never skip. */
-export function isConnectionError(error: unknown): boolean {
-  const e = error as { code?: string; message?: string; driverError?: { code?: string } };
-  const code = e?.driverError?.code ?? e?.code ?? '';
-  if (/^(08|57P|53)/.test(code)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(
-    e?.message ?? '',
-  );
 }
 
 /**
@@ -201,3 +191,5 @@ export class ProfileProjector {
     this.stats.deadLettered += poison.length;
   }
 }
+
+export { isConnectionError };

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { isConnectionError } from '@tessera/store';
 import { ApiProblemException, ForbiddenApiKeyException, titleFor } from './api-problem.exception';
 
 type Logger = { error(obj: object, msg: string): void };
@@ -60,6 +61,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const status = fastifyStatus(error);
     if (status) {
       reply.status(status).send({ title: titleFor(status), status, timestamp, detail: { message: fastifyMessage(error, status) } });
+      return;
+    }
+    if (isConnectionError(exception)) {
+      // The database is away: a retriable condition, never a 500.
+      reply.header('Retry-After', '5');
+      reply.status(503).send({ title: titleFor(503), status: 503, timestamp });
       return;
     }
     this.logger?.error({ err: exception }, 'unhandled error');
