@@ -22,7 +22,7 @@ function walk(dir, files = []) {
 }
 
 const files = ['apps', 'libs', 'bench', 'test/support'].flatMap((d) => walk(path.join(root, d)));
-fs.rmSync(out, { recursive: true, force: true });
+// Files are overwritten in place (not wiped first): tests may be running the previous build.
 for (const file of files) {
   const { code, map } = swc.transformFileSync(file, {
     sourceMaps: true,

@@ -59,7 +59,7 @@ describe('given a second tenant created with the CLI', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(key.slice(0, 8));
     expect(listed.stdout).not.toContain(key);
-    expect((await tessera('keys', 'revoke', key)).code).toBe(0);
+    expect(await tessera('keys', 'revoke', key)).toMatchObject({ code: 0, stdout: expect.stringContaining('revoked 1 key(s)') });
     expect((await tessera('keys', 'list', '--tenant', 'acme')).stdout).toMatch(/to-revoke\trevoked/);
   });
 

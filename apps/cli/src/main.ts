@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CommonEnv, ConfigurationError, loadEnv } from '@tessera/config';
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { createLogger, Infrastructure, startInfrastructure } from '@tessera/runtime';
+import { IdentifierRules } from '@tessera/identity';
 import { TenantRepository } from '@tessera/store';
 import { listDeadLetters, retryDeadLetters } from './commands/dead-letters.command';
 import { replayProjections } from './commands/replay.command';
@@ -11,6 +12,10 @@ const USAGE = `usage: npm run tessera -- <command>
 
   tenants create <id> [--name NAME]          create a tenant (id: a-z, 0-9, _ and -)
   tenants list                               list tenants
+  tenants set-rate-limit <id> --items-per-second N --burst M
+                                             per-tenant ingest/look-up rate limit (token bucket)
+  tenants add-identifier <id> --type NAME --confidence high|low [--limit 1]
+                                             a custom identifier type for the tenant
   keys create --tenant ID --kind public|private [--label TEXT]
                                              create an API key (printed once; stored hashed)
   keys list [--tenant ID]                    list keys (prefixes only)
@@ -31,8 +36,12 @@ async function main(argv: string[]): Promise<number> {
       kind: { type: 'string' },
       label: { type: 'string' },
       name: { type: 'string' },
-      limit: { type: 'string' },
       'from-beginning': { type: 'boolean' },
+      'items-per-second': { type: 'string' },
+      burst: { type: 'string' },
+      type: { type: 'string' },
+      confidence: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +61,28 @@ async function main(argv: string[]): Promise<number> {
         if (!arg || !TenantRepository.isValidTenantId(arg)) throw new UsageError('tenants create <id>: id must match ^[a-z0-9][a-z0-9_-]{0,62}$');
         const t = await tenants.ensureTenant(arg, values.name ?? arg);
         console.log(`tenant ${t.id} (${t.name})`);
+        return 0;
+      }
+      case 'tenants set-rate-limit': {
+        const itemsPerSecond = Number(values['items-per-second']);
+        const burst = Number(values.burst ?? values['items-per-second']);
+        if (!arg || !(itemsPerSecond > 0) || !(burst > 0)) throw new UsageError('tenants set-rate-limit <id> --items-per-second N [--burst M] (positive numbers)');
+        const settings = await tenants.updateSettings(arg, { rateLimit: { itemsPerSecond, burst } });
+        console.log(`tenant ${arg}: ${JSON.stringify(settings.rateLimit)} (applies within 30 s)`);
+        return 0;
+      }
+      case 'tenants add-identifier': {
+        const type = values.type;
+        const confidence = values.confidence;
+        if (!arg || !type || !/^[a-z][a-z0-9_]{0,63}$/.test(type) || (confidence !== 'high' && confidence !== 'low')) {
+          throw new UsageError('tenants add-identifier <id> --type NAME --confidence high|low [--limit 1]');
+        }
+        const current = (await tenants.settings(arg)).identifierTypes ?? [];
+        const perProfileLimit = values.limit ? Number(values.limit) : null;
+        const identifierTypes = [...current.filter((t) => t.type !== type), { type, confidence: confidence as 'high' | 'low', perProfileLimit }];
+        const rules = IdentifierRules.defaults().withCustomTypes(identifierTypes); // throws on a bad definition
+        await tenants.updateSettings(arg, { identifierTypes });
+        console.log(`tenant ${arg}: identifier types ${rules.types().map((t) => t.type).join(', ')} (applies within 30 s)`);
         return 0;
       }
       case 'tenants list':

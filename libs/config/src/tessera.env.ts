@@ -56,6 +56,18 @@ export class HttpEnv extends CommonEnv {
   @Min(1024)
   TESSERA_BODY_LIMIT: number = 4 * 1024 * 1024;
 
+  /** Default per-tenant rate limit: items (upserted items or look-ups) per second, per process. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  TESSERA_RATE_LIMIT: number = 100_000;
+
+  /** Default per-tenant burst (token bucket size). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  TESSERA_RATE_BURST: number = 200_000;
+
   /** How long ingest waits for the log to acknowledge a batch before answering 503. */
   @Transform(({ value }) => Number(value))
   @IsInt()

@@ -1,10 +1,12 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
+import type { HttpEnv } from '@tessera/config';
 import { EVENT_LOG } from '@tessera/event-log';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { HealthController } from './health/health.controller';
 import { ApiKeyGuard } from './http/api-key.guard';
+import { TenantRateLimiter } from './http/tenant-rate-limiter';
 import { Infrastructure } from './infrastructure';
 import { INFRASTRUCTURE, LOGGER } from './tokens';
 
@@ -25,8 +27,15 @@ export class CoreModule {
         { provide: TenantRepository, useValue: infra.tenants },
         { provide: ProfileQueryRepository, useValue: infra.profiles },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        {
+          provide: TenantRateLimiter,
+          useValue: new TenantRateLimiter(infra.tenants, {
+            itemsPerSecond: (infra.env as Partial<HttpEnv>).TESSERA_RATE_LIMIT ?? 100_000,
+            burst: (infra.env as Partial<HttpEnv>).TESSERA_RATE_BURST ?? 200_000,
+          }),
+        },
       ],
-      exports: [INFRASTRUCTURE, LOGGER, DataSource, EVENT_LOG, TenantRepository, ProfileQueryRepository],
+      exports: [INFRASTRUCTURE, LOGGER, DataSource, EVENT_LOG, TenantRepository, ProfileQueryRepository, TenantRateLimiter],
     };
   }
 }

@@ -7,3 +7,4 @@ export * from './infrastructure';
 export * from './logger';
 export * from './tokens';
 export * from './process';
+export * from './http/tenant-rate-limiter';

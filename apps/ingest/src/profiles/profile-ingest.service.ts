@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { buildProfileUpsertRecords, PROFILE_UPSERTS_TOPIC, validateProfileUpsertBody } from '@tessera/contracts';
 import { EVENT_LOG, EventLog } from '@tessera/event-log';
-import { ApiProblemException, LOGGER, TesseraLogger } from '@tessera/runtime';
+import { ApiProblemException, LOGGER, TenantRateLimiter, TesseraLogger } from '@tessera/runtime';
 import { TenantRepository } from '@tessera/store';
 
 export const PRODUCE_TIMEOUT_MS = Symbol('PRODUCE_TIMEOUT_MS');
@@ -17,6 +17,7 @@ export class ProfileIngestService {
     private readonly tenants: TenantRepository,
     @Inject(LOGGER) private readonly logger: TesseraLogger,
     @Inject(PRODUCE_TIMEOUT_MS) private readonly produceTimeoutMs: number,
+    private readonly rateLimiter: TenantRateLimiter,
   ) {}
 
   /** New batches are refused with 503 once shutdown has begun; in-flight ones finish. */
@@ -26,6 +27,7 @@ export class ProfileIngestService {
 
   async accept(tenant: string, body: unknown): Promise<number> {
     if (this.draining) throw new ApiProblemException(503, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
+    await this.rateLimiter.take(tenant, Array.isArray(body) ? Math.max(1, body.length) : 1);
     const rules = await this.tenants.identifierRules(tenant);
     const receivedAt = new Date();
     const result = validateProfileUpsertBody(body, rules, { receivedAt });

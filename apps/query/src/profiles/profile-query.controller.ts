@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
-import { ApiProblemException, AuthenticatedRequest, RequiresKey } from '@tessera/runtime';
+import { ApiProblemException, AuthenticatedRequest, RequiresKey, TenantRateLimiter } from '@tessera/runtime';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 
 @Controller('v3/profiles')
@@ -7,6 +7,7 @@ export class ProfileQueryController {
   constructor(
     private readonly profiles: ProfileQueryRepository,
     private readonly tenants: TenantRepository,
+    private readonly rateLimiter: TenantRateLimiter,
   ) {}
 
   /** Look-up by exactly one identifier, normalised as on ingest (DESIGN §3). */
@@ -14,6 +15,7 @@ export class ProfileQueryController {
   @RequiresKey('private')
   async find(@Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest) {
     const tenant = request.principal!.tenant;
+    await this.rateLimiter.take(tenant, 1);
     const rules = await this.tenants.identifierRules(tenant);
     const names = Object.keys(query);
     const known = rules.types().map((t) => t.type).join(', ');

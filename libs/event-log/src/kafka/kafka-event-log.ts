@@ -295,7 +295,13 @@ export class KafkaEventLog implements EventLog {
    * server): join the group paused, seek (= commit, autoCommit on), leave on the first fetch.
    */
   private async seekAsMember(groupId: string, topic: string, partitions: Array<{ partition: number; offset: string }>): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+      sessionTimeout: this.sessionTimeoutMs,
+      heartbeatInterval: this.heartbeatIntervalMs,
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });

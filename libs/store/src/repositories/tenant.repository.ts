@@ -16,6 +16,11 @@ export function generateApiKey(kind: ApiKeyKind): string {
   return `${kind === 'public' ? 'tpk' : 'tsk'}_${randomBytes(24).toString('base64url')}`;
 }
 
+/** TypeORM answers UPDATE … RETURNING on PostgreSQL with `[rows, affectedCount]`. */
+function returnedRows<T>(result: unknown): T[] {
+  return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]);
+}
+
 export interface ApiKeyPrincipal {
   tenant: string;
   kind: ApiKeyKind;
@@ -43,6 +48,16 @@ export class TenantRepository {
     return (await this.dataSource.getRepository(TenantEntity).findOneByOrFail({ id }));
   }
 
+  /** Merges `patch` into a tenant's settings (e.g. its rate limit or custom identifier types). */
+  async updateSettings(id: string, patch: Partial<TenantSettings>): Promise<TenantSettings> {
+    const rows = returnedRows<{ settings: TenantSettings }>(
+      await this.dataSource.query(`UPDATE tenants SET settings = settings || $2::jsonb WHERE id = $1 RETURNING settings`, [id, JSON.stringify(patch)]),
+    );
+    if (!rows.length) throw new Error(`no tenant ${id}`);
+    this.tenantCache.delete(id);
+    return rows[0].settings;
+  }
+
   async listTenants(): Promise<TenantEntity[]> {
     return this.dataSource.getRepository(TenantEntity).find({ order: { id: 'ASC' } });
   }
@@ -68,9 +83,11 @@ export class TenantRepository {
   }
 
   async revokeApiKey(prefixOrKey: string): Promise<number> {
-    const rows: unknown[] = await this.dataSource.query(
-      `UPDATE api_keys SET revoked_at = now() WHERE (hash = $1 OR prefix = $2) AND revoked_at IS NULL RETURNING hash`,
-      [hashApiKey(prefixOrKey), prefixOrKey.slice(0, 8)],
+    const rows = returnedRows(
+      await this.dataSource.query(
+        `UPDATE api_keys SET revoked_at = now() WHERE (hash = $1 OR prefix = $2) AND revoked_at IS NULL RETURNING hash`,
+        [hashApiKey(prefixOrKey), prefixOrKey.slice(0, 8)],
+      ),
     );
     this.keyCache.clear();
     return rows.length;
