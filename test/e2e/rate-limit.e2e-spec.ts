@@ -40,7 +40,7 @@ describe('given a tenant over its rate limit', () => {
     await promisify(execFile)(process.execPath, [CLI, 'tenants', 'set-rate-limit', 'default', '--items-per-second', '100000', '--burst', '100000'], {
       env: { ...process.env, DATABASE_URL: '', TESSERA_DATA_DIR: server.dataDir, LOG_LEVEL: 'warn' },
     });
-    // Tenant settings are cached for up to 30 s in the server.
+    // Tenant settings are cached for up to 5 s in the server.
     const deadline = Date.now() + 40_000;
     // Under the old limit a full bucket still lets one oversized batch through (leaving it in debt),
     // so the new limit shows as several 500-item batches accepted back to back.

@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
         const burst = Number(values.burst ?? values['items-per-second']);
         if (!arg || !(itemsPerSecond > 0) || !(burst > 0)) throw new UsageError('tenants set-rate-limit <id> --items-per-second N [--burst M] (positive numbers)');
         const settings = await tenants.updateSettings(arg, { rateLimit: { itemsPerSecond, burst } });
-        console.log(`tenant ${arg}: ${JSON.stringify(settings.rateLimit)} (applies within 30 s)`);
+        console.log(`tenant ${arg}: ${JSON.stringify(settings.rateLimit)} (applies within 5 s)`);
         return 0;
       }
       case 'tenants add-identifier': {
@@ -82,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
         const identifierTypes = [...current.filter((t) => t.type !== type), { type, confidence: confidence as 'high' | 'low', perProfileLimit }];
         const rules = IdentifierRules.defaults().withCustomTypes(identifierTypes); // throws on a bad definition
         await tenants.updateSettings(arg, { identifierTypes });
-        console.log(`tenant ${arg}: identifier types ${rules.types().map((t) => t.type).join(', ')} (applies within 30 s)`);
+        console.log(`tenant ${arg}: identifier types ${rules.types().map((t) => t.type).join(', ')} (applies within 5 s)`);
         return 0;
       }
       case 'tenants list':

@@ -6,7 +6,8 @@ import { TenantEntity, TenantSettings } from '../entities/tenant.entity';
 
 export const DEFAULT_TENANT = 'default';
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const CACHE_MS = 30_000;
+// Short enough that key revocation and tenant settings changes apply within seconds.
+const CACHE_MS = 5_000;
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
