@@ -21,7 +21,7 @@ function walk(dir, files = []) {
   return files;
 }
 
-const files = ['apps', 'libs', 'bench', 'test/support'].flatMap((d) => walk(path.join(root, d)));
+const files = ['apps', 'libs', 'bench', 'tools', 'test/support'].flatMap((d) => walk(path.join(root, d)));
 // Files are overwritten in place (not wiped first): tests may be running the previous build.
 for (const file of files) {
   const { code, map } = swc.transformFileSync(file, {

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { distPath } from './paths';
 
-const SERVER = resolve(__dirname, '../../dist/libs/store/src/database/embedded-postgres.server.js');
+const SERVER = distPath('libs/store/src/database/embedded-postgres.server.js');
 
 /**
  * An embedded PostgreSQL run by a child node process (jest's module system cannot load the

@@ -1,10 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { distPath } from './paths';
 import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
 
-const MAIN = resolve(__dirname, '../../dist/apps/tessera/src/main.js');
+const MAIN = distPath('apps/tessera/src/main.js');
 
 export interface SingleNode {
   url: string;
