@@ -20,6 +20,9 @@ import {
 } from './kafka-errors';
 import { consoleWarnLogger, kafkaJsLogCreator, type KafkaEventLogLogger } from './kafka-logger';
 
+export { KafkaUnavailableError } from './kafka-errors';
+export type { KafkaEventLogLogger } from './kafka-logger';
+
 export interface KafkaEventLogOptions {
   brokers: string[];
   clientId?: string;
