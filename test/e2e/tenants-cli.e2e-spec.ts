@@ -8,6 +8,13 @@ const run = promisify(execFile);
 
 let server: SingleNode;
 
+async function eventuallyStatus(send: () => Promise<{ status: number }>, want: number, timeoutMs = 15_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let status = 0;
+  while (Date.now() < deadline && (status = (await send()).status) !== want) await new Promise((r) => setTimeout(r, 500));
+  return status;
+}
+
 /** `npm run tessera -- …` against the running server's data dir (shares its embedded PostgreSQL). */
 async function tessera(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -59,8 +66,12 @@ describe('given a second tenant created with the CLI', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(key.slice(0, 8));
     expect(listed.stdout).not.toContain(key);
+    const client = new ProfilesClient(server.url, key, key);
+    expect((await client.post({ attributes: { email: 'revoked@example.com' } })).status).toBe(202);
     expect(await tessera('keys', 'revoke', key)).toMatchObject({ code: 0, stdout: expect.stringContaining('revoked 1 key(s)') });
     expect((await tessera('keys', 'list', '--tenant', 'acme')).stdout).toMatch(/to-revoke\trevoked/);
+    // The server's key cache holds for up to 5 s; then the revoked key is refused.
+    expect(await eventuallyStatus(() => client.post({ attributes: { email: 'revoked@example.com' } }), 403)).toBe(403);
   });
 
   it('when a command is wrong, then it exits non-zero with usage help', async () => {
@@ -78,6 +89,26 @@ describe('given a second tenant created with the CLI', () => {
     expect(replay.code).toBe(1);
     expect(replay.stderr).toMatch(/stop the worker/);
     expect((await main.get('email=before-replay@example.com')).status).toBe(200);
+  }, 60_000);
+
+  it('when a tenant adds a custom identifier type, then upserts may use it and look-ups find profiles by it', async () => {
+    const main = new ProfilesClient(server.url, server.publicKey, server.privateKey);
+    expect((await main.post({ attributes: { loyalty_id: 'L-1', first_name: 'Before' } })).status).toBe(400);
+    expect((await main.get('loyalty_id=L-1')).status).toBe(400);
+    const added = await tessera('tenants', 'add-identifier', 'default', '--type', 'loyalty_id', '--confidence', 'high');
+    expect(added).toMatchObject({ code: 0, stdout: expect.stringContaining('loyalty_id') });
+    // Tenant settings are cached for up to 5 s.
+    const accepted = await eventuallyStatus(() => main.post({ attributes: { loyalty_id: ' L-1 ', first_name: 'Loyal' } }), 202);
+    expect(accepted).toBe(202);
+    const found = await main.until('loyalty_id=L-1');
+    expect(found.attributes.first_name).toBe('Loyal');
+    expect(found.identifiers).toEqual({ loyalty_id: ['L-1'] });
+    // High confidence: meeting an email merges the loyalty profile with the email's person.
+    await main.post({ attributes: { email: 'loyal@example.com', last_name: 'Member' } });
+    await main.until('email=loyal@example.com');
+    await main.post({ attributes: { email: 'loyal@example.com', loyalty_id: 'L-1' } });
+    const merged = await main.until('loyalty_id=L-1', (p) => p.attributes.last_name === 'Member');
+    expect(merged.identifiers).toEqual({ email: ['loyal@example.com'], loyalty_id: ['L-1'] });
   }, 60_000);
 
   it('when the dead-letter queue is listed, then it reports its size', async () => {

@@ -20,6 +20,8 @@ export interface KafkaTestCluster {
   brokers: string[];
   kind: KafkaTestKind;
   stop(): Promise<void>;
+  /** mokapi only: its last lines of output, for a failure message. */
+  output?(): string;
 }
 
 export interface KafkaTestTopic {
@@ -111,6 +113,7 @@ async function startContainer(host: string, topics: KafkaTestTopic[]): Promise<K
   const port = await freePort();
   const container = await new GenericContainer(KAFKA_IMAGE)
     .withEnvironment({
+      CLUSTER_ID: 'tEssErAtEsTkAfKaKrAfT0',
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
       KAFKA_LISTENERS: `PLAINTEXT://0.0.0.0:${port},CONTROLLER://0.0.0.0:9093`,
@@ -153,7 +156,8 @@ export const MOKAPI_CLIENT_SETTINGS = {
   sessionTimeoutMs: 6_000,
 } as const;
 
-const live = new Set<ChildProcess>();
+/** Running mokapi wrappers and their temp dirs, for the exit hook. */
+const live = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -171,7 +175,10 @@ function installExitHook(): void {
   // Synchronous on purpose: 'exit' handlers cannot await. A SIGKILLed test worker is covered by the
   // wrapper shell, which kills mokapi when its stdin (our end of the pipe) closes.
   process.on('exit', () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
+    for (const [child, dir] of live) {
+      killGroup(child, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 }
 
@@ -240,19 +247,33 @@ async function launchMokapi(topics: KafkaTestTopic[]): Promise<KafkaTestCluster>
     `--providers-file-filename=${specFile}`,
     `--api-port=${apiPort}`, // its HTTP API cannot be switched off; keep it off the default 8080
     '--api-dashboard=false',
+    // Its dashboard search indexes every record in a bleve index under a fixed /tmp path: two
+    // instances at once corrupt it and mokapi panics; the indexing is also most of its CPU use.
+    '--api-search-enabled=false',
+    `--api-search-index-path=${join(dir, 'search-index')}`,
     '--health-enabled=false',
     '--mcp-server-enabled=false',
     '--log-level=warn',
   ];
-  // mokapi runs under a tiny shell that kills it when our stdin pipe closes: on stop(), and also when
-  // this process dies without running exit handlers.
-  const watchdog = '"$0" "$@" & child=$!; while read -r _; do :; done; kill -TERM $child 2>/dev/null; wait $child';
+  // mokapi runs under a tiny shell that kills it when our stdin pipe closes — on stop(), and also
+  // when this process dies without running exit handlers (SIGKILL) — and exits, removing the temp
+  // dir, when mokapi does. (Env names starting MOKAPI_ would be read by mokapi as its own config.)
+  const watchdog = [
+    'exec 3<&0',
+    '"$0" "$@" </dev/null & child=$!',
+    '( while read -r _; do :; done <&3; kill -TERM $child 2>/dev/null ) & reader=$!',
+    'wait $child; status=$?',
+    'kill $reader 2>/dev/null',
+    'rm -rf "$TESSERA_MOKAPI_DIR"',
+    'exit $status',
+  ].join('\n');
   const child = spawn('/bin/sh', ['-c', watchdog, mokapiBinary(), ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
     cwd: dir,
+    env: { ...process.env, TESSERA_MOKAPI_DIR: dir },
   });
-  live.add(child);
+  live.set(child, dir);
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -286,7 +307,7 @@ async function launchMokapi(topics: KafkaTestTopic[]): Promise<KafkaTestCluster>
     await stop();
     throw error;
   }
-  return { brokers, kind: 'mokapi', stop };
+  return { brokers, kind: 'mokapi', stop, output: () => output.join('\n') };
 }
 
 // ------------------------------------------------------------------ shared

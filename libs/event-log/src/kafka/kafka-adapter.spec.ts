@@ -7,9 +7,13 @@ describe('Kafka adapter pieces', () => {
   it('classifies broker-down errors, also when KafkaJS wraps them in retry errors', () => {
     const refused = new KafkaJSConnectionError('connect ECONNREFUSED 127.0.0.1:9092');
     expect(isTransientKafkaError(refused)).toBe(true);
-    expect(isTransientKafkaError(new KafkaJSNonRetriableError(refused))).toBe(true);
+    // KafkaJS's retrier wraps the last error as the cause.
+    expect(isTransientKafkaError(Object.assign(new KafkaJSNonRetriableError(refused), { cause: refused }))).toBe(true);
     expect(isTransientKafkaError(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 1000 }))).toBe(true);
-    expect(isTransientKafkaError(new KafkaJSProtocolError('MESSAGE_TOO_LARGE'))).toBe(false);
+    const tooLarge = { message: 'too large', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false };
+    expect(isTransientKafkaError(new KafkaJSProtocolError(tooLarge as unknown as Error))).toBe(false);
+    const notLeader = { message: 'not leader', type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true };
+    expect(isTransientKafkaError(new KafkaJSProtocolError(notLeader as unknown as Error))).toBe(true);
     expect(isTransientKafkaError(new Error('x'))).toBe(false);
     expect(toLogError(refused, 'produce')).toBeInstanceOf(KafkaUnavailableError);
     const other = new RangeError('bad partition');
@@ -29,7 +33,6 @@ describe('Kafka adapter pieces', () => {
       timestamp: '1700000000123',
       attributes: 0,
       offset: '41',
-      size: 0,
       headers: { 'content-type': Buffer.from('application/json'), schema: 'profile-upsert.v1', dup: [Buffer.from('a'), Buffer.from('b')] },
     });
     expect(record).toEqual({

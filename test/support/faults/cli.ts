@@ -1,0 +1,20 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const CLI = resolve(__dirname, '../../../dist/apps/cli/src/main.js');
+const run = promisify(execFile);
+
+/** `npm run tessera -- …` (the built CLI) against a data dir; next to a running server it shares its PostgreSQL. */
+export async function tesseraCli(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, DATABASE_URL: '', KAFKA_BROKERS: '', TESSERA_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+/** Port of the embedded PostgreSQL running on a Tessera data dir (line 4 of `<dataDir>/pg/postmaster.pid`). */
+export function embeddedPostgresPort(dataDir: string): number {
+  const lines = readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
+  const port = Number(lines[3]);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in ${dataDir}/pg/postmaster.pid`);
+  return port;
+}
+
+/** URL of the `tessera` database of the embedded PostgreSQL of a data dir (user/password tessera). */
+export function dataDirDatabaseUrl(dataDir: string, port = embeddedPostgresPort(dataDir)): string {
+  return `postgres://tessera:tessera@127.0.0.1:${port}/tessera`;
+}
+
+/** A connected pg client on the `tessera` database of a running server's data dir. */
+export async function connectDataDirDb(dataDir: string): Promise<Client> {
+  const client = new Client({ connectionString: dataDirDatabaseUrl(dataDir) });
+  client.on('error', () => undefined); // the server may stop under us
+  await client.connect();
+  return client;
+}
+
+/** Records of a Postgres-log topic, in offset order. */
+export async function logRecords(
+  client: Client,
+  topic: string,
+): Promise<Array<{ partition: number; offset: number; key: string | null; value: Buffer; headers: Record<string, string> }>> {
+  const { rows } = await client.query(`SELECT partition, "offset", key, value, headers FROM log_records WHERE topic = $1 ORDER BY partition, "offset"`, [topic]);
+  return rows.map((r) => ({ partition: r.partition, offset: Number(r.offset), key: r.key, value: r.value, headers: r.headers }));
+}
