@@ -5,6 +5,7 @@
 // The records are written straight into the Postgres log of a stopped server's database, between good
 // records, the way a buggy or older producer could have written them.
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { Pool } from 'pg';
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { PostgresEventLog } from '@tessera/event-log';
@@ -92,7 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop('SIGTERM');
-  if (dataDir) require('node:fs').rmSync(dataDir, { recursive: true, force: true });
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('given poison records between good records in the log', () => {
@@ -189,6 +190,7 @@ describe('given poison records between good records in the log', () => {
       // Only dead letters not retried yet are re-published by the next retry.
       const again = await tesseraCli(dataDir, 'dlq', 'retry');
       expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining(`re-published ${poison.length} dead-lettered record(s)`) });
+      await eventually(async () => ((await logRecords(db, PROFILE_UPSERTS_DLQ_TOPIC)).length >= 3 * poison.length ? true : undefined), 30_000);
       const listed = await tesseraCli(dataDir, 'dlq', 'list');
       expect(listed.stdout).toMatch(new RegExp(`^${3 * poison.length} dead-lettered record\\(s\\)`, 'm'));
     } finally {

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { distPath } from '../paths';
 
-const CLI = resolve(__dirname, '../../../dist/apps/cli/src/main.js');
+const CLI = distPath('apps/cli/src/main.js');
 const run = promisify(execFile);
 
 /** `npm run tessera -- …` (the built CLI) against a data dir; next to a running server it shares its PostgreSQL. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 
 /** What a client saw: an HTTP answer, or a transport error (no answer at all). */
@@ -104,8 +105,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Resident memory of a process in MiB, from /proc/<pid>/status (Linux). */
 export function rssMiB(pid: number): number {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const status: string = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) / 1024;

@@ -30,7 +30,6 @@ export async function drainTopic(eventLog: EventLog, options: DrainOptions): Pro
   const position = new Map<number, number>();
   let done = 0;
   let total = 0;
-  const starts = new Map<number, number>();
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const handle = await eventLog.consume({
@@ -41,11 +40,13 @@ export async function drainTopic(eventLog: EventLog, options: DrainOptions): Pro
     resolveStartOffset: options.fromZero ? async () => 0 : undefined,
     handleBatch: async (batch) => {
       await gate;
-      await options.handleBatch(batch);
-      const last = batch.records[batch.records.length - 1].offset;
-      if (!starts.has(batch.partition)) starts.set(batch.partition, batch.records[0].offset);
-      done += batch.records.length;
-      position.set(batch.partition, last + 1);
+      // Only what was there at the start: records appended meanwhile (e.g. dead letters this very
+      // drain causes) are left for the next run — the group offset is set back to the end below.
+      const end = ends.get(batch.partition) ?? 0;
+      const records = batch.records.filter((r) => r.offset < end);
+      if (records.length) await options.handleBatch({ ...batch, records });
+      done += records.length;
+      position.set(batch.partition, Math.max(position.get(batch.partition) ?? 0, batch.records[batch.records.length - 1].offset + 1));
     },
   });
   try {
@@ -75,6 +76,8 @@ export async function drainTopic(eventLog: EventLog, options: DrainOptions): Pro
     release();
     await handle.stop();
   }
+  // The group resumes exactly where this drain's snapshot ended, not after records it skipped.
+  await eventLog.seek(options.groupId, options.topic, [...ends].map(([partition, offset]) => ({ partition, offset })));
   const result = { done, total, elapsedMs: Date.now() - startedAt };
   options.onProgress?.(result);
   return result;

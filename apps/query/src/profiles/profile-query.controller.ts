@@ -29,6 +29,8 @@ export class ProfileQueryController {
     if (!rules.isIdentifier(type)) throw new ApiProblemException(400, { message: `\`${type}\` is not an identifier type (${known})` });
     if (typeof raw !== 'string') throw new ApiProblemException(400, { message: `\`${type}\` must be given once` });
     if (raw.trim() === '') throw new ApiProblemException(400, { message: `\`${type}\` must not be empty` });
+    // As on ingest: PostgreSQL text cannot hold U+0000, so no identifier ever contains it.
+    if (raw.includes('\u0000')) throw new ApiProblemException(400, { message: `\`${type}\` must not contain the NUL character (U+0000)` });
     const normalised = rules.normalise(type, raw);
     if (!normalised.ok) {
       if (normalised.blocked) throw notFound(type, raw);

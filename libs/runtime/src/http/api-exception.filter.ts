@@ -23,9 +23,7 @@ function fastifyStatus(error: { code?: string; statusCode?: number }): number | 
 
 function fastifyMessage(error: { code?: string; message?: string }, status: number): string {
   if (status === 413) return 'Request body is larger than the limit';
-  if (status === 415) return 'Content-Type must be application/json';
-  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'Request body is empty; expected JSON';
-  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return `Malformed JSON: ${error.message ?? ''}`.trim();
+  if (status === 415 && !/charset/.test(error.message ?? '')) return 'Content-Type must be application/json';
   return error.message ?? titleFor(status);
 }
 

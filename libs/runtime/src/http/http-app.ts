@@ -14,6 +14,14 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** Oversized uploads up to this size are drained so the 413 reaches the client; larger ones are cut off. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+function parserError(statusCode: number, code: string, message: string): Error {
+  return Object.assign(new Error(message), { statusCode, code });
+}
+
 export const NEST_LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
 /** A Nest app on Fastify with Tessera's body rules, error shapes and security headers. */
@@ -32,8 +40,52 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
     bodyParser: false, // no form parser: fastify's own JSON parser only
   });
   const fastify = app.getHttpAdapter().getInstance();
-  // Only JSON bodies: anything else is 415.
-  fastify.removeContentTypeParser(['text/plain']);
+  // Only JSON bodies, strictly UTF-8: anything else is 415, invalid bytes are 400 (never stored mangled).
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(request.headers['content-type'] ?? ''))?.[1];
+    if (charset && !/^utf-?8$/i.test(charset)) return done(parserError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type charset must be utf-8'));
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(parserError(400, 'FST_ERR_CTP_INVALID_JSON_BODY', 'Request body is not valid UTF-8'));
+    }
+    if (text.trim() === '') return done(parserError(400, 'FST_ERR_CTP_EMPTY_JSON_BODY', 'Request body is empty; expected JSON'));
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(parserError(400, 'FST_ERR_CTP_INVALID_JSON_BODY', `Malformed JSON: ${(error as Error).message}`));
+    }
+  });
+  // A declared body over the limit is answered 413 before reading it; the rest of the upload is then
+  // read and discarded (up to a bound) so the client gets the answer instead of a reset connection.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length <= env.TESSERA_BODY_LIMIT) return done();
+    const respond = () => {
+      if (reply.sent) return;
+      reply
+        .code(413)
+        .send({ title: 'Payload Too Large', status: 413, timestamp: new Date().toISOString(), detail: { message: `Request body is larger than the limit of ${env.TESSERA_BODY_LIMIT} bytes` } });
+    };
+    if (length > DRAIN_LIMIT) {
+      reply.header('connection', 'close');
+      return respond();
+    }
+    // Read and discard the upload, then answer: a client still sending when the server closes the
+    // connection sees a reset instead of the 413. A client that stalls gets the answer after 1 s.
+    const timer = setTimeout(() => {
+      reply.header('connection', 'close');
+      respond();
+    }, 1000);
+    request.raw.once('end', () => {
+      clearTimeout(timer);
+      respond();
+    });
+    request.raw.once('error', () => clearTimeout(timer));
+    request.raw.resume();
+  });
   fastify.addHook('onSend', async (_request, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     return payload;

@@ -1,0 +1,170 @@
+// Issue 5 §2: fuzz (fast-check, bounded) POST /v3/profiles with random bodies — arbitrary JSON, random
+// bytes, near-valid batches with random names, values and identifiers — under random content types.
+// Properties: never a 5xx; the answer is the validator's verdict (202 exactly when the body is valid);
+// the server stays alive; and every item of every 202'd body is eventually queryable by one of its
+// identifiers (normalised with the identity lib).
+import fc from 'fast-check';
+import { validateProfileUpsertBody } from '@tessera/contracts';
+import { extractIdentifiers, IdentifierRules, ZAIUS_ID } from '@tessera/identity';
+import { isAlive, mapLimit, rawRequest, RawResponse } from '../support/faults/http';
+import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
+
+const RUNS = 150;
+const rules = IdentifierRules.defaults();
+
+let server: SingleNode;
+let api: ProfilesClient;
+
+beforeAll(async () => {
+  server = await startSingleNode({ env: { TESSERA_PARTITIONS: '1' } });
+  api = new ProfilesClient(server.url, server.publicKey, server.privateKey);
+});
+
+afterAll(async () => {
+  expect(await server.stop('SIGTERM')).toBe(0);
+  server.cleanup();
+});
+
+// ------------------------------------------------------------------ generators
+
+const shortString = fc.string({ maxLength: 24, unit: 'binary' });
+const validName = fc.stringMatching(/^[a-z][a-z0-9_]{0,12}$/);
+const attributeName = fc.oneof(
+  { weight: 6, arbitrary: validName },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'ts', 'Email', 'a-b', '') },
+);
+const attributeValue = fc.oneof(
+  { weight: 4, arbitrary: shortString },
+  { weight: 2, arbitrary: fc.double() },
+  { weight: 2, arbitrary: fc.integer() },
+  { weight: 1, arbitrary: fc.boolean() },
+  { weight: 1, arbitrary: fc.constant(null) },
+  { weight: 1, arbitrary: fc.array(fc.oneof(shortString, fc.integer(), fc.double()), { maxLength: 4 }) },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+);
+const placeholder = fc.constantFrom('', ' ', 'null', 'undefined', 'anonymous', 'Guest', '0', '-1', 'none', 'NaN', '[object Object]');
+const identifiers = fc.record(
+  {
+    email: fc.oneof({ weight: 4, arbitrary: fc.emailAddress() }, { weight: 1, arbitrary: shortString }, { weight: 1, arbitrary: placeholder }),
+    phone: fc.oneof(fc.stringMatching(/^\+?[0-9 ().-]{7,18}$/), shortString, fc.integer()),
+    customer_id: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.integer(), fc.double(), placeholder),
+    vuid: fc.oneof({ weight: 3, arbitrary: fc.uuid() }, { weight: 1, arbitrary: shortString }, { weight: 1, arbitrary: placeholder }, { weight: 1, arbitrary: fc.boolean() }),
+  },
+  { requiredKeys: [] },
+);
+const ts = fc.oneof(
+  fc.integer({ min: 0, max: 99_999_999_999 }),
+  fc.integer({ min: 100_000_000_000, max: 4_102_444_800_000 }),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  shortString,
+  fc.double(),
+);
+const item = fc
+  .tuple(identifiers, fc.dictionary(attributeName, attributeValue, { maxKeys: 6 }), fc.option(ts, { nil: undefined }))
+  .map(([ids, extra, t]) => ({ attributes: { ...extra, ...ids, ...(t === undefined ? {} : { ts: t }) } }));
+
+// Mostly valid items (so that many bodies are accepted): plain names, storable values, a real identifier.
+const validValue = fc.oneof(
+  fc.string({ maxLength: 24 }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), { maxLength: 4 }),
+);
+const validIdentifier = fc.oneof(
+  fc.emailAddress().map((email) => ({ email })),
+  fc.stringMatching(/^\+?[1-9][0-9]{6,12}$/).map((phone) => ({ phone })),
+  fc.oneof(fc.stringMatching(/^[A-Za-z0-9-]{3,20}$/), fc.integer({ min: 1, max: 2 ** 40 })).map((customer_id) => ({ customer_id })),
+  fc.uuid().map((vuid) => ({ vuid })),
+);
+const validItem = fc
+  .tuple(
+    fc.array(validIdentifier, { minLength: 1, maxLength: 3 }),
+    fc.dictionary(validName.filter((n) => !['ts', 'constructor', 'prototype', 'zaius_id', 'email', 'phone', 'customer_id', 'vuid'].includes(n)), validValue, { maxKeys: 5 }),
+    fc.option(fc.integer({ min: 946_684_800, max: 4_102_444_799 }), { nil: undefined }),
+  )
+  .map(([ids, extra, t]) => ({ attributes: Object.assign({}, extra, ...ids, t === undefined ? {} : { ts: t }) as Record<string, unknown> }));
+const nearValidBatch = fc.oneof(
+  { weight: 3, arbitrary: fc.oneof(validItem, fc.array(validItem, { minLength: 1, maxLength: 5 })) },
+  { weight: 2, arbitrary: fc.oneof(item, fc.array(fc.oneof(item, validItem), { minLength: 1, maxLength: 5 })) },
+);
+
+type Body = { kind: 'json'; value: unknown } | { kind: 'bytes'; value: Uint8Array };
+const body: fc.Arbitrary<Body> = fc.oneof(
+  { weight: 6, arbitrary: nearValidBatch.map((value) => ({ kind: 'json' as const, value })) },
+  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => ({ kind: 'json' as const, value })) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((value) => ({ kind: 'bytes' as const, value })) },
+);
+const contentType = fc.oneof(
+  { weight: 14, arbitrary: fc.constant('application/json') },
+  { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'Application/JSON', 'text/plain', 'application/x-www-form-urlencoded', 'text/json', 'application/octet-stream') },
+  { weight: 1, arbitrary: fc.stringMatching(/^[!-~][ -~]{0,30}$/) },
+);
+
+// ------------------------------------------------------------------ property
+
+interface Accepted {
+  items: Array<{ attributes: Record<string, unknown> }>;
+}
+
+describe('given random bodies posted to the single-node server', () => {
+  it(`then over ${RUNS} runs: no 5xx, the answer matches the validator, the server stays up, and every 202'd item is queryable`, async () => {
+    const accepted: Accepted[] = [];
+    const statuses: Record<string, number> = {};
+
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (b, type) => {
+        const payload = b.kind === 'json' ? Buffer.from(JSON.stringify(b.value) ?? 'null') : Buffer.from(b.value);
+        const r: RawResponse = await rawRequest(server.url, {
+          method: 'POST',
+          path: '/v3/profiles',
+          headers: { 'content-type': type, 'content-length': payload.length, 'x-api-key': server.publicKey },
+          body: payload,
+        });
+        statuses[String(r.status ?? r.error)] = (statuses[String(r.status ?? r.error)] ?? 0) + 1;
+        expect(r.error).toBeUndefined();
+        expect(r.status).toBeLessThan(500);
+        expect([202, 400, 413, 415, 429]).toContain(r.status);
+        expect(r.json).toBeDefined(); // always a JSON answer
+
+        if (type === 'application/json' && b.kind === 'json') {
+          // Sent exactly as JSON: the server decides what the validator decides on the same document.
+          const parsed = JSON.parse(payload.toString('utf8'));
+          const verdict = validateProfileUpsertBody(parsed, rules);
+          if (r.status !== 429) expect({ status: r.status, verdict: verdict.ok }).toEqual({ status: verdict.ok ? 202 : 400, verdict: verdict.ok });
+        }
+        if (r.status === 202) {
+          const parsed = JSON.parse(payload.toString('utf8'));
+          accepted.push({ items: (Array.isArray(parsed) ? parsed : [parsed]) as Accepted['items'] });
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    expect(isAlive(server.process.pid)).toBe(true);
+    expect((await rawRequest(server.url, { path: '/health/live' })).status).toBe(200);
+    // The generators do reach the interesting answers.
+    expect(statuses['202']).toBeGreaterThan(0);
+    expect(statuses['400']).toBeGreaterThan(0);
+
+    // Wait for the worker to reach a sentinel posted last (one partition: everything before is applied).
+    const sentinel = `sentinel.fuzz.${process.pid}@example.com`;
+    expect((await api.post({ attributes: { email: sentinel } })).status).toBe(202);
+    await api.until(`email=${encodeURIComponent(sentinel)}`, () => true, 30_000);
+
+    const items = accepted.flatMap((a) => a.items);
+    const unreachable = (
+      await mapLimit(items, 6, async (it) => {
+        const ids = extractIdentifiers(it.attributes, rules).identifiers.filter((i) => i.type !== ZAIUS_ID);
+        if (ids.length === 0) return null; // only a zaius_id: not a look-up by a client identifier
+        for (const id of ids) {
+          const found = await api.get(`${id.type}=${encodeURIComponent(id.value)}`);
+          if (found.status === 200) return null;
+        }
+        return JSON.stringify(it.attributes);
+      })
+    ).filter((x) => x !== null);
+    expect(unreachable).toEqual([]);
+  }, 180_000);
+});
