@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 
 export interface ProfileView {
@@ -10,12 +11,17 @@ export interface ProfileView {
 
 /** Read side: one round trip per look-up, merged-away profiles redirected to their survivor. */
 export class ProfileQueryRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly pool: Pool;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
+  }
 
   async findByIdentifier(tenant: string, type: string, value: string): Promise<ProfileView | null> {
-    const rows: Array<{ id: string; attributes: Record<string, unknown>; identifiers: Record<string, string[]>; created_at: Date; updated_at: Date }> =
-      await this.dataSource.query(
-        `WITH target AS (
+    // A named (prepared) statement: planning costs more than executing this look-up.
+    const { rows } = await this.pool.query<{ id: string; attributes: Record<string, unknown>; identifiers: Record<string, string[]>; created_at: Date; updated_at: Date }>({
+      name: 'tessera.profile-by-identifier',
+      text: `WITH target AS (
            SELECT coalesce(p.merged_into, p.id) AS id
              FROM identifiers i JOIN profiles p ON p.tenant = i.tenant AND p.id = i.profile_id
             WHERE $2 <> 'zaius_id' AND i.tenant = $1 AND i.type = $2 AND i.value = $3
@@ -28,8 +34,8 @@ export class ProfileQueryRepository {
                    FROM (SELECT type, jsonb_agg(value ORDER BY first_seen, value) AS vals
                            FROM identifiers WHERE tenant = $1 AND profile_id = p.id GROUP BY type) g) AS identifiers
            FROM target t JOIN profiles p ON p.tenant = $1 AND p.id = t.id`,
-        [tenant, type, value],
-      );
+      values: [tenant, type, value],
+    });
     const row = rows[0];
     if (!row) return null;
     return {
