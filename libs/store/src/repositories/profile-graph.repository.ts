@@ -27,12 +27,38 @@ export interface GraphChanges {
   checkpoint: { consumerGroup: string; topic: string; partition: number; nextOffset: number };
 }
 
+/** attribute → [ts, record id], stored inverted as `{"<ts> <record id>": [attribute, …]}`: a profile's
+ * attributes come from few writes, so this keeps rows (and the WAL) far smaller. */
+export function packVersions(versions: Record<string, [number, string]>): Record<string, string[]> {
+  const packed: Record<string, string[]> = {};
+  // Sorted, so the stored form does not depend on the order attributes were written in.
+  for (const attribute of Object.keys(versions).sort()) {
+    const [ts, recordId] = versions[attribute];
+    (packed[`${ts} ${recordId}`] ??= []).push(attribute);
+  }
+  return packed;
+}
+
+export function unpackVersions(stored: Record<string, unknown> | null): Record<string, [number, string]> {
+  const versions: Record<string, [number, string]> = {};
+  for (const [key, value] of Object.entries(stored ?? {})) {
+    if (Array.isArray(value) && typeof value[0] === 'number') {
+      versions[key] = value as [number, string]; // unpacked form
+      continue;
+    }
+    const space = key.indexOf(' ');
+    const version: [number, string] = [Number(key.slice(0, space)), key.slice(space + 1)];
+    for (const attribute of value as string[]) versions[attribute] = version;
+  }
+  return versions;
+}
+
 interface SliceRow {
   kind: 'p' | 'i';
   tenant: string;
   id: string | null;
   attributes: Record<string, never> | null;
-  versions: Record<string, [number, string]> | null;
+  versions: Record<string, unknown> | null;
   created_ms: string | null;
   created_record_id: string | null;
   updated_ms: string | null;
@@ -116,7 +142,7 @@ export class ProfileGraphRepository {
           tenant: r.tenant,
           id: r.id!,
           attributes: r.attributes ?? {},
-          versions: r.versions ?? {},
+          versions: unpackVersions(r.versions),
           createdTs: Number(r.created_ms),
           createdRecordId: r.created_record_id!,
           updatedTs: Number(r.updated_ms),
@@ -148,7 +174,7 @@ export class ProfileGraphRepository {
       tenant: p.tenant,
       id: p.id,
       attributes: p.attributes,
-      versions: p.versions,
+      versions: packVersions(p.versions),
       created_ms: p.createdTs,
       created_record_id: p.createdRecordId,
       updated_ms: p.updatedTs,

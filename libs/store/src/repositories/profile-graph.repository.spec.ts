@@ -1,0 +1,20 @@
+import fc from 'fast-check';
+import { packVersions, unpackVersions } from './profile-graph.repository';
+
+describe('attribute versions storage', () => {
+  it('given versions, when packed and unpacked, then they come back unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/), fc.tuple(fc.integer({ min: 0, max: 2 ** 45 }), fc.uuid())),
+        (versions) => {
+          const plain = Object.fromEntries(Object.entries(versions)) as Record<string, [number, string]>;
+          expect(unpackVersions(packVersions(plain))).toEqual(plain);
+        },
+      ),
+    );
+  });
+
+  it('given attributes written by one record, when packed, then the record is stored once', () => {
+    expect(packVersions({ a: [5, 'r1'], b: [5, 'r1'], c: [7, 'r2'] })).toEqual({ '5 r1': ['a', 'b'], '7 r2': ['c'] });
+  });
+});
