@@ -205,7 +205,7 @@ async function workerMain(input: WorkerInput): Promise<LoadResult> {
     errorSamples,
     items,
     startMs,
-    endMs: completedAt.length ? Math.max(...completedAt.slice(-spec.concurrency * 2), completedAt[completedAt.length - 1]!) : nowMs(),
+    endMs: completedAt.length ? completedAt[completedAt.length - 1]! : nowMs(),
     latencies: Float64Array.from(latencies),
     completedAt: Float64Array.from(completedAt),
     completedItems: Float64Array.from(completedItems),
@@ -224,7 +224,7 @@ export function throughput(result: LoadResult, warmupShare = 0.1): { perSec: num
 
 if (!isMainThread && (workerData as WorkerInput | undefined)?.kind === 'tessera-bench-load') {
   workerMain(workerData as WorkerInput).then(
-    (result) => parentPort!.postMessage({ type: 'done', result } satisfies WorkerMessage, [result.latencies.buffer, result.completedAt.buffer, result.completedItems.buffer]),
+    (result) => parentPort!.postMessage({ type: 'done', result } satisfies WorkerMessage, [result.latencies.buffer as ArrayBuffer, result.completedAt.buffer as ArrayBuffer, result.completedItems.buffer as ArrayBuffer]),
     (error: unknown) => parentPort!.postMessage({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerMessage),
   );
 }

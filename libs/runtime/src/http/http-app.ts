@@ -61,6 +61,7 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
   // A declared body over the limit is answered 413 before reading it; the rest of the upload is then
   // read and discarded (up to a bound) so the client gets the answer instead of a reset connection.
   fastify.addHook('onRequest', (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS); // set first, so every answer carries them (errors and 413 included)
     const length = Number(request.headers['content-length'] ?? 0);
     if (length <= env.TESSERA_BODY_LIMIT) return done();
     const respond = () => {
@@ -86,10 +87,7 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
     request.raw.once('error', () => clearTimeout(timer));
     request.raw.resume();
   });
-  fastify.addHook('onSend', async (_request, reply, payload) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    return payload;
-  });
+
   app.useGlobalFilters(new ApiExceptionFilter({ error: (obj, msg) => logger.error(obj, msg) }));
   return app;
 }

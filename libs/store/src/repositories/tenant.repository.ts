@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { IdentifierRules } from '@tessera/identity';
 import { ApiKeyEntity, ApiKeyKind } from '../entities/api-key.entity';
 import { TenantEntity, TenantSettings } from '../entities/tenant.entity';
+import { RefreshingCache } from './refreshing-cache';
 
 export const DEFAULT_TENANT = 'default';
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -29,8 +30,9 @@ export interface ApiKeyPrincipal {
 
 /** Tenants, their settings (custom identifier types, rate limits) and their hashed API keys. */
 export class TenantRepository {
-  private readonly keyCache = new Map<string, { principal: ApiKeyPrincipal | null; at: number }>();
-  private readonly tenantCache = new Map<string, { tenant: TenantEntity | null; rules: IdentifierRules; at: number }>();
+  // Fresh for 5 s, served stale (while one refresh runs) for up to 60 s.
+  private readonly keyCache = new RefreshingCache<string, ApiKeyPrincipal | null>(CACHE_MS, 60_000);
+  private readonly tenantCache = new RefreshingCache<string, { tenant: TenantEntity | null; rules: IdentifierRules }>(CACHE_MS, 60_000);
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -100,34 +102,30 @@ export class TenantRepository {
 
   /** Looks a presented key up by its hash (cached briefly); compares hashes in constant time. */
   async authenticate(presented: string): Promise<ApiKeyPrincipal | null> {
-    const hash = hashApiKey(presented);
-    const cached = this.keyCache.get(hash);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.principal;
-    const rows: Array<{ hash: string; tenant_id: string; kind: ApiKeyKind }> = await this.dataSource.query(
-      `SELECT hash, tenant_id, kind FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`,
-      [hash],
-    );
-    const row = rows[0];
-    const principal =
-      row && timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex')) ? { tenant: row.tenant_id, kind: row.kind } : null;
-    if (this.keyCache.size > 10_000) this.keyCache.clear();
-    this.keyCache.set(hash, { principal, at: Date.now() });
-    return principal;
+    return this.keyCache.get(hashApiKey(presented), async (hash) => {
+      const rows: Array<{ hash: string; tenant_id: string; kind: ApiKeyKind }> = await this.dataSource.query(
+        `SELECT hash, tenant_id, kind FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`,
+        [hash],
+      );
+      const row = rows[0];
+      return row && timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex')) ? { tenant: row.tenant_id, kind: row.kind } : null;
+    });
   }
 
   /** The identifier rules of a tenant: defaults plus its custom types (cached briefly). */
   async identifierRules(tenant: string): Promise<IdentifierRules> {
-    const cached = this.tenantCache.get(tenant);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.rules;
-    const entity = await this.dataSource.getRepository(TenantEntity).findOneBy({ id: tenant });
-    const custom = entity?.settings?.identifierTypes ?? [];
-    const rules = custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults();
-    this.tenantCache.set(tenant, { tenant: entity, rules, at: Date.now() });
-    return rules;
+    return (await this.tenantEntry(tenant)).rules;
+  }
+
+  private tenantEntry(tenant: string) {
+    return this.tenantCache.get(tenant, async (id) => {
+      const entity = await this.dataSource.getRepository(TenantEntity).findOneBy({ id });
+      const custom = entity?.settings?.identifierTypes ?? [];
+      return { tenant: entity, rules: custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults() };
+    });
   }
 
   async settings(tenant: string): Promise<TenantSettings> {
-    await this.identifierRules(tenant);
-    return this.tenantCache.get(tenant)?.tenant?.settings ?? {};
+    return (await this.tenantEntry(tenant)).tenant?.settings ?? {};
   }
 }
