@@ -136,8 +136,7 @@ export class ProfileProjector {
         for (const id of preload.profileIds) profileIds.push({ tenant, id });
       }
       keys.sort((a, b) => (a.tenant + a.type + a.value < b.tenant + b.type + b.value ? -1 : 1));
-      await repo.lock(keys, profileIds);
-      const slice = await repo.load(keys, profileIds);
+      const slice = await repo.lockAndLoad(keys, profileIds);
 
       const graphs = new Map<string, IdentityGraph>();
       for (const [tenant, rules] of rulesByTenant) {

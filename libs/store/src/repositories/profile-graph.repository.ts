@@ -53,22 +53,25 @@ export function unpackVersions(stored: Record<string, unknown> | null): Record<s
   return versions;
 }
 
-interface SliceRow {
-  kind: 'p' | 'i';
+interface ProfileRow {
   tenant: string;
-  id: string | null;
-  attributes: Record<string, never> | null;
+  id: string;
+  attributes: Record<string, never>;
   versions: Record<string, unknown> | null;
-  created_ms: string | null;
-  created_record_id: string | null;
-  updated_ms: string | null;
+  created_ms: string;
+  created_record_id: string;
+  updated_ms: string;
   merged_into: string | null;
-  type: string | null;
-  value: string | null;
-  profile_id: string | null;
-  confidence: string | null;
-  first_ms: string | null;
-  last_ms: string | null;
+}
+
+interface IdentifierRow {
+  tenant: string;
+  type: string;
+  value: string;
+  profile_id: string;
+  confidence: string;
+  first_ms: string;
+  last_ms: string;
 }
 
 /**
@@ -88,83 +91,74 @@ export class ProfileGraphRepository {
   }
 
   /**
-   * Locks the batch's identifiers (advisory, in hash order) and then the profiles they reach
-   * (row locks, in key order): concurrent batches on other partitions serialise on shared people
-   * and cannot deadlock on each other.
+   * Locks the batch's identifiers (advisory, in hash order) and then loads, in two round trips, the
+   * graph slice the resolver needs: the profiles the identifiers and zaius_ids reach, locked (row
+   * locks, in key order), then every identifier row of those profiles and of the batch's keys, read
+   * after the locks are held. Concurrent batches on other partitions serialise on shared people and
+   * cannot deadlock; a slice that changed between the two reads is retried (StaleSnapshotError).
    */
-  async lock(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<void> {
-    const keys = identifiers.map((k) => `${k.tenant}\u0001${k.type}\u0001${k.value}`);
-    if (keys.length) {
+  async lockAndLoad(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
+    if (identifiers.length) {
       await this.manager.query(
         `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS s`,
-        [keys],
+        [identifiers.map((k) => `${k.tenant}\u0001${k.type}\u0001${k.value}`)],
       );
     }
-    await this.manager.query(
-      `WITH keys AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(tenant text, type text, value text)),
-            zids AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS z(tenant text, id text)),
-            pids AS (
-              SELECT i.tenant, i.profile_id AS id FROM identifiers i JOIN keys k USING (tenant, type, value)
-              UNION SELECT p.tenant, coalesce(p.merged_into, p.id) FROM profiles p JOIN zids z USING (tenant, id)
-            )
-       SELECT p.id FROM profiles p JOIN pids USING (tenant, id) ORDER BY p.tenant, p.id FOR UPDATE OF p`,
-      [JSON.stringify(identifiers), JSON.stringify(profileIds)],
-    );
-  }
-
-  /** One round trip: identifiers matching the batch, the profiles they reach, and all their identifiers. */
-  async load(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
-    const rows: SliceRow[] = await this.manager.query(
-      `WITH keys AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS k(tenant text, type text, value text)),
-            zids AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS z(tenant text, id text)),
+    const keyParams = [identifiers.map((k) => k.tenant), identifiers.map((k) => k.type), identifiers.map((k) => k.value)];
+    const profileRows: ProfileRow[] = await this.manager.query(
+      `WITH keys AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value)),
+            zids AS (SELECT * FROM unnest($4::text[], $5::text[]) AS z(tenant, id)),
             named AS (SELECT p.tenant, p.id, p.merged_into FROM profiles p JOIN zids z USING (tenant, id)),
             pids AS (
               SELECT i.tenant, i.profile_id AS id FROM identifiers i JOIN keys k USING (tenant, type, value)
               UNION SELECT tenant, id FROM named
               UNION SELECT tenant, merged_into FROM named WHERE merged_into IS NOT NULL
             )
-       SELECT 'p' AS kind, p.tenant, p.id, p.attributes, p.attribute_versions AS versions,
+       SELECT p.tenant, p.id, p.attributes, p.attribute_versions AS versions,
               round(extract(epoch FROM p.created_at) * 1000)::bigint AS created_ms, p.created_record_id,
-              round(extract(epoch FROM p.updated_at) * 1000)::bigint AS updated_ms, p.merged_into,
-              NULL AS type, NULL AS value, NULL AS profile_id, NULL AS confidence, NULL::bigint AS first_ms, NULL::bigint AS last_ms
+              round(extract(epoch FROM p.updated_at) * 1000)::bigint AS updated_ms, p.merged_into
          FROM profiles p JOIN pids USING (tenant, id)
-       UNION ALL
-       SELECT 'i', i.tenant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, i.type, i.value, i.profile_id, i.confidence,
-              round(extract(epoch FROM i.first_seen) * 1000)::bigint, round(extract(epoch FROM i.last_seen) * 1000)::bigint
-         FROM identifiers i JOIN pids ON i.tenant = pids.tenant AND i.profile_id = pids.id`,
-      [JSON.stringify(identifiers), JSON.stringify(profileIds)],
+        ORDER BY p.tenant, p.id
+          FOR UPDATE OF p`,
+      [...keyParams, profileIds.map((z) => z.tenant), profileIds.map((z) => z.id)],
     );
-    const slice: GraphSlice = { profiles: [], identifiers: [] };
-    const stale = new Set<string>();
-    for (const r of rows) {
-      if (r.kind === 'p') {
-        slice.profiles.push({
-          tenant: r.tenant,
-          id: r.id!,
-          attributes: r.attributes ?? {},
-          versions: unpackVersions(r.versions),
-          createdTs: Number(r.created_ms),
-          createdRecordId: r.created_record_id!,
-          updatedTs: Number(r.updated_ms),
-          mergedInto: r.merged_into,
-        });
-      } else {
-        slice.identifiers.push({
-          tenant: r.tenant,
-          type: r.type!,
-          value: r.value!,
-          profileId: r.profile_id!,
-          confidence: r.confidence as IdentifierLink['confidence'],
-          firstSeen: Number(r.first_ms),
-          lastSeen: Number(r.last_ms),
-        });
-      }
-    }
-    // An identifier pointing at a merged-away profile means another batch merged after our locks
-    // were planned: retry the whole batch on a fresh snapshot.
-    const merged = new Set(slice.profiles.filter((p) => p.mergedInto).map((p) => `${p.tenant}\u0001${p.id}`));
-    for (const i of slice.identifiers) if (merged.has(`${i.tenant}\u0001${i.profileId}`)) stale.add(i.profileId);
-    if (stale.size) throw new StaleSnapshotError(`identifiers point at merged profiles: ${[...stale].join(', ')}`);
+    const live = profileRows.filter((p) => !p.merged_into);
+    const identifierRows: IdentifierRow[] = await this.manager.query(
+      `SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
+              round(extract(epoch FROM i.first_seen) * 1000)::bigint AS first_ms, round(extract(epoch FROM i.last_seen) * 1000)::bigint AS last_ms
+         FROM identifiers i JOIN unnest($4::text[], $5::text[]) AS p(tenant, id) ON i.tenant = p.tenant AND i.profile_id = p.id
+       UNION
+       SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
+              round(extract(epoch FROM i.first_seen) * 1000)::bigint, round(extract(epoch FROM i.last_seen) * 1000)::bigint
+         FROM identifiers i JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value) USING (tenant, type, value)`,
+      [...keyParams, live.map((p) => p.tenant), live.map((p) => p.id)],
+    );
+    const slice: GraphSlice = {
+      profiles: profileRows.map((r) => ({
+        tenant: r.tenant,
+        id: r.id,
+        attributes: r.attributes ?? {},
+        versions: unpackVersions(r.versions),
+        createdTs: Number(r.created_ms),
+        createdRecordId: r.created_record_id,
+        updatedTs: Number(r.updated_ms),
+        mergedInto: r.merged_into,
+      })),
+      identifiers: identifierRows.map((r) => ({
+        tenant: r.tenant,
+        type: r.type,
+        value: r.value,
+        profileId: r.profile_id,
+        confidence: r.confidence as IdentifierLink['confidence'],
+        firstSeen: Number(r.first_ms),
+        lastSeen: Number(r.last_ms),
+      })),
+    };
+    // An identifier of the batch now pointing at a profile we did not lock (or at a merged-away one)
+    // means another batch changed the graph between the two reads: retry on a fresh snapshot.
+    const locked = new Set(live.map((p) => `${p.tenant}\u0001${p.id}`));
+    const stale = slice.identifiers.filter((i) => !locked.has(`${i.tenant}\u0001${i.profileId}`));
+    if (stale.length) throw new StaleSnapshotError(`identifiers moved to profiles not locked: ${[...new Set(stale.map((i) => i.profileId))].join(', ')}`);
     return slice;
   }
 
@@ -211,7 +205,7 @@ export class ProfileGraphRepository {
          UPDATE profiles AS t SET merged_into = m.survivor, version = t.version + 1
            FROM jsonb_to_recordset($3::jsonb) AS m(tenant text, loser text, survivor text)
           WHERE t.tenant = m.tenant AND t.merged_into = m.loser
-            AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($1::jsonb) AS d(tenant text, id text) WHERE d.tenant = t.tenant AND d.id = t.id)
+            AND NOT (t.tenant || chr(1) || t.id = ANY ($9::text[]))
          RETURNING 1
        ), w AS (
          INSERT INTO identity_warnings (tenant, record_id, profile_id, message)
@@ -237,6 +231,7 @@ export class ProfileGraphRepository {
         c.topic,
         c.partition,
         c.nextOffset,
+        changes.profiles.map((p) => `${p.tenant}\u0001${p.id}`),
       ],
     );
   }
