@@ -52,6 +52,27 @@ describe('given a batch of upserts', () => {
   });
 });
 
+describe('given a profile merged away earlier', () => {
+  it('when its survivor is merged into an older profile in a later batch, then the old id is re-pointed to the final survivor', async () => {
+    const values = encodeUpserts([
+      { email: 'first@chain.example', ts: 300 },
+      { phone: '+15550009999', ts: 200 },
+      { email: 'first@chain.example', phone: '+15550009999', ts: 400 },
+      { email: 'oldest@chain.example', ts: 100 },
+      { email: 'oldest@chain.example', phone: '+15550009999', ts: 500 },
+    ]);
+    await projector.handleBatch(batchOf(0, values.slice(0, 3)));
+    const first = (await fx.dataSource.query(`SELECT id, merged_into FROM profiles WHERE merged_into IS NOT NULL`)) as Array<{ id: string; merged_into: string }>;
+    expect(first).toHaveLength(1);
+    await projector.handleBatch(batchOf(0, values.slice(3), 3));
+    const oldest = await query.findByIdentifier('default', 'email', 'oldest@chain.example');
+    const [row] = await fx.dataSource.query(`SELECT merged_into FROM profiles WHERE id = $1`, [first[0].id]);
+    expect(row.merged_into).toBe(oldest!.id);
+    expect((await query.findByIdentifier('default', 'zaius_id', first[0].id))?.id).toBe(oldest!.id);
+    expect(oldest!.identifiers).toEqual({ email: ['oldest@chain.example', 'first@chain.example'], phone: ['+15550009999'] });
+  });
+});
+
 describe('given records the worker cannot apply', () => {
   it('when a batch holds poison, then it goes to the DLQ with its headers and the partition moves on', async () => {
     const good = encodeUpserts([{ email: 'e@example.com', ok: true }, { email: 'f@example.com', ok: true }]);
