@@ -85,13 +85,7 @@ export class WorkerEnv extends HttpEnv {
 }
 
 /** Single-node mode: ingest + query + worker in one process, plus the default tenant's keys. */
-export class SingleNodeEnv extends HttpEnv {
-  @Transform(({ value }) => Number(value))
-  @IsInt()
-  @Min(1)
-  @Max(50_000)
-  TESSERA_WORKER_BATCH_SIZE: number = 2000;
-
+export class SingleNodeEnv extends WorkerEnv {
   @IsOptional()
   @MinLength(16, { message: 'TESSERA_PUBLIC_KEY must be at least 16 characters' })
   TESSERA_PUBLIC_KEY?: string;

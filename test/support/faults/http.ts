@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { IncomingMessage, request } from 'node:http';
 
 /** What a client saw: an HTTP answer, or a transport error (no answer at all). */
 export interface RawResponse {
@@ -26,6 +26,23 @@ export interface RawRequestOptions {
   agent?: false;
 }
 
+/** Reads a whole answer (body parsed as JSON when it is JSON) into `done`. */
+function collectResponse(res: IncomingMessage, done: (r: RawResponse) => void): void {
+  const parts: Buffer[] = [];
+  res.on('data', (d: Buffer) => parts.push(d));
+  res.on('error', () => undefined);
+  res.on('end', () => {
+    const text = Buffer.concat(parts).toString('utf8');
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    done({ status: res.statusCode, headers: res.headers, text, json });
+  });
+}
+
 /**
  * One HTTP request with node:http, always resolving: the answer (even when the server closed the
  * connection before the upload ended, as it does for 413) or the transport error.
@@ -42,21 +59,7 @@ export function rawRequest(baseUrl: string, options: RawRequestOptions): Promise
     };
     const req = request(
       { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
-        res.on('error', () => undefined);
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          done({ status: res.statusCode, headers: res.headers, text, json });
-        });
-      },
+      (res) => collectResponse(res, done),
     );
     req.setTimeout(options.timeoutMs ?? 30_000, () => {
       req.destroy();
@@ -150,21 +153,7 @@ export function startSlowRequest(
         headers: { ...options.headers, 'content-length': body.length },
         agent: false,
       },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
-        res.on('error', () => undefined);
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          done({ status: res.statusCode, headers: res.headers, text, json });
-        });
-      },
+      (res) => collectResponse(res, done),
     );
     req.setTimeout(options.timeoutMs ?? 30_000, () => {
       req.destroy();

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { PostgresEventLog } from '@tessera/event-log';
-import { Database, openDatabase, ProfileQueryRepository, TenantRepository } from '@tessera/store';
+import { Database, isConnectionError, openDatabase, ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { PostgresProcess, startPostgresProcess } from '@tessera/testing/embedded-postgres-process';
 import { batchOf, encodeUpserts, silentLogger } from '@tessera/testing/projection-fixture';
-import { isConnectionError, ProfileProjector } from './profile-projector.service';
+import { ProfileProjector } from './profile-projector.service';
 
 // A PostgreSQL server of its own, so the test can stop it under the worker.
 describe('given the database goes away under the worker', () => {

@@ -194,4 +194,3 @@ export class ProfileProjector {
   }
 }
 
-export { isConnectionError };
