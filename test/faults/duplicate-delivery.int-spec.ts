@@ -2,7 +2,7 @@
 // (timeout, 503, dropped connection) re-sends the whole batch; the state must be the one of a single
 // delivery — same people, same ids, same identifiers, same attributes — even when the retry arrives
 // after newer writes. (Redelivery of the same log records to the worker is covered in
-// apps/worker/src/profile-projection/profile-projector.int-spec.ts.)
+// libs/profile-projection/src/profile-projector.int-spec.ts.)
 import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
 const ENV = { TESSERA_PARTITIONS: '1' };

@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { IngestEnv } from '@tessera/config';
 import { CoreModule, createHttpApp, listen, runService } from '@tessera/runtime';
-import { IngestModule } from './ingest.module';
-import { ProfileIngestService } from './profiles/profile-ingest.service';
+import { IngestModule, ProfileIngestService } from '@tessera/profile-ingest';
 
 void runService({
   name: 'tessera-ingest',

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { QueryEnv } from '@tessera/config';
 import { CoreModule, createHttpApp, listen, runService } from '@tessera/runtime';
-import { QueryModule } from './query.module';
+import { QueryModule } from '@tessera/profile-query';
 
 void runService({
   name: 'tessera-query',

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { SingleNodeEnv } from '@tessera/config';
 import { createHttpApp, listen, runService } from '@tessera/runtime';
-import { ProfileIngestService } from '../../ingest/src/profiles/profile-ingest.service';
+import { ProfileIngestService } from '@tessera/profile-ingest';
 import { ensureDefaultTenant } from './default-tenant/default-tenant';
 import { TesseraModule } from './tessera.module';
 

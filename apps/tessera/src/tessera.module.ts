@@ -1,9 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { SingleNodeEnv } from '@tessera/config';
 import { CoreModule, Infrastructure } from '@tessera/runtime';
-import { IngestModule } from '../../ingest/src/ingest.module';
-import { QueryModule } from '../../query/src/query.module';
-import { WorkerModule } from '../../worker/src/worker.module';
+import { IngestModule } from '@tessera/profile-ingest';
+import { QueryModule } from '@tessera/profile-query';
+import { WorkerModule } from '@tessera/profile-projection';
 
 /** Single-node mode: ingest, query and the worker in one process on one port. */
 @Module({})

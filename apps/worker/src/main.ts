@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { WorkerEnv } from '@tessera/config';
 import { CoreModule, createHttpApp, listen, runService } from '@tessera/runtime';
-import { WorkerModule } from './worker.module';
+import { WorkerModule } from '@tessera/profile-projection';
 
 void runService({
   name: 'tessera-worker',

@@ -3,7 +3,7 @@ import { Infrastructure } from '@tessera/runtime';
 import { createLogger } from '@tessera/runtime/logger';
 import { acquireWorkerLease, ProfileQueryRepository } from '@tessera/store';
 import { createProjectionFixture, encodeUpserts, projectionState, ProjectionFixture, silentLogger } from '@tessera/testing/projection-fixture';
-import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '../../../worker/src/profile-projection/profile-projector.service';
+import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '@tessera/profile-projection';
 import { replayProjections } from './replay.command';
 
 let fx: ProjectionFixture;

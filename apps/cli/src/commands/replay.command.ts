@@ -1,7 +1,7 @@
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { Infrastructure, logPort } from '@tessera/runtime';
 import { acquireReplayLease } from '@tessera/store';
-import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '../../../worker/src/profile-projection/profile-projector.service';
+import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '@tessera/profile-projection';
 import { drainTopic, DrainProgress } from './drain-topic';
 
 function formatProgress(p: DrainProgress): string {

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ProfileQueryController } from './profiles/profile-query.controller';
+import { ProfileQueryController } from './profile-query.controller';
 
 @Module({ controllers: [ProfileQueryController] })
 export class QueryModule {}

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ProfileProjectionConsumer, WORKER_BATCH_SIZE } from './profile-projection/profile-projection.consumer';
+import { ProfileProjectionConsumer, WORKER_BATCH_SIZE } from './profile-projection.consumer';
 
 @Module({})
 export class WorkerModule {

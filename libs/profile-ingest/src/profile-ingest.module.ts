@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ProfileIngestController } from './profiles/profile-ingest.controller';
-import { PRODUCE_TIMEOUT_MS, ProfileIngestService } from './profiles/profile-ingest.service';
+import { ProfileIngestController } from './profile-ingest.controller';
+import { PRODUCE_TIMEOUT_MS, ProfileIngestService } from './profile-ingest.service';
 
 @Module({})
 export class IngestModule {

@@ -1,0 +1,2 @@
+export * from './profile-ingest.module';
+export * from './profile-ingest.service';

@@ -1,0 +1,3 @@
+export * from './profile-projection.module';
+export * from './profile-projection.consumer';
+export * from './profile-projector.service';
