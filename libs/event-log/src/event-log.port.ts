@@ -69,6 +69,11 @@ export interface ConsumeOptions {
    * (1 s doubling up to 30 s). Poison handling (dead-lettering) is the handler's job.
    */
   handleBatch: (batch: RecordBatch) => Promise<void>;
+  /**
+   * Called once when this member stopped for good and the engine will not restart it (e.g. KafkaJS
+   * gave up after a crash). The application should fail readiness and exit so an orchestrator restarts it.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface ConsumerHandle {
