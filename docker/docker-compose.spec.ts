@@ -24,6 +24,8 @@ describe('docker/docker-compose.yml', () => {
     const s = services[name];
     const env = loadEnv(HttpEnv, s.environment as NodeJS.ProcessEnv);
     expect(env.KAFKA_BROKERS).toBe('kafka:9092');
+    // The compose file runs one broker: topics must not ask for more replicas than it has.
+    expect(env).toMatchObject({ TESSERA_KAFKA_REPLICATION_FACTOR: 1, TESSERA_KAFKA_MIN_INSYNC_REPLICAS: 1 });
     expect(env.DATABASE_URL).toMatch(/@postgres:5432\//);
     expect((s.ports as string[]).map((p) => p.split(':')[1])).toContain(String(env.PORT));
     expect((s.command as string[]).join(' ')).toContain(`dist/apps/${name}/src/main.js`);

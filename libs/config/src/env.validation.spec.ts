@@ -7,6 +7,19 @@ describe('loadEnv', () => {
     expect(env).toMatchObject({ PORT: 8080, TESSERA_DATA_DIR: './.tessera', LOG_LEVEL: 'info', TESSERA_BODY_LIMIT: 4 * 1024 * 1024 });
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.KAFKA_BROKERS).toBeUndefined();
+    // Kafka topics: defaults for a 3-broker cluster.
+    expect(env).toMatchObject({ TESSERA_KAFKA_REPLICATION_FACTOR: 3, TESSERA_KAFKA_MIN_INSYNC_REPLICAS: 2 });
+  });
+
+  it('given a single broker set explicitly, then replication factor and min.insync.replicas are 1', () => {
+    const env = loadEnv(WorkerEnv, { TESSERA_KAFKA_REPLICATION_FACTOR: '1', TESSERA_KAFKA_MIN_INSYNC_REPLICAS: '1' });
+    expect(env).toMatchObject({ TESSERA_KAFKA_REPLICATION_FACTOR: 1, TESSERA_KAFKA_MIN_INSYNC_REPLICAS: 1 });
+  });
+
+  it('given min.insync.replicas above the replication factor, then start-up fails naming both', () => {
+    const load = () => loadEnv(WorkerEnv, { TESSERA_KAFKA_REPLICATION_FACTOR: '1' });
+    expect(load).toThrow(ConfigurationError);
+    expect(load).toThrow(/TESSERA_KAFKA_MIN_INSYNC_REPLICAS must not exceed TESSERA_KAFKA_REPLICATION_FACTOR \(1\)/);
   });
 
   it('given numbers as strings, then they are converted', () => {
@@ -20,6 +33,10 @@ describe('loadEnv', () => {
     ['DATABASE_URL', 'mysql://x'],
     ['KAFKA_BROKERS', 'localhost'],
     ['TESSERA_PUBLIC_KEY', 'short'],
+    ['TESSERA_KAFKA_REPLICATION_FACTOR', '0'],
+    ['TESSERA_KAFKA_REPLICATION_FACTOR', 'three'],
+    ['TESSERA_KAFKA_MIN_INSYNC_REPLICAS', '0'],
+    ['TESSERA_KAFKA_MIN_INSYNC_REPLICAS', '1.5'],
   ])('given %s=%s, then start-up fails naming the variable', (name, value) => {
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(ConfigurationError);
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(new RegExp(name));

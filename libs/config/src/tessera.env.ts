@@ -1,8 +1,32 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  Validate,
+  ValidatorConstraint,
+  type ValidationArguments,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+
+@ValidatorConstraint({ name: 'atMostReplicationFactor' })
+class AtMostReplicationFactor implements ValidatorConstraintInterface {
+  validate(value: number, args: ValidationArguments): boolean {
+    return value <= (args.object as CommonEnv).TESSERA_KAFKA_REPLICATION_FACTOR;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `TESSERA_KAFKA_MIN_INSYNC_REPLICAS must not exceed TESSERA_KAFKA_REPLICATION_FACTOR (${(args.object as CommonEnv).TESSERA_KAFKA_REPLICATION_FACTOR})`;
+  }
+}
 
 /** Settings every Tessera process shares (DESIGN §2). */
 export class CommonEnv {
@@ -30,6 +54,26 @@ export class CommonEnv {
   @Min(1)
   @Max(1024)
   TESSERA_PARTITIONS?: number;
+
+  /**
+   * Replication factor of the Kafka topics Tessera creates (existing topics are left alone). Default 3,
+   * for a 3-broker cluster; on a cluster with fewer brokers the broker count is used, with a warning.
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(32)
+  TESSERA_KAFKA_REPLICATION_FACTOR: number = 3;
+
+  /**
+   * `min.insync.replicas` of the Kafka topics Tessera creates: with acks=all, a write is acknowledged
+   * (202) only once this many replicas have it. Default 2; capped at the replication factor used.
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Validate(AtMostReplicationFactor)
+  TESSERA_KAFKA_MIN_INSYNC_REPLICAS: number = 2;
 
   /** Connections in this process's PostgreSQL pool. */
   @Transform(({ value }) => Number(value))

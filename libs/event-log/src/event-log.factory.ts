@@ -9,6 +9,9 @@ export interface EventLogSettings {
   pool: Pool;
   connectionString: string;
   clientId?: string;
+  /** Kafka only: replication factor and min.insync.replicas of created topics (see KafkaEventLogOptions). */
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
   logger?: { info(m: string, e?: Record<string, unknown>): void; warn(m: string, e?: Record<string, unknown>): void; error(m: string, e?: Record<string, unknown>): void };
 }
 
@@ -18,6 +21,8 @@ export function createEventLog(settings: EventLogSettings): EventLog {
     return new KafkaEventLog({
       brokers: settings.kafkaBrokers.split(',').map((b) => b.trim()).filter(Boolean),
       clientId: settings.clientId ?? 'tessera',
+      replicationFactor: settings.replicationFactor,
+      minInsyncReplicas: settings.minInsyncReplicas,
       logger: settings.logger,
     });
   }

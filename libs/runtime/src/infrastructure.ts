@@ -32,6 +32,8 @@ export async function startInfrastructure(
   try {
     eventLog = createEventLog({
       kafkaBrokers: env.KAFKA_BROKERS,
+      replicationFactor: env.TESSERA_KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: env.TESSERA_KAFKA_MIN_INSYNC_REPLICAS,
       pool: database.pool,
       connectionString: database.url,
       logger: logPort(logger.child({ component: 'event-log' })),

@@ -17,6 +17,14 @@ interface Deps {
   /** Called after every successful commit, so the adapter knows committed offsets without asking the broker. */
   onCommitted: (groupId: string, topic: string, partition: number, nextOffset: number) => void;
   onStopped: (handle: KafkaConsumerHandle) => void;
+  /** Called once when KafkaJS will not restart this member (the adapter then fails readiness). */
+  onFatal: (handle: KafkaConsumerHandle, error: Error) => void;
+}
+
+/** One eachBatch call: the membership generation it belongs to and a rebalance a heartbeat reported. */
+interface BatchRun {
+  generation: number;
+  rebalance?: unknown;
 }
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -33,6 +41,13 @@ export class KafkaConsumerHandle implements ConsumerHandle {
   private readonly logger: KafkaEventLogLogger;
   private readonly maxBatchRecords: number;
   private assigned = new Map<string, number[]>();
+  /**
+   * Counts group joins. A seek, commit or batch of an older generation must not act on partitions the
+   * group may have given to another member since (KafkaJS sends every commit with the newest generation id).
+   */
+  private generation = 0;
+  /** Set when KafkaJS gave this member up for good. */
+  private fatalError: Error | null = null;
   /** Per partition: resolveStartOffset + seek of the current generation, awaited before its batches run. */
   private readonly starting = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, number>();
@@ -53,10 +68,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
   async start(): Promise<void> {
     const { consumer, options } = this;
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(event.payload.memberAssignment));
-    consumer.on(consumer.events.CRASH, (event) => {
-      const { error, restart } = event.payload;
-      this.logger.error('Kafka consumer crashed', { groupId: options.groupId, error: describe(error), restart });
-    });
+    consumer.on(consumer.events.CRASH, (event) => this.onCrash(event.payload.error, event.payload.restart));
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
     // run() resolves after the first join + sync, so the caller gets a member that holds its partitions.
@@ -69,7 +81,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
   }
 
   assignments(): Array<{ topic: string; partitions: number[] }> {
-    if (this.stopping) return [];
+    if (this.stopping || this.fatalError) return [];
     return [...this.assigned.entries()]
       .filter(([, partitions]) => partitions.length > 0)
       .map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((a, b) => a - b) }));
@@ -97,6 +109,33 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     this.deps.onStopped(this);
   }
 
+  /** The member's error when KafkaJS will not restart it, else null. */
+  fatal(): Error | null {
+    return this.fatalError;
+  }
+
+  /**
+   * KafkaJS restarts a crashed member itself when the error is retriable; otherwise the member is gone
+   * and would sit idle while looking healthy. Report it once: the application fails readiness and exits.
+   */
+  private onCrash(error: Error, restart: boolean): void {
+    const { groupId } = this.options;
+    if (restart || this.stopping) {
+      this.logger.warn('Kafka consumer crashed; KafkaJS restarts it', { groupId, error: describe(error), restart });
+      return;
+    }
+    if (this.fatalError) return;
+    this.fatalError = new Error(`Kafka consumer of group ${groupId} stopped for good and will not restart: ${describe(error)}`, { cause: error });
+    this.assigned.clear();
+    this.logger.error('Kafka consumer stopped for good; the process must restart', { groupId, error: describe(error) });
+    this.deps.onFatal(this, this.fatalError);
+    try {
+      this.options.onFatal?.(this.fatalError);
+    } catch (callbackError) {
+      this.logger.error('onFatal callback failed', { groupId, error: describe(callbackError) });
+    }
+  }
+
   private trackInFlight(work: Promise<void>): Promise<void> {
     const tracked = work.finally(() => {
       if (this.inFlight === tracked) this.inFlight = null;
@@ -108,14 +147,17 @@ export class KafkaConsumerHandle implements ConsumerHandle {
   private onGroupJoin(memberAssignment: Record<string, number[]>): void {
     // Runs synchronously inside KafkaJS's join, before the first fetch of the new generation, so the
     // `starting` gates are in place before any batch of these partitions can be handled.
+    const generation = ++this.generation;
     this.assigned = new Map(
       Object.entries(memberAssignment).filter(([topic]) => this.options.topics.includes(topic)),
     );
     this.starting.clear();
+    // Offsets of an older generation are not ours to commit any more (another member may be ahead).
+    this.uncommitted.clear();
     for (const [topic, partitions] of this.assigned) {
       for (const partition of partitions) {
         const key = tpKey(topic, partition);
-        const gate = this.applyStartOffset(topic, partition).finally(() => {
+        const gate = this.applyStartOffset(topic, partition, generation).finally(() => {
           if (this.starting.get(key) === gate) this.starting.delete(key);
         });
         this.starting.set(key, gate);
@@ -124,18 +166,26 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     this.logger.info('Kafka partitions assigned', { groupId: this.options.groupId, assignments: this.assignments() });
   }
 
-  /** Asks the application where to resume (its own checkpoint wins over the group's commit). */
-  private async applyStartOffset(topic: string, partition: number): Promise<void> {
+  /**
+   * Asks the application where to resume. Its own checkpoint wins over the group's commit; only
+   * `undefined` falls back to the group's committed offset. A seek below the log start (retention)
+   * comes back OFFSET_OUT_OF_RANGE and KafkaJS resets to the earliest offset (fromBeginning).
+   */
+  private async applyStartOffset(topic: string, partition: number, generation: number): Promise<void> {
     const resolve = this.options.resolveStartOffset;
     if (!resolve) return;
     let attempt = 0;
-    while (!this.stopping) {
+    while (!this.stopping && this.generation === generation) {
       try {
         const offset = await resolve(topic, partition);
-        if (typeof offset === 'number' && Number.isFinite(offset) && offset >= 0) {
-          this.consumer.seek({ topic, partition, offset: String(offset) });
-          this.logger.debug?.('Kafka partition starts at application offset', { groupId: this.options.groupId, topic, partition, offset });
+        // A newer join has its own lookup; this answer may be older than that member's progress.
+        if (this.generation !== generation || !this.owns(topic, partition)) return;
+        if (offset === undefined) return;
+        if (!Number.isSafeInteger(offset) || offset < 0) {
+          throw new RangeError(`resolveStartOffset(${topic}, ${partition}) returned ${String(offset)}, not an offset`);
         }
+        this.consumer.seek({ topic, partition, offset: String(offset) });
+        this.logger.debug?.('Kafka partition starts at application offset', { groupId: this.options.groupId, topic, partition, offset });
         return;
       } catch (error) {
         // Consuming before we know the application's checkpoint could skip or reorder work: wait.
@@ -149,11 +199,12 @@ export class KafkaConsumerHandle implements ConsumerHandle {
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
+    const run: BatchRun = { generation: this.generation };
     if (this.stopping || !payload.isRunning()) return;
     const gate = this.starting.get(tpKey(topic, partition));
-    if (gate) await this.withHeartbeat(payload, gate);
+    if (gate) await this.withHeartbeat(payload, run, gate);
     // A pending seek (start offset, or the back-off seek) means this batch came from the old position.
-    if (this.stopping || payload.isStale() || batch.isEmpty()) return;
+    if (!this.current(payload, run) || batch.isEmpty()) return this.rejoinIfRebalancing(run);
 
     const records = batch.messages.map((m) => toLogRecord(topic, partition, m));
     const highWatermark = Number(batch.highWatermark);
@@ -161,20 +212,47 @@ export class KafkaConsumerHandle implements ConsumerHandle {
 
     for (let i = 0; i < records.length; i += this.maxBatchRecords) {
       // Stop between chunks: the rest is not resolved and comes back to the next owner.
-      if (i > 0 && (this.stopping || !payload.isRunning() || payload.isStale())) return;
+      if (i > 0 && !this.current(payload, run)) return this.rejoinIfRebalancing(run);
       const chunk = records.slice(i, i + this.maxBatchRecords);
       const recordBatch: RecordBatch = { topic, partition, records: chunk, highWatermark };
       try {
-        await this.withHeartbeat(payload, this.options.handleBatch(recordBatch));
+        await this.withHeartbeat(payload, run, this.options.handleBatch(recordBatch));
       } catch (error) {
         this.retryLater(payload, chunk[0].offset, error);
-        return;
+        return this.rejoinIfRebalancing(run);
       }
       this.failures.delete(tpKey(topic, partition));
+      // The chunk is applied (the application's checkpoint has it). If the group is rebalancing or this
+      // member's generation is over, the partition may belong to someone else already: no commit.
+      if (run.rebalance !== undefined || run.generation !== this.generation || !this.owns(topic, partition)) {
+        return this.rejoinIfRebalancing(run);
+      }
       const last = chunk[chunk.length - 1].offset;
       payload.resolveOffset(String(last));
       await this.commit(payload, topic, partition, last + 1);
     }
+  }
+
+  /** May this batch go on: still running, same generation, partition still ours, no seek pending, no rebalance? */
+  private current(payload: EachBatchPayload, run: BatchRun): boolean {
+    const { topic, partition } = payload.batch;
+    return (
+      !this.stopping &&
+      payload.isRunning() &&
+      !payload.isStale() &&
+      run.rebalance === undefined &&
+      run.generation === this.generation &&
+      this.owns(topic, partition)
+    );
+  }
+
+  /** A heartbeat saw the group rebalancing: hand the error to KafkaJS, which rejoins right away. */
+  private rejoinIfRebalancing(run: BatchRun): void {
+    if (run.rebalance !== undefined && !this.stopping) throw run.rebalance;
+  }
+
+  private owns(topic: string, partition: number): boolean {
+    return (this.assigned.get(topic) ?? []).includes(partition);
   }
 
   /** Handler failed: nothing is committed, the partition is rewound to the chunk start and paused. */
@@ -233,7 +311,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
 
   private async flushUncommitted(payload?: EachBatchPayload): Promise<void> {
     if (this.uncommitted.size === 0) return;
-    const pending = [...this.uncommitted.values()].filter((p) => (this.assigned.get(p.topic) ?? []).includes(p.partition));
+    const pending = [...this.uncommitted.values()].filter((p) => this.owns(p.topic, p.partition));
     this.uncommitted.clear();
     if (pending.length === 0) return;
     const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
@@ -253,12 +331,18 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     }
   }
 
-  /** Keeps the membership alive while a slow handler (or a start-offset lookup) runs. */
-  private async withHeartbeat<T>(payload: EachBatchPayload, work: Promise<T>): Promise<T> {
-    // KafkaJS heartbeats only between batches; a rebalance must not be missed (or the session lost)
-    // while the handler works. heartbeat() itself throttles to the configured interval.
+  /**
+   * Keeps the membership alive while a slow handler (or a start-offset lookup) runs. KafkaJS heartbeats
+   * only between batches; a rebalance must not be missed (or the session lost) while the handler works.
+   * A heartbeat that answers "rebalancing" is remembered in `run`: the batch stops after this chunk.
+   */
+  private async withHeartbeat<T>(payload: EachBatchPayload, run: BatchRun, work: Promise<T>): Promise<T> {
     const ticker = setInterval(() => {
-      payload.heartbeat().catch(() => undefined);
+      // heartbeat() itself throttles to the configured interval.
+      payload.heartbeat().catch((error: unknown) => {
+        if (isRebalancingError(error)) run.rebalance ??= error;
+        // Other errors (connection): the fetch loop notices them and KafkaJS reconnects.
+      });
     }, Math.min(1_000, this.deps.heartbeatIntervalMs));
     try {
       return await work;

@@ -47,6 +47,13 @@ export interface KafkaEventLogOptions {
   sessionTimeoutMs?: number;
   /** Heartbeat period (also while a slow handler runs). Default sessionTimeoutMs / 10. */
   heartbeatIntervalMs?: number;
+  /**
+   * Replication factor of topics this adapter creates. Default 3 (a production cluster); capped at the
+   * number of brokers the cluster reports, with a warning (a single dev broker gets 1).
+   */
+  replicationFactor?: number;
+  /** `min.insync.replicas` of topics this adapter creates. Default 2; capped at the replication factor used. */
+  minInsyncReplicas?: number;
 }
 
 const DEFAULTS = {
@@ -57,6 +64,8 @@ const DEFAULTS = {
   fetchMaxWaitMs: 500,
   sessionTimeoutMs: 30_000,
   handlerBackoff: { initialMs: 1_000, maxMs: 30_000 },
+  replicationFactor: 3,
+  minInsyncReplicas: 2,
 };
 
 /** EventLog on Kafka (KafkaJS). DESIGN §1, §4, §6. */
@@ -72,6 +81,8 @@ export class KafkaEventLog implements EventLog {
   private readonly fetchMaxWaitMs: number;
   private readonly sessionTimeoutMs: number;
   private readonly heartbeatIntervalMs: number;
+  private readonly replicationFactor: number;
+  private readonly minInsyncReplicas: number;
 
   private producer: Promise<Producer> | null = null;
   private admin: Promise<Admin> | null = null;
@@ -81,6 +92,8 @@ export class KafkaEventLog implements EventLog {
   private readonly knownCommits = new Map<string, Map<number, number>>();
   /** Learned once: the server lacks the group admin APIs (DescribeGroups / member-less OffsetFetch). */
   private groupAdminUnsupported = false;
+  /** A consumer KafkaJS will not restart: readiness fails from then on (the process must restart). */
+  private fatalError: Error | null = null;
   private closed = false;
 
   constructor(options: KafkaEventLogOptions) {
@@ -93,6 +106,16 @@ export class KafkaEventLog implements EventLog {
     this.fetchMaxWaitMs = options.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.max(100, Math.floor(this.sessionTimeoutMs / 10));
+    this.replicationFactor = options.replicationFactor ?? DEFAULTS.replicationFactor;
+    this.minInsyncReplicas = options.minInsyncReplicas ?? DEFAULTS.minInsyncReplicas;
+    if (!Number.isInteger(this.replicationFactor) || this.replicationFactor < 1) {
+      throw new RangeError(`KafkaEventLog: replicationFactor must be an integer >= 1, got ${this.replicationFactor}`);
+    }
+    if (!Number.isInteger(this.minInsyncReplicas) || this.minInsyncReplicas < 1 || this.minInsyncReplicas > this.replicationFactor) {
+      throw new RangeError(
+        `KafkaEventLog: minInsyncReplicas must be an integer from 1 to replicationFactor (${this.replicationFactor}), got ${this.minInsyncReplicas}`,
+      );
+    }
     const connectionTimeout = options.connectionTimeoutMs ?? DEFAULTS.connectionTimeoutMs;
     this.kafka = new Kafka({
       brokers: options.brokers,
@@ -114,17 +137,43 @@ export class KafkaEventLog implements EventLog {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t.name));
       if (missing.length === 0) return;
+      const { replicationFactor, minInsyncReplicas } = await this.replicationFor(admin);
       await admin.createTopics({
         waitForLeaders: true,
         timeout: this.adminTimeoutMs,
         topics: missing.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,
-          configEntries: [{ name: 'retention.ms', value: String(t.retentionMs ?? -1) }],
+          replicationFactor,
+          configEntries: [
+            { name: 'retention.ms', value: String(t.retentionMs ?? -1) },
+            { name: 'min.insync.replicas', value: String(minInsyncReplicas) },
+          ],
         })),
       });
       for (const t of missing) this.partitionCounts.delete(t.name);
     });
+  }
+
+  /**
+   * The configured replication, capped at what the cluster can hold: a factor above the broker count
+   * would make createTopics fail (INVALID_REPLICATION_FACTOR). Capping is logged — a production cluster
+   * smaller than its configuration is worth a warning; a single dev broker is set to 1 explicitly.
+   */
+  private async replicationFor(admin: Admin): Promise<{ replicationFactor: number; minInsyncReplicas: number }> {
+    const { brokers } = await admin.describeCluster();
+    const replicationFactor = Math.max(1, Math.min(this.replicationFactor, brokers.length));
+    const minInsyncReplicas = Math.min(this.minInsyncReplicas, replicationFactor);
+    if (replicationFactor < this.replicationFactor || minInsyncReplicas < this.minInsyncReplicas) {
+      this.logger.warn('Kafka cluster has fewer brokers than the configured replication factor; creating topics with less', {
+        brokers: brokers.length,
+        configuredReplicationFactor: this.replicationFactor,
+        replicationFactor,
+        configuredMinInsyncReplicas: this.minInsyncReplicas,
+        minInsyncReplicas,
+      });
+    }
+    return { replicationFactor, minInsyncReplicas };
   }
 
   // ---------------------------------------------------------------- produce
@@ -252,6 +301,9 @@ export class KafkaEventLog implements EventLog {
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       onCommitted: (group, topic, partition, next) => this.remember(group, topic, [{ partition, offset: next }]),
       onStopped: (h) => this.consumers.delete(h),
+      onFatal: (_h, error) => {
+        this.fatalError ??= error;
+      },
     });
     this.consumers.add(handle);
     try {
@@ -374,6 +426,8 @@ export class KafkaEventLog implements EventLog {
   // ---------------------------------------------------------------- lifecycle
 
   async ping(): Promise<void> {
+    // A reachable broker does not make a dead consumer ready.
+    if (this.fatalError) throw new Error(`Kafka event log not ready: ${this.fatalError.message}`, { cause: this.fatalError });
     await this.adminCall('ping', async (admin) => {
       const cluster = await admin.describeCluster();
       if (cluster.brokers.length === 0) throw new KafkaUnavailableError('ping: Kafka reports no brokers');
