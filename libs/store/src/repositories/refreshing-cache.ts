@@ -1,61 +1,97 @@
+import { LRUCache } from 'lru-cache';
+
+export interface RefreshingCacheOptions<V> {
+  /** From this age on a hit is still served, and one background reload starts (refresh ahead). */
+  refreshAfterMs: number;
+  /**
+   * Past this age an entry is never served: the caller waits for a reload. Ages count from the start
+   * of the load that produced the value, so a value is never older than this when it is used.
+   */
+  maxAgeMs: number;
+  /** Entries kept; the least recently used goes first. */
+  maxEntries: number;
+  /**
+   * Values of this kind (e.g. "no such key") live in their own LRU, so that a flood of them (random
+   * API keys) can only evict each other, never a known entry.
+   */
+  negative?: { is: (value: V) => boolean; maxEntries: number };
+  now?: () => number;
+}
+
 interface Entry<V> {
-  value?: V;
+  value: V;
+  /** When the load that produced the value started. */
   at: number;
-  loading?: Promise<V>;
 }
 
 /**
- * A small cache for hot-path look-ups (API keys, tenant settings): one load at a time per key
- * (concurrent misses share it), and a stale value is served while one background refresh runs,
- * so an expiry never stalls the requests in flight. Past `maxStaleMs` a refresh is awaited.
+ * A bounded cache for hot-path look-ups (API keys, tenant settings): one load at a time per key
+ * (concurrent misses share it), a hit near the end of its life is served while one reload runs, and
+ * nothing older than `maxAgeMs` is ever served — so a change in the database (a revoked key, a new
+ * identifier type) takes effect within `maxAgeMs`, in every process.
  */
-export class RefreshingCache<K, V> {
-  private readonly entries = new Map<K, Entry<V>>();
+export class RefreshingCache<K extends {}, V> {
+  private readonly known: LRUCache<K, Entry<V>>;
+  private readonly unknown?: LRUCache<K, Entry<V>>;
+  private readonly loading = new Map<K, Promise<V>>();
+  private readonly now: () => number;
 
-  constructor(
-    private readonly freshMs: number,
-    private readonly maxStaleMs: number,
-    private readonly maxEntries = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly options: RefreshingCacheOptions<V>) {
+    if (!(options.refreshAfterMs <= options.maxAgeMs)) throw new Error('refreshAfterMs must not exceed maxAgeMs');
+    this.known = new LRUCache({ max: options.maxEntries });
+    if (options.negative) this.unknown = new LRUCache({ max: options.negative.maxEntries });
+    this.now = options.now ?? Date.now;
+  }
 
   async get(key: K, load: (key: K) => Promise<V>): Promise<V> {
-    const entry = this.entries.get(key);
+    const entry = this.known.get(key) ?? this.unknown?.get(key);
     const age = entry ? this.now() - entry.at : Infinity;
-    if (entry && 'value' in entry && age < this.freshMs) return entry.value as V;
-    if (entry && 'value' in entry && age < this.maxStaleMs) {
-      if (!entry.loading) void this.refresh(key, entry, load).catch(() => undefined);
-      return entry.value as V;
+    if (entry && age < this.options.refreshAfterMs) return entry.value;
+    if (entry && age < this.options.maxAgeMs) {
+      if (!this.loading.has(key)) void this.load(key, load).catch(() => undefined);
+      return entry.value;
     }
-    if (entry?.loading) return entry.loading;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    const fresh: Entry<V> = entry ?? { at: 0 };
-    this.entries.set(key, fresh);
-    return this.refresh(key, fresh, load);
+    return this.loading.get(key) ?? this.load(key, load);
   }
 
+  /** Forgets a key; a load already running for it will not store its (possibly older) answer. */
   delete(key: K): void {
-    this.entries.delete(key);
+    this.known.delete(key);
+    this.unknown?.delete(key);
+    this.loading.delete(key);
   }
 
-  clear(): void {
-    this.entries.clear();
+  /** Entries held: known and negative. */
+  get size(): { known: number; negative: number } {
+    return { known: this.known.size, negative: this.unknown?.size ?? 0 };
   }
 
-  private refresh(key: K, entry: Entry<V>, load: (key: K) => Promise<V>): Promise<V> {
-    entry.loading = load(key).then(
+  private load(key: K, load: (key: K) => Promise<V>): Promise<V> {
+    const at = this.now();
+    const loading: Promise<V> = load(key).then(
       (value) => {
-        entry.value = value;
-        entry.at = this.now();
-        entry.loading = undefined;
+        if (this.loading.get(key) === loading) {
+          this.loading.delete(key);
+          this.store(key, { value, at });
+        }
         return value;
       },
-      (error) => {
-        entry.loading = undefined;
-        if (!('value' in entry)) this.entries.delete(key);
+      (error: unknown) => {
+        if (this.loading.get(key) === loading) this.loading.delete(key);
         throw error;
       },
     );
-    return entry.loading;
+    this.loading.set(key, loading);
+    return loading;
+  }
+
+  private store(key: K, entry: Entry<V>): void {
+    if (this.unknown && this.options.negative!.is(entry.value)) {
+      this.known.delete(key);
+      this.unknown.set(key, entry);
+    } else {
+      this.unknown?.delete(key);
+      this.known.set(key, entry);
+    }
   }
 }

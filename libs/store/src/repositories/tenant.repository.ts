@@ -7,8 +7,18 @@ import { RefreshingCache } from './refreshing-cache';
 
 export const DEFAULT_TENANT = 'default';
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-// Short enough that key revocation and tenant settings changes apply within seconds.
-const CACHE_MS = 5_000;
+/**
+ * Nothing older than this is served from the caches: a revoked key is refused, and a new key or a
+ * settings change (rate limit, custom identifier type) applies, within 5 s in every process (README).
+ */
+export const TENANT_CACHE_MAX_AGE_MS = 5_000;
+// Entries used in their last second(s) are reloaded in the background, so steady traffic never waits.
+const KEY_REFRESH_AFTER_MS = 4_000;
+const TENANT_REFRESH_AFTER_MS = 2_500;
+const KNOWN_KEYS = 10_000;
+// Unknown keys are remembered apart (bounded), so a flood of random keys never evicts a real one.
+const UNKNOWN_KEYS = 10_000;
+const TENANTS = 10_000;
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -28,13 +38,35 @@ export interface ApiKeyPrincipal {
   kind: ApiKeyKind;
 }
 
+export interface TenantRepositoryOptions {
+  /** The caches' clock (tests). */
+  now?: () => number;
+}
+
 /** Tenants, their settings (custom identifier types, rate limits) and their hashed API keys. */
 export class TenantRepository {
-  // Fresh for 5 s, served stale (while one refresh runs) for up to 60 s.
-  private readonly keyCache = new RefreshingCache<string, ApiKeyPrincipal | null>(CACHE_MS, 60_000);
-  private readonly tenantCache = new RefreshingCache<string, { tenant: TenantEntity | null; rules: IdentifierRules }>(CACHE_MS, 60_000);
+  // By key hash. A credential is never trusted past the maximum age: no serving stale while refreshing.
+  private readonly keyCache: RefreshingCache<string, ApiKeyPrincipal | null>;
+  private readonly tenantCache: RefreshingCache<string, { tenant: TenantEntity | null; rules: IdentifierRules }>;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    options: TenantRepositoryOptions = {},
+  ) {
+    this.keyCache = new RefreshingCache({
+      refreshAfterMs: KEY_REFRESH_AFTER_MS,
+      maxAgeMs: TENANT_CACHE_MAX_AGE_MS,
+      maxEntries: KNOWN_KEYS,
+      negative: { is: (principal) => principal === null, maxEntries: UNKNOWN_KEYS },
+      now: options.now,
+    });
+    this.tenantCache = new RefreshingCache({
+      refreshAfterMs: TENANT_REFRESH_AFTER_MS,
+      maxAgeMs: TENANT_CACHE_MAX_AGE_MS,
+      maxEntries: TENANTS,
+      now: options.now,
+    });
+  }
 
   static isValidTenantId(id: string): boolean {
     return TENANT_ID.test(id);
@@ -72,7 +104,7 @@ export class TenantRepository {
        ON CONFLICT (hash) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, kind = EXCLUDED.kind, revoked_at = NULL`,
       [hashApiKey(key), tenant, kind, key.slice(0, 8), label ?? null],
     );
-    this.keyCache.clear();
+    this.keyCache.delete(hashApiKey(key));
   }
 
   async createApiKey(tenant: string, kind: ApiKeyKind, label?: string): Promise<string> {
@@ -86,13 +118,14 @@ export class TenantRepository {
   }
 
   async revokeApiKey(prefixOrKey: string): Promise<number> {
-    const rows = returnedRows(
+    const rows = returnedRows<{ hash: string }>(
       await this.dataSource.query(
         `UPDATE api_keys SET revoked_at = now() WHERE (hash = $1 OR prefix = $2) AND revoked_at IS NULL RETURNING hash`,
         [hashApiKey(prefixOrKey), prefixOrKey.slice(0, 8)],
       ),
     );
-    this.keyCache.clear();
+    // This process forgets them at once; other processes within the cache's maximum age.
+    for (const row of rows) this.keyCache.delete(row.hash);
     return rows.length;
   }
 
@@ -100,7 +133,7 @@ export class TenantRepository {
     return this.dataSource.getRepository(ApiKeyEntity).countBy({ tenantId: tenant });
   }
 
-  /** Looks a presented key up by its hash (cached briefly); compares hashes in constant time. */
+  /** Looks a presented key up by its hash (cached for at most 5 s); compares hashes in constant time. */
   async authenticate(presented: string): Promise<ApiKeyPrincipal | null> {
     return this.keyCache.get(hashApiKey(presented), async (hash) => {
       const rows: Array<{ hash: string; tenant_id: string; kind: ApiKeyKind }> = await this.dataSource.query(
@@ -112,7 +145,7 @@ export class TenantRepository {
     });
   }
 
-  /** The identifier rules of a tenant: defaults plus its custom types (cached briefly). */
+  /** The identifier rules of a tenant: defaults plus its custom types (cached for at most 5 s). */
   async identifierRules(tenant: string): Promise<IdentifierRules> {
     return (await this.tenantEntry(tenant)).rules;
   }
