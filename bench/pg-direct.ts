@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { embeddedPostgresPassword } from '../libs/store/src/database/embedded-postgres.server';
 import { nowMs } from './stats';
 
 export const PROJECTOR_GROUP = 'tessera.profile-projector';
@@ -14,7 +15,7 @@ export function embeddedDatabaseUrl(dataDir: string): string {
   const lines = readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
   const port = Number(lines[3]);
   if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in ${dataDir}/pg/postmaster.pid`);
-  return `postgres://tessera:tessera@127.0.0.1:${port}/tessera`;
+  return `postgres://tessera:${encodeURIComponent(embeddedPostgresPassword(dataDir))}@127.0.0.1:${port}/tessera`;
 }
 
 export async function connect(url: string): Promise<Client> {

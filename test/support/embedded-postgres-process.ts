@@ -13,10 +13,10 @@ export interface PostgresProcess {
   stop(): Promise<void>;
 }
 
-export async function startPostgresProcess(dataDir: string, port = 0): Promise<PostgresProcess> {
+export async function startPostgresProcess(dataDir: string, port = 0, whenRunning: 'restart' | 'share' = 'restart'): Promise<PostgresProcess> {
   const script = `
     const { startEmbeddedPostgres } = require(${JSON.stringify(SERVER)});
-    startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port} }).then((pg) => {
+    startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port}, whenRunning: ${JSON.stringify(whenRunning)} }).then((pg) => {
       process.stdout.write(JSON.stringify({ url: pg.url, port: pg.port }) + '\\n');
       process.on('SIGTERM', () => pg.stop().then(() => process.exit(0)));
     }, (e) => { console.error(e); process.exit(1); });`;

@@ -6,9 +6,9 @@
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import { embeddedPostgresUrl } from '../../libs/store/src/database/embedded-postgres.server';
 import { startSingleNode } from '../../test/support/single-node-server';
 
 const { values } = parseArgs({
@@ -42,8 +42,7 @@ function post(url: URL, key: string, body: string, agent: Agent): Promise<number
 
 async function main() {
   const server = await startSingleNode({ env: { LOG_LEVEL: 'warn' } });
-  const pidFile = readFileSync(join(server.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
-  const db = new Client({ connectionString: `postgres://tessera:tessera@127.0.0.1:${pidFile[3]}/tessera` });
+  const db = new Client({ connectionString: embeddedPostgresUrl(server.dataDir, 'tessera') });
   await db.connect();
   const url = new URL('/v3/profiles', server.url);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { embeddedPostgresPassword } from '../../../libs/store/src/database/embedded-postgres.server';
 
 /** Port of the embedded PostgreSQL running on a Tessera data dir (line 4 of `<dataDir>/pg/postmaster.pid`). */
 export function embeddedPostgresPort(dataDir: string): number {
@@ -10,9 +11,9 @@ export function embeddedPostgresPort(dataDir: string): number {
   return port;
 }
 
-/** URL of the `tessera` database of the embedded PostgreSQL of a data dir (user/password tessera). */
+/** URL of the `tessera` database of the embedded PostgreSQL of a data dir (password from the data dir). */
 export function dataDirDatabaseUrl(dataDir: string, port = embeddedPostgresPort(dataDir)): string {
-  return `postgres://tessera:tessera@127.0.0.1:${port}/tessera`;
+  return `postgres://tessera:${encodeURIComponent(embeddedPostgresPassword(dataDir))}@127.0.0.1:${port}/tessera`;
 }
 
 /** A connected pg client on the `tessera` database of a running server's data dir. */

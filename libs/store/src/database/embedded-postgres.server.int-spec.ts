@@ -1,0 +1,119 @@
+// Issue 8 item 7: the embedded PostgreSQL listens on a loopback TCP port, so its superuser has a random
+// password per data dir (kept in the data dir, 0600), not the fixed one every install used to share.
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { PostgresProcess, startPostgresProcess } from '@tessera/testing/embedded-postgres-process';
+import { PASSWORD_FILE } from './embedded-postgres.server';
+
+const OLD_FIXED_URL = (port: number) => `postgres://tessera:tessera@127.0.0.1:${port}/postgres`;
+
+async function query(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The SQLSTATE of a failed log-in (28P01: password authentication failed). */
+async function loginError(url: string): Promise<string | undefined> {
+  const client = new Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.end();
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  }
+}
+
+let dataDir: string;
+const running: PostgresProcess[] = [];
+const start = async (whenRunning: 'restart' | 'share' = 'restart') => {
+  const pg = await startPostgresProcess(dataDir, 0, whenRunning);
+  running.push(pg);
+  return pg;
+};
+const stopAll = async () => {
+  for (const pg of running.splice(0).reverse()) await pg.stop();
+};
+const passwordFile = () => join(dataDir, PASSWORD_FILE);
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'tessera-pg-password-'));
+});
+
+afterEach(async () => {
+  await stopAll();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('given a freshly created data dir', () => {
+  it('then the old fixed password is refused, and the random one is in a file only its owner can read', async () => {
+    const pg = await start();
+    expect(await loginError(OLD_FIXED_URL(pg.port))).toBe('28P01');
+    expect(statSync(passwordFile()).mode & 0o777).toBe(0o600);
+    const password = readFileSync(passwordFile(), 'utf8').trim();
+    expect(password).toMatch(/^[0-9a-f]{48}$/);
+    expect(decodeURIComponent(new URL(pg.url).password)).toBe(password);
+    expect(await query(pg.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    // initdb's password file went to a private temp folder inside the data dir, removed afterwards.
+    expect(() => statSync(join(dataDir, '.initdb-tmp'))).toThrow();
+  });
+
+  it('when the server restarts, then it keeps the same password and the data', async () => {
+    const first = await start();
+    await query(first.url, 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)');
+    const password = readFileSync(passwordFile(), 'utf8');
+    await stopAll();
+    const second = await start();
+    expect(readFileSync(passwordFile(), 'utf8')).toBe(password);
+    expect(await query(second.url, 'SELECT n FROM kept')).toEqual([{ n: 42 }]);
+  });
+
+  it('when a second process (the CLI) shares the running server, then it finds the password and the server keeps running', async () => {
+    const server = await start();
+    const cli = await start('share');
+    expect(cli.port).toBe(server.port);
+    expect(await query(cli.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    expect(await query(server.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+});
+
+describe('given a data dir made with the old fixed password (no password file)', () => {
+  const makeLegacy = async () => {
+    const pg = await start();
+    await query(pg.url, `CREATE TABLE kept (n int); INSERT INTO kept VALUES (7); ALTER ROLE tessera PASSWORD 'tessera'`);
+    await stopAll();
+    unlinkSync(passwordFile());
+  };
+
+  it('when it starts, then the superuser moves to a new random password, written 0600, and the data stays', async () => {
+    await makeLegacy();
+    const pg = await start();
+    expect(statSync(passwordFile()).mode & 0o777).toBe(0o600);
+    expect(readFileSync(passwordFile(), 'utf8').trim()).toMatch(/^[0-9a-f]{48}$/);
+    expect(await loginError(OLD_FIXED_URL(pg.port))).toBe('28P01');
+    expect(await query(pg.url, 'SELECT n FROM kept')).toEqual([{ n: 7 }]);
+    await stopAll();
+    const again = await start();
+    expect(await query(again.url, 'SELECT n FROM kept')).toEqual([{ n: 7 }]);
+  });
+
+  it('when the move was interrupted after the server took the new password, then the next start still gets in', async () => {
+    await makeLegacy();
+    // As if a start had written the pending password and altered the role, then died before the rename.
+    const pg = await start();
+    const moved = readFileSync(passwordFile(), 'utf8');
+    await stopAll();
+    renameSync(passwordFile(), `${passwordFile()}.pending`);
+    const again = await start();
+    expect(readFileSync(passwordFile(), 'utf8')).toBe(moved);
+    expect(await query(again.url, 'SELECT n FROM kept')).toEqual([{ n: 7 }]);
+    expect(await loginError(OLD_FIXED_URL(again.port))).toBe('28P01');
+  });
+});
