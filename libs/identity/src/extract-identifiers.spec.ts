@@ -8,12 +8,12 @@ describe('extractIdentifiers', () => {
   describe('given a record with several identifiers in any attribute order', () => {
     it('when extracted, then they are normalised and in priority order, ordinary attributes ignored', () => {
       const result = extractIdentifiers(
-        { vuid: 'v1', first_name: 'Jane', phone: '+1 555 010 9999', email: ' Jane@X.io ', customer_id: 7, zaius_id: 'Z-1' },
+        { vuid: 'v1', first_name: 'Jane', phone: '+1 555 010 9999', email: ' Jane@X.io ', customer_id: 7, zaius_id: ' 0F8FAD5B-D9CB-469F-A165-70867728950E ' },
         rules,
       );
       expect(result).toEqual({
         identifiers: [
-          { type: 'zaius_id', value: 'z-1' },
+          { type: 'zaius_id', value: '0f8fad5b-d9cb-469f-a165-70867728950e' },
           { type: 'customer_id', value: '7' },
           { type: 'email', value: 'jane@x.io' },
           { type: 'phone', value: '+15550109999' },
@@ -32,6 +32,14 @@ describe('extractIdentifiers', () => {
         { field: 'phone', reason: 'must have at least 7 digits' },
         { field: 'customer_id', reason: 'must be a string of 1-255 characters or an integer' },
       ]);
+    });
+    it('when a zaius_id is not a UUID, then it is reported as invalid (it could name no profile)', () => {
+      for (const value of ['test', 'Z-1', '0F8FAD5B-D9CB-469F-A165-70867728950', '{0f8fad5b-d9cb-469f-a165-70867728950e}', 'zaius-0190d5c4']) {
+        expect(extractIdentifiers({ zaius_id: value, email: 'a@x.io' }, rules)).toEqual({
+          identifiers: [{ type: 'email', value: 'a@x.io' }],
+          invalid: [{ field: 'zaius_id', reason: 'must be a UUID' }],
+        });
+      }
     });
     it('when only blocked values remain, then there is no identifier (ingest: "needs at least one identifier")', () => {
       expect(extractIdentifiers({ email: 'anonymous', name: 'x' }, rules)).toEqual({ identifiers: [], invalid: [] });
@@ -52,11 +60,13 @@ describe('extractIdentifiers', () => {
 describe('preloadKeys', () => {
   const rules = IdentifierRules.defaults();
   describe('given a batch', () => {
-    it('when asking what to load, then identifiers are de-duplicated and zaius_ids and own ids are profile ids', () => {
+    it('when asking what to load, then identifiers are de-duplicated, UUID zaius_ids and own ids are profile ids, other zaius_ids nothing', () => {
+      const P1 = '0190d5c4-7b1e-7000-8000-0000000000a1';
       const keys = preloadKeys(
         [
           { recordId: 'r1', ts: 1, attributes: { email: 'A@x.io', vuid: 'v' } },
-          { recordId: 'r2', ts: 2, attributes: { email: 'a@x.io', zaius_id: 'p-1' } },
+          { recordId: 'r2', ts: 2, attributes: { email: 'a@x.io', zaius_id: P1 } },
+          { recordId: 'r3', ts: 3, attributes: { email: 'a@x.io', zaius_id: 'test' } },
         ],
         rules,
       );
@@ -64,7 +74,7 @@ describe('preloadKeys', () => {
         { type: 'email', value: 'a@x.io' },
         { type: 'vuid', value: 'v' },
       ]);
-      expect(keys.profileIds.sort()).toEqual([profileIdFor('r1'), profileIdFor('r2'), 'p-1'].sort());
+      expect(keys.profileIds.sort()).toEqual([profileIdFor('r1'), profileIdFor('r2'), profileIdFor('r3'), P1].sort());
     });
   });
 });

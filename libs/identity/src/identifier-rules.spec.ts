@@ -88,6 +88,15 @@ describe('IdentifierRules', () => {
         value: '0f8fad5b-d9cb-469f-a165-70867728950e',
       });
     });
+    it.each(['test', 'p-1', '0f8fad5bd9cb469fa16570867728950e', '0f8fad5b-d9cb-469f-a165-70867728950g', 'urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e', 42])(
+      'when a zaius_id is %p (not a UUID), then it is invalid: it must name an existing profile',
+      (value) => {
+        expect(rules.normalise('zaius_id', value)).toEqual({ ok: false, blocked: false, reason: expect.stringMatching(/UUID|string/) });
+      },
+    );
+    it('when a zaius_id is not a UUID, then the reason says so', () => {
+      expect(rules.normalise('zaius_id', 'test')).toEqual({ ok: false, blocked: false, reason: 'must be a UUID' });
+    });
   });
 
   describe('given blocked values', () => {

@@ -1,3 +1,4 @@
+import { isUuid } from './profile-id';
 import type { Confidence } from './types';
 
 /**
@@ -5,7 +6,7 @@ import type { Confidence } from './types';
  *
  * | type        | confidence | normalisation                                   | limit | priority |
  * |-------------|------------|-------------------------------------------------|-------|----------|
- * | zaius_id    | system     | the profile id: trim, lower-case (UUID form)    | 1     | 0        |
+ * | zaius_id    | system     | a UUID (the profile id): trim, lower-case       | 1     | 0        |
  * | customer_id | high       | trim; safe integers → decimal string            | 1     | 1        |
  * | email       | high       | trim, lower-case; must look like an address     | none  | 2        |
  * | phone       | high       | keep digits and a leading '+'; ≥ 7 digits       | none  | 3        |
@@ -59,6 +60,7 @@ export const REASON_STRING_OR_INTEGER = `must be a string of 1-${MAX_IDENTIFIER_
 export const REASON_EMAIL = 'must look like an email address';
 export const REASON_PHONE = 'must have at least 7 digits';
 export const REASON_UNKNOWN_TYPE = 'is not an identifier type';
+export const REASON_UUID = 'must be a UUID';
 
 /** local@domain.tld: no whitespace, one '@', a domain of non-empty dot-separated labels with at least one dot. */
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
@@ -70,8 +72,9 @@ type Normaliser = (trimmed: string) => NormaliseResult;
 const trimOnly: Normaliser = (trimmed) => ({ ok: true, value: trimmed });
 
 const NORMALISERS: ReadonlyMap<string, Normaliser> = new Map(Object.entries({
+  // The id of an existing profile, so a UUID (DESIGN §5): anything else could only ever name nobody.
   // UUIDs are case-insensitive on input and lower-case in canonical form (RFC 9562 §4).
-  [ZAIUS_ID]: (trimmed) => ({ ok: true, value: trimmed.toLowerCase() }),
+  [ZAIUS_ID]: (trimmed) => (isUuid(trimmed) ? { ok: true, value: trimmed.toLowerCase() } : { ok: false, blocked: false, reason: REASON_UUID }),
   customer_id: trimOnly,
   email: (trimmed) => {
     const value = trimmed.toLowerCase();

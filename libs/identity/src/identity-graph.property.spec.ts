@@ -75,6 +75,9 @@ const personRecord = fc
   }))
   .filter((r) => Object.keys(r.attributes).some((k) => k === 'customer_id' || k === 'email' || k === 'phone'));
 
+/** A UUID no record id maps to: a zaius_id that names no profile. */
+const UNKNOWN_UUID = '0190d5c4-7b1e-7000-8000-00000000beef';
+
 /** Everything: customer_id conflicts, vuids, zaius_ids (known, merged-away and unknown), blocked and invalid values. */
 const mixedRecord = fc
   .record({
@@ -83,10 +86,48 @@ const mixedRecord = fc
     email: fc.constantFrom('a@x.io', 'B@x.io', 'c@x.io', 'null', 'not-an-email'),
     phone: fc.constantFrom('5550000001', '5550000002', '123'),
     vuid: fc.constantFrom('v1', 'v2', 'v3', 'v4', 'anonymous'),
-    zaius_id: fc.constantFrom(profileIdFor('r0001'), profileIdFor('r0002').toUpperCase(), profileIdFor('r0003'), 'zz-minted-1'),
+    zaius_id: fc.constantFrom(profileIdFor('r0001'), profileIdFor('r0002').toUpperCase(), profileIdFor('r0003'), 'zz-minted-1', 'test', UNKNOWN_UUID),
     attributes: plainAttributes,
   }, { requiredKeys: ['ts', 'attributes'] })
   .map(({ ts, attributes, ...identifiers }) => ({ ts, attributes: { ...attributes, ...identifiers } as Attributes }));
+
+/** Any string a client might send as zaius_id, none naming a profile (record ids map to other UUIDs). */
+const arbitraryZaiusId = fc.oneof(
+  fc.constantFrom('test', 'TEST', ' test ', '1', 'undefined-id', UNKNOWN_UUID, UNKNOWN_UUID.toUpperCase()),
+  fc.uuid(),
+  fc.string({ minLength: 1, maxLength: 12 }),
+);
+/** Persons as in `personRecord` (plus a vuid of their own now and then), each record maybe with an arbitrary zaius_id. */
+const personWithZaiusRecord = fc
+  .record({
+    ts,
+    person: fc.integer({ min: 0, max: 3 }),
+    customerId: fc.boolean(),
+    email: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+    phone: fc.option(fc.integer({ min: 0, max: 1 }), { nil: undefined }),
+    vuid: fc.option(fc.integer({ min: 0, max: 1 }), { nil: undefined }),
+    zaius: fc.option(arbitraryZaiusId, { nil: undefined }),
+    attributes: plainAttributes,
+  })
+  .map(({ ts, person, customerId, email, phone, vuid, zaius, attributes }) => ({
+    ts,
+    attributes: {
+      ...attributes,
+      ...(customerId && person < 2 && { customer_id: person === 1 ? 101 : ' cust-0 ' }),
+      ...(email !== undefined && { email: `P${person}.${email}@x.io` }),
+      ...(phone !== undefined && { phone: `+47 ${person}${phone} 00 00 00` }),
+      ...(vuid !== undefined && { vuid: `vuid-${person}.${vuid}` }),
+      ...(zaius !== undefined && { zaius_id: zaius }),
+    } as Attributes,
+  }));
+/** The same records as if they had no zaius_id (those with no other identifier left out). */
+const withoutZaiusIds = (rs: ProfileUpsert[]): ProfileUpsert[] =>
+  rs
+    .map((r) => {
+      const { zaius_id: _dropped, ...attributes } = r.attributes;
+      return { ...r, attributes };
+    })
+    .filter((r) => ['customer_id', 'email', 'phone', 'vuid'].some((k) => Object.hasOwn(r.attributes, k)));
 
 const permutation = (n: number) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
 const withTwoOrders = (recs: fc.Arbitrary<ProfileUpsert[]>) =>
@@ -236,15 +277,14 @@ describe('IdentityGraph properties', () => {
             expect(store.profiles.get(l.profileId)?.mergedInto).toBeNull();
             expect(l.firstSeen).toBeLessThanOrEqual(l.lastSeen);
           }
-          // merged profiles point directly at a live survivor created no later than themselves (flat in one batch)
+          // merged profiles point directly at a live survivor (flat in one batch; who survives: see the next property)
           for (const p of store.profiles.values()) {
             if (p.mergedInto === null) continue;
-            const survivor = store.profiles.get(p.mergedInto);
-            expect(survivor?.mergedInto).toBeNull();
-            const earlier =
-              survivor!.createdTs < p.createdTs || (survivor!.createdTs === p.createdTs && survivor!.createdRecordId <= p.createdRecordId);
-            expect(earlier).toBe(true);
+            expect(store.profiles.get(p.mergedInto)?.mergedInto).toBeNull();
           }
+          // profile ids are only ever minted from record ids, never taken from a zaius_id
+          const minted = new Set(rs.map((r) => profileIdFor(r.recordId)));
+          for (const id of store.profiles.keys()) expect(minted.has(id)).toBe(true);
           // at most one customer_id per profile (merge protection), attributes never hold ts / zaius_id
           const customerIds = new Map<string, number>();
           for (const l of store.identifiers.values()) {
@@ -256,6 +296,67 @@ describe('IdentityGraph properties', () => {
             expect(p.attributes).not.toHaveProperty('zaius_id');
             for (const name of Object.keys(p.attributes)) expect(p.versions).toHaveProperty(name);
           }
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    });
+  });
+
+  describe('given merges (anonymous profiles merge into known ones)', () => {
+    it('when profiles merge, then a known profile survives an anonymous one, and among equals the earliest created survives', () => {
+      fc.assert(
+        fc.property(records(mixedRecord, 40), (rs) => {
+          const graph = new IdentityGraph(rules, { profiles: [], identifiers: [] });
+          for (const r of rs) {
+            const before = graph.dirty(); // the graph started empty: every row
+            const known = new Set(before.identifiers.filter((l) => l.confidence !== 'low').map((l) => l.profileId));
+            const created = new Map(before.profiles.map((p) => [p.id, [p.createdTs, p.createdRecordId, p.id].join('|')]));
+            const out = graph.apply(r);
+            for (const loser of out.mergedProfileIds) {
+              const survivor = graph.profile(loser)!.mergedInto!;
+              expect(survivor).toBe(out.profileId);
+              if (known.has(loser)) expect(known.has(survivor)).toBe(true);
+              if (known.has(loser) === known.has(survivor)) {
+                const [s, l] = [graph.profile(survivor)!, graph.profile(loser)!];
+                expect(s.createdTs < l.createdTs || (s.createdTs === l.createdTs && s.createdRecordId <= l.createdRecordId)).toBe(true);
+              }
+              expect(created.has(survivor)).toBe(true); // never a profile this record created
+            }
+          }
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    });
+  });
+
+  describe('given zaius_ids that name no profile (any string: "test", random UUIDs, junk)', () => {
+    it('when upserts carry them, then no two profiles that share no high-confidence identifier ever merge', () => {
+      const personOf = (value: string) => value.match(/^p(\d)\./)?.[1] ?? value.match(/^\+47(\d)/)?.[1] ?? value.match(/^vuid-(\d)\./)?.[1] ?? (value === '101' ? '1' : value === 'cust-0' ? '0' : '?');
+      fc.assert(
+        fc.property(records(personWithZaiusRecord, 30), (rs) => {
+          const store = runOneGraph(rs);
+          const personByProfile = new Map<string, string>();
+          for (const l of store.identifiers.values()) {
+            const person = personOf(l.value);
+            expect(person).not.toBe('?');
+            expect(personByProfile.get(l.profileId) ?? person).toBe(person);
+            personByProfile.set(l.profileId, person);
+          }
+          const minted = new Set(rs.map((r) => profileIdFor(r.recordId)));
+          for (const id of store.profiles.keys()) expect(minted.has(id)).toBe(true);
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    });
+
+    it('when upserts carry them, then the state is exactly that of the same upserts without them (in one batch or several)', () => {
+      fc.assert(
+        fc.property(withCuts(records(personWithZaiusRecord, 30)), ([rs, cuts]) => {
+          const withIds = new SnapshotStore();
+          withIds.applyInBatches(split(rs, cuts), rules);
+          const without = new SnapshotStore();
+          without.applyInBatches([withoutZaiusIds(rs)], rules);
+          expect(withIds.canonical()).toEqual(without.canonical());
         }),
         { numRuns: NUM_RUNS },
       );

@@ -73,6 +73,49 @@ interface ApplyContext {
   createdId: string | undefined;
 }
 
+/** Step 1: the record's usable identifiers, by the part they play (DESIGN §5). */
+interface RecordIdentifiers {
+  /** The live profile a known `zaius_id` names (a merged-away id leads to its survivor). */
+  named: string | undefined;
+  /** The record carried a `zaius_id` that is not an identifier: not a UUID, or no such profile. */
+  zaiusIgnored: boolean;
+  /** High-confidence identifiers (custom high types included), priority order. */
+  high: IdentifierRef[];
+  /** Low-confidence identifiers, priority order. */
+  low: IdentifierRef[];
+}
+
+/** Step 2: the known profiles the record points at and may merge. */
+interface Candidates {
+  /** Live profiles found by the named zaius_id and the high identifiers, in priority order, merge protection passed. */
+  readonly found: string[];
+  readonly rejected: Set<string>;
+  /** Values of limited types held by `found` and brought by the record itself (see `conflictWith`). */
+  readonly acc: LimitedValues;
+}
+
+/** What the record's low identifiers lead to next to a known person (step 3). */
+interface LowOwners {
+  /** Anonymous profiles that merge into the person, merge protection passed. */
+  readonly anonymous: string[];
+  /** Low identifiers of other known profiles: they may move to the person, never merge. */
+  readonly movable: IdentifierLink[];
+}
+
+function checkRecord(upsert: ProfileUpsert): void {
+  if (!Number.isFinite(upsert.ts)) throw new TypeError(`record ${upsert.recordId}: ts must be a finite number of epoch milliseconds`);
+  if (typeof upsert.recordId !== 'string' || upsert.recordId === '') throw new TypeError('record id must be a non-empty string');
+}
+
+function outcomeOf(profileId: string | null, ctx: ApplyContext): ApplyOutcome {
+  return {
+    profileId,
+    created: profileId !== null && ctx.createdId === profileId,
+    mergedProfileIds: ctx.merged,
+    warnings: ctx.warnings,
+  };
+}
+
 /**
  * In-memory working set of one tenant's identity graph for one batch (DESIGN §5, §6).
  *
@@ -157,193 +200,217 @@ export class IdentityGraph {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Apply
+  // Apply: one record, in named steps (DESIGN §5)
 
   /**
-   * Applies one record (DESIGN §5). Steps, with H = the record's high/system identifiers (zaius_id
-   * counts as system) and L = its low ones:
-   *  1. Profiles found through H merge (earliest created survives), except those refused by merge
-   *     protection — walked in the priority order of the identifier that found them.
-   *  2. With a target: L owned by an anonymous profile → that profile merges in; L owned by another
-   *     known profile → moves to the target only if this record is newer than the link's last sighting.
-   *  3. H present but all new: an anonymous owner of some L gains H; otherwise a new profile.
-   *  4. H empty: the owner of the highest-priority known L; low identifiers never merge anything.
-   *  5. Unlinked identifiers are linked to the target (within per-profile limits); attributes apply LWW.
-   * Re-applying the same record is a no-op.
+   * Applies one record:
+   *  1. read identifiers — normalise; a `zaius_id` that is not a UUID or names no profile is dropped
+   *     with a warning, and a record left with no other identifier changes nothing;
+   *  2. find candidates — the profiles its zaius_id and high identifiers lead to, minus those merge
+   *     protection refuses;
+   *  3. choose the target — with a known person (candidates or new high identifiers): merge the
+   *     candidates and the anonymous owners of its low identifiers (a known profile survives an
+   *     anonymous one, else the earliest created), or start a new profile; low identifiers of other
+   *     known profiles move to it if the record is newer. With low identifiers only: their
+   *     highest-priority owner, nothing merges;
+   *  4. link identifiers — the record's unlinked identifiers join the target (within per-profile limits);
+   *  5. write attributes — last writer wins per attribute by (ts, record id).
+   * Re-applying the same record is a no-op. `profileId` is null only when nothing was applied.
    */
   apply(upsert: ProfileUpsert): ApplyOutcome {
-    if (!Number.isFinite(upsert.ts)) throw new TypeError(`record ${upsert.recordId}: ts must be a finite number of epoch milliseconds`);
-    if (typeof upsert.recordId !== 'string' || upsert.recordId === '') throw new TypeError('record id must be a non-empty string');
+    checkRecord(upsert);
+    const ctx: ApplyContext = { upsert, version: [upsert.ts, upsert.recordId], warnings: [], merged: [], createdId: undefined };
+    const ids = this.readIdentifiers(upsert, ctx);
+    if (ids.zaiusIgnored && ids.high.length === 0 && ids.low.length === 0) {
+      ctx.warnings.push('record has no identifier besides an unknown zaius_id: nothing applied');
+      return outcomeOf(null, ctx);
+    }
+    const candidates = this.findCandidates(ids, ctx);
+    const target =
+      candidates.found.length > 0 || ids.high.length > 0
+        ? this.targetOfKnownPerson(ids.low, candidates, ctx)
+        : this.targetOfLowOnly(ids.low, ctx);
+    const linked = this.linkIdentifiers(ids, target, ctx);
+    this.writeAttributes(target, linked, ctx);
+    return outcomeOf(target, ctx);
+  }
 
-    const ctx: ApplyContext = {
-      upsert,
-      version: [upsert.ts, upsert.recordId],
-      warnings: [],
-      merged: [],
-      createdId: undefined,
-    };
+  /** Step 1: normalised identifiers split by part; invalid ones and an unknown zaius_id warned and dropped. */
+  private readIdentifiers(upsert: ProfileUpsert, ctx: ApplyContext): RecordIdentifiers {
+    const ids: RecordIdentifiers = { named: undefined, zaiusIgnored: false, high: [], low: [] };
     const { identifiers, invalid } = extractIdentifiers(upsert.attributes, this.rules);
-    for (const { field, reason } of invalid) ctx.warnings.push(`${field} ignored: ${reason}`);
-
-    let zaius: IdentifierRef | undefined;
-    const high: IdentifierRef[] = [];
-    const low: IdentifierRef[] = [];
+    for (const { field, reason } of invalid) {
+      ctx.warnings.push(`${field} ignored: ${reason}`);
+      if (field === ZAIUS_ID) ids.zaiusIgnored = true; // e.g. "test", accepted by older versions
+    }
     for (const ref of identifiers) {
-      if (ref.type === ZAIUS_ID) zaius = ref;
-      else if (this.rules.get(ref.type)?.confidence === 'low') low.push(ref);
-      else high.push(ref);
-    }
-    const own = [...high, ...low];
-
-    // 1. Profiles found through H, walked in identifier priority order (zaius_id first), accumulating the
-    // values of limited types (customer_id, …) of every accepted profile and of the record itself: a
-    // profile that would bring a second value of such a type is not merged (merge protection). The
-    // record's own values join at their priority position, so the profile of the record's
-    // highest-priority identifier is the one the record applies to (DESIGN §5).
-    const acc: LimitedValues = new Map();
-    const group: string[] = [];
-    const rejected = new Set<string>();
-    const consider = (profileId: string, via: string): void => {
-      if (group.includes(profileId) || rejected.has(profileId)) return;
-      const conflict = this.conflictWith(acc, profileId);
-      if (conflict === undefined) {
-        this.accumulate(acc, profileId);
-        group.push(profileId);
-      } else {
-        rejected.add(profileId);
-        ctx.warnings.push(`profile ${profileId} (found by ${via}) not merged: it holds another ${conflict} (merge protection)`);
+      if (ref.type !== ZAIUS_ID) (this.rules.get(ref.type)?.confidence === 'low' ? ids.low : ids.high).push(ref);
+      else if (this.profiles.has(ref.value)) ids.named = this.live(ref.value);
+      else {
+        // Not an identifier: it never creates a profile with that id, links or merges anything.
+        ctx.warnings.push('zaius_id names no known profile: ignored');
+        ids.zaiusIgnored = true;
       }
-    };
-    const addOwnValue = (ref: IdentifierRef): void => {
-      const limit = this.limitOf(ref.type);
-      if (limit === null || ref.type === ZAIUS_ID) return;
-      const values = setOf(acc, ref.type);
-      // A value beyond the limit is not added: the link step refuses it with a warning.
-      if (values.has(ref.value) || values.size < limit) values.add(ref.value);
-    };
-    let zaiusOwner: string | undefined;
-    for (const ref of zaius === undefined ? high : [zaius, ...high]) {
+    }
+    return ids;
+  }
+
+  /**
+   * Step 2: the profiles found through the named zaius_id and the high identifiers, walked in priority
+   * order, accumulating the values of limited types (customer_id, …) of every accepted profile and of
+   * the record itself: a profile that would bring a second value of such a type is not merged (merge
+   * protection). The record's own values join at their priority position, so the profile of its
+   * highest-priority identifier is the one it applies to.
+   */
+  private findCandidates(ids: RecordIdentifiers, ctx: ApplyContext): Candidates {
+    const c: Candidates = { found: [], rejected: new Set(), acc: new Map() };
+    if (ids.named !== undefined) this.consider(c, ids.named, ZAIUS_ID, ctx);
+    for (const ref of ids.high) {
       const owner = this.ownerOf(ref);
-      if (ref === zaius) zaiusOwner = owner;
-      if (owner !== undefined) consider(owner, ref.type);
-      else addOwnValue(ref);
+      if (owner !== undefined) this.consider(c, owner, ref.type, ctx);
+      else this.addOwnValue(c.acc, ref);
     }
-    for (const ref of low) if (!this.links.has(linkKey(ref.type, ref.value))) addOwnValue(ref);
-    let target = group.length > 0 ? this.mergeGroup(group, ctx) : undefined;
+    for (const ref of ids.low) if (!this.links.has(linkKey(ref.type, ref.value))) this.addOwnValue(c.acc, ref);
+    return c;
+  }
 
-    // An unknown zaius_id: when no other high identifier found a profile, the record creates the profile
-    // with exactly that id (a client that mints its own ids gets them honoured, and a replay reproduces
-    // them). When another identifier found a profile, that profile wins and the zaius_id is ignored: one
-    // profile has one id.
-    if (zaius !== undefined && zaiusOwner === undefined) {
-      if (target !== undefined) ctx.warnings.push(`zaius_id names no known profile: ignored, the record applies to ${target}`);
-      else target = this.createProfile(zaius.value, ctx);
-    }
-
-    if (target !== undefined || high.length > 0) {
-      // 2./3. Low identifiers next to high ones.
-      const movable: IdentifierLink[] = [];
-      for (const ref of low) {
-        const link = this.links.get(linkKey(ref.type, ref.value));
-        if (link === undefined) continue;
-        const owner = this.live(link.profileId);
-        if (owner === target) continue;
-        if (this.isKnown(owner)) {
-          movable.push(link);
-          continue;
-        }
-        // An anonymous profile that meets a high identifier joins it (or, when all H are new, gains them).
-        const conflict = this.conflictWith(acc, owner);
-        if (conflict !== undefined) {
-          ctx.warnings.push(`anonymous profile ${owner} (found by ${ref.type}) not merged: it holds another ${conflict} (merge protection)`);
-          continue;
-        }
-        this.accumulate(acc, owner);
-        target = target === undefined ? owner : this.mergeGroup([target, owner], ctx);
-      }
-      // All H new and no anonymous owner: a new profile, even when some L belongs to a known profile
-      // (a shared device is not one person).
-      if (target === undefined) target = this.createProfile(profileIdFor(upsert.recordId), ctx);
-      for (const link of movable) this.moveIfNewer(link, target, ctx);
+  private consider(c: Candidates, profileId: string, via: string, ctx: ApplyContext): void {
+    if (c.found.includes(profileId) || c.rejected.has(profileId)) return;
+    const conflict = this.conflictWith(c.acc, profileId);
+    if (conflict === undefined) {
+      this.accumulate(c.acc, profileId);
+      c.found.push(profileId);
     } else {
-      // 4. Only low identifiers: the owner of the highest-priority known one; nothing merges or moves.
-      for (const ref of low) {
-        const owner = this.ownerOf(ref);
-        if (owner === undefined) continue;
-        if (target === undefined) target = owner;
-        else if (owner !== target) {
-          ctx.warnings.push(`${ref.type} stays with profile ${owner}: low-confidence identifiers never merge profiles`);
-        }
-      }
-      if (target === undefined) {
-        if (low.length === 0) ctx.warnings.push('record has no usable identifier: applied to a profile of its own');
-        target = this.createProfile(profileIdFor(upsert.recordId), ctx);
-      }
+      c.rejected.add(profileId);
+      ctx.warnings.push(`profile ${profileId} (found by ${via}) not merged: it holds another ${conflict} (merge protection)`);
     }
+  }
 
-    // 5./6. Link the record's identifiers to the target; remember which values the target now holds.
-    const linkedValues = new Map<string, string>();
-    for (const ref of own) {
-      const key = linkKey(ref.type, ref.value);
-      let link = this.links.get(key);
-      if (link === undefined) {
-        const limit = this.limitOf(ref.type);
-        if (limit !== null && this.valuesOf(target, ref.type) >= limit) {
-          ctx.warnings.push(`${ref.type} not linked: profile ${target} already holds ${limit} value(s) of it (per-profile limit)`);
-          continue;
-        }
-        link = {
-          type: ref.type,
-          value: ref.value,
-          profileId: target,
-          confidence: this.rules.get(ref.type)?.confidence ?? 'low',
-          firstSeen: upsert.ts,
-          lastSeen: upsert.ts,
-        };
-        this.links.set(key, link);
-        this.attachRow(link, target);
-        this.dirtyLinks.add(key);
-      } else if (this.live(link.profileId) !== target) {
-        // Merge protection (H) or an older sighting / no merge via low identifiers (L, warned above).
-        if (this.rules.get(ref.type)?.confidence !== 'low') {
-          ctx.warnings.push(`${ref.type} not linked: it belongs to profile ${link.profileId} (merge protection)`);
-        }
+  /** The record's own value of a limited type; one beyond the limit is left out (step 4 refuses it with a warning). */
+  private addOwnValue(acc: LimitedValues, ref: IdentifierRef): void {
+    const limit = this.limitOf(ref.type);
+    if (limit === null) return;
+    const values = setOf(acc, ref.type);
+    if (values.has(ref.value) || values.size < limit) values.add(ref.value);
+  }
+
+  /**
+   * Step 3, the record names a known person (a found profile or new high identifiers): candidates and
+   * anonymous owners of its low identifiers become one profile — "into" the known one — or, when there
+   * are none, a new profile starts (even if some low identifier belongs to another known profile: a
+   * shared device is not one person). Low identifiers of other known profiles then move if newer.
+   */
+  private targetOfKnownPerson(low: IdentifierRef[], candidates: Candidates, ctx: ApplyContext): string {
+    const owners = this.lowOwners(low, candidates, ctx);
+    const merging = owners.anonymous.length === 0 ? candidates.found : [...candidates.found, ...owners.anonymous];
+    const target = merging.length > 0 ? this.mergeProfiles(merging, ctx) : this.createProfile(profileIdFor(ctx.upsert.recordId), ctx);
+    for (const link of owners.movable) this.moveIfNewer(link, target, ctx);
+    return target;
+  }
+
+  /** Sorts the owners of the record's known low identifiers: anonymous ones merge in, known ones only lend the identifier. */
+  private lowOwners(low: IdentifierRef[], candidates: Candidates, ctx: ApplyContext): LowOwners {
+    const owners: LowOwners = { anonymous: [], movable: [] };
+    for (const ref of low) {
+      const link = this.links.get(linkKey(ref.type, ref.value));
+      if (link === undefined) continue;
+      const owner = this.live(link.profileId);
+      if (candidates.found.includes(owner) || owners.anonymous.includes(owner)) continue;
+      if (this.isKnown(owner)) {
+        owners.movable.push(link);
         continue;
-      } else if (upsert.ts > link.lastSeen || upsert.ts < link.firstSeen) {
-        link.lastSeen = Math.max(link.lastSeen, upsert.ts);
-        link.firstSeen = Math.min(link.firstSeen, upsert.ts);
-        this.dirtyLinks.add(key);
       }
-      linkedValues.set(ref.type, ref.value);
+      const conflict = this.conflictWith(candidates.acc, owner);
+      if (conflict !== undefined) {
+        ctx.warnings.push(`anonymous profile ${owner} (found by ${ref.type}) not merged: it holds another ${conflict} (merge protection)`);
+        continue;
+      }
+      this.accumulate(candidates.acc, owner);
+      owners.anonymous.push(owner);
     }
+    return owners;
+  }
 
-    // 7. Attributes, last writer wins per attribute by (ts, recordId). Identifier attributes hold the
-    // normalised value, and only when that identifier is linked to the target.
+  /** Step 3, only low identifiers: the owner of the highest-priority known one; nothing merges or moves. */
+  private targetOfLowOnly(low: IdentifierRef[], ctx: ApplyContext): string {
+    let target: string | undefined;
+    for (const ref of low) {
+      const owner = this.ownerOf(ref);
+      if (owner === undefined) continue;
+      if (target === undefined) target = owner;
+      else if (owner !== target) ctx.warnings.push(`${ref.type} stays with profile ${owner}: low-confidence identifiers never merge profiles`);
+    }
+    if (target !== undefined) return target;
+    if (low.length === 0) ctx.warnings.push('record has no usable identifier: applied to a profile of its own');
+    return this.createProfile(profileIdFor(ctx.upsert.recordId), ctx);
+  }
+
+  /**
+   * Step 4: links the record's identifiers to the target (new ones within per-profile limits; known
+   * ones refresh first/last seen). Returns type → value of the identifiers the target now holds.
+   */
+  private linkIdentifiers(ids: RecordIdentifiers, target: string, ctx: ApplyContext): Map<string, string> {
+    const linked = new Map<string, string>();
+    for (const refs of [ids.high, ids.low]) {
+      for (const ref of refs) if (this.linkOne(ref, target, ctx)) linked.set(ref.type, ref.value);
+    }
+    return linked;
+  }
+
+  private linkOne(ref: IdentifierRef, target: string, ctx: ApplyContext): boolean {
+    const key = linkKey(ref.type, ref.value);
+    const ts = ctx.upsert.ts;
+    const link = this.links.get(key);
+    if (link === undefined) {
+      const limit = this.limitOf(ref.type);
+      if (limit !== null && this.valuesOf(target, ref.type) >= limit) {
+        ctx.warnings.push(`${ref.type} not linked: profile ${target} already holds ${limit} value(s) of it (per-profile limit)`);
+        return false;
+      }
+      const confidence = this.rules.get(ref.type)?.confidence ?? 'low';
+      const created: IdentifierLink = { type: ref.type, value: ref.value, profileId: target, confidence, firstSeen: ts, lastSeen: ts };
+      this.links.set(key, created);
+      this.attachRow(created, target);
+      this.dirtyLinks.add(key);
+      return true;
+    }
+    if (this.live(link.profileId) !== target) {
+      // Merge protection (high) or an older sighting / no merge via low identifiers (low, warned in step 3).
+      if (this.rules.get(ref.type)?.confidence !== 'low') {
+        ctx.warnings.push(`${ref.type} not linked: it belongs to profile ${link.profileId} (merge protection)`);
+      }
+      return false;
+    }
+    if (ts > link.lastSeen || ts < link.firstSeen) {
+      link.lastSeen = Math.max(link.lastSeen, ts);
+      link.firstSeen = Math.min(link.firstSeen, ts);
+      this.dirtyLinks.add(key);
+    }
+    return true;
+  }
+
+  /**
+   * Step 5: attributes, last writer wins per attribute by (ts, recordId). Identifier attributes hold the
+   * normalised value, and only when that identifier is linked to the target.
+   */
+  private writeAttributes(target: string, linked: Map<string, string>, ctx: ApplyContext): void {
+    const { attributes, ts } = ctx.upsert;
     const profile = this.profiles.get(target) as ProfileState;
     let changed = false;
-    for (const name of Object.keys(upsert.attributes)) {
+    for (const name of Object.keys(attributes)) {
       if (NOT_ATTRIBUTES.has(name)) continue;
       if (UNSAFE_NAMES.has(name)) {
         ctx.warnings.push(`attribute ${name} ignored: reserved name`);
         continue;
       }
-      let value: AttributeValue | undefined = upsert.attributes[name];
-      if (this.rules.isIdentifier(name)) value = linkedValues.get(name);
-      if (value === undefined) continue;
-      if (this.write(profile, name, value, ctx.version)) changed = true;
+      const value = this.rules.isIdentifier(name) ? linked.get(name) : attributes[name];
+      if (value !== undefined && this.write(profile, name, value, ctx.version)) changed = true;
     }
-    if (upsert.ts > profile.updatedTs) {
-      profile.updatedTs = upsert.ts;
+    if (ts > profile.updatedTs) {
+      profile.updatedTs = ts;
       changed = true;
     }
     if (changed) this.dirtyProfiles.add(target);
-
-    return {
-      profileId: target,
-      created: ctx.createdId === target,
-      mergedProfileIds: ctx.merged,
-      warnings: ctx.warnings,
-    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -371,8 +438,8 @@ export class IdentityGraph {
   }
 
   private createProfile(id: string, ctx: ApplyContext): string {
-    // The id is taken only when this very record already created it (re-application) or a zaius_id
-    // minted it: apply to that profile rather than overwrite it.
+    // The id is taken only when this very record already created it (re-application): apply to that
+    // profile (or its survivor) rather than overwrite it.
     if (this.profiles.has(id)) return this.live(id);
     this.profiles.set(id, {
       id,
@@ -388,12 +455,22 @@ export class IdentityGraph {
     return id;
   }
 
-  /** Merges the profiles into the earliest created one; returns the survivor. */
-  private mergeGroup(ids: string[], ctx: ApplyContext): string {
+  /**
+   * Merges live profiles into one; returns the survivor. "Into the known one": a known profile survives
+   * an anonymous one whatever their ages (clients keep the known zaius_id); among equals the earliest
+   * created survives. Known-ness is read before any of them merges.
+   */
+  private mergeProfiles(ids: string[], ctx: ApplyContext): string {
+    if (ids.length === 1) return ids[0];
     let survivor = this.profiles.get(ids[0]) as ProfileState;
-    for (const id of ids) {
-      const p = this.profiles.get(id) as ProfileState;
-      if (createdBefore(p, survivor)) survivor = p;
+    let survivorKnown = this.isKnown(survivor.id);
+    for (let i = 1; i < ids.length; i++) {
+      const p = this.profiles.get(ids[i]) as ProfileState;
+      const known = this.isKnown(p.id);
+      if (known !== survivorKnown ? known : createdBefore(p, survivor)) {
+        survivor = p;
+        survivorKnown = known;
+      }
     }
     for (const id of ids) if (id !== survivor.id) this.mergeInto(survivor, this.profiles.get(id) as ProfileState, ctx);
     return survivor.id;

@@ -24,9 +24,10 @@ export {
   REASON_EMAIL,
   REASON_PHONE,
   REASON_UNKNOWN_TYPE,
+  REASON_UUID,
 } from './identifier-rules';
 export type { IdentifierType, NormaliseResult, CustomIdentifierType } from './identifier-rules';
 export { extractIdentifiers, preloadKeys } from './extract-identifiers';
 export type { ExtractedIdentifiers, PreloadKeys } from './extract-identifiers';
 export { IdentityGraph, IncompleteSnapshotError, isNewerVersion } from './identity-graph';
-export { profileIdFor, uuidV5, TESSERA_PROFILE_NAMESPACE } from './profile-id';
+export { profileIdFor, uuidV5, isUuid, TESSERA_PROFILE_NAMESPACE } from './profile-id';

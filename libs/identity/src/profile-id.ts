@@ -5,6 +5,11 @@ export const TESSERA_PROFILE_NAMESPACE = '6f1d2c3e-8b4a-4f5e-9c7d-2a1b3c4d5e6f';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A UUID in its textual form (8-4-4-4-12 hex digits, any case, any version): the shape of every profile id. */
+export function isUuid(value: string): boolean {
+  return UUID_PATTERN.test(value);
+}
+
 function uuidBytes(uuid: string): Buffer {
   if (!UUID_PATTERN.test(uuid)) throw new Error(`not a UUID: ${uuid}`);
   return Buffer.from(uuid.replace(/-/g, ''), 'hex');

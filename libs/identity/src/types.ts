@@ -52,8 +52,11 @@ export interface IdentifierLink {
 }
 
 export interface ApplyOutcome {
-  /** The live profile the record was applied to. */
-  profileId: string;
+  /**
+   * The live profile the record was applied to; null when it changed nothing (its only identifier was a
+   * `zaius_id` that names no profile).
+   */
+  profileId: string | null;
   /** True when the record created that profile. */
   created: boolean;
   /** Profiles that lost a merge while applying this record (now `mergedInto` → `profileId`). */

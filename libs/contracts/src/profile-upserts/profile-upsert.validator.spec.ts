@@ -311,15 +311,43 @@ describe('validateProfileUpsertBody', () => {
 
     it('when identifiers are present, then they are normalised in priority order', () => {
       const [item] = itemsOf(
-        validate({ attributes: { vuid: 'v1', phone: '+1 (555) 010-9999', email: ' A@B.Co ', customer_id: 42, zaius_id: 'ABC' } }),
+        validate({ attributes: { vuid: 'v1', phone: '+1 (555) 010-9999', email: ' A@B.Co ', customer_id: 42, zaius_id: ' 0190D5C4-7B1E-7000-8000-0000000000AA ' } }),
       );
       expect(item.identifiers).toEqual([
-        { type: 'zaius_id', value: 'abc' },
+        { type: 'zaius_id', value: '0190d5c4-7b1e-7000-8000-0000000000aa' },
         { type: 'customer_id', value: '42' },
         { type: 'email', value: 'a@b.co' },
         { type: 'phone', value: '+15550109999' },
         { type: 'vuid', value: 'v1' },
       ]);
+    });
+
+    describe('given zaius_id (the id of an existing profile: a UUID, DESIGN §5)', () => {
+      it.each<[unknown]>([['test'], ['ABC'], ['p-1'], ['0190d5c47b1e70008000000000000aa'], ['{0190d5c4-7b1e-7000-8000-0000000000aa}'], ['0190d5c4-7b1e-7000-8000-0000000000ag']])(
+        'when zaius_id is %p, then the item is invalid: "`zaius_id` must be a UUID"',
+        (zaius_id) => {
+          expect(onlyMessage({ attributes: { email: 'a@b.co', zaius_id } })).toBe('`zaius_id` must be a UUID');
+          expect(onlyMessage({ attributes: { zaius_id } })).toBe('`zaius_id` must be a UUID');
+        },
+      );
+
+      it('when many items carry zaius_id "test", then every one of them is listed and nothing is accepted', () => {
+        const body = ['ann', 'bob', 'cy'].map((name) => ({ attributes: { zaius_id: 'test', email: `${name}@b.co` } }));
+        expect(invalidsOf(validate(body))).toEqual([0, 1, 2].map((event) => ({ event, message: '`zaius_id` must be a UUID' })));
+      });
+
+      it('when zaius_id is a UUID in any case and the only identifier, then the item is valid and it counts as its identifier', () => {
+        const [item] = itemsOf(validate({ attributes: { zaius_id: '0190D5C4-7B1E-7000-8000-0000000000AA', plan: 'pro' } }));
+        expect(item.identifiers).toEqual([{ type: 'zaius_id', value: '0190d5c4-7b1e-7000-8000-0000000000aa' }]);
+        expect({ ...item.attributes }).toEqual({ zaius_id: '0190D5C4-7B1E-7000-8000-0000000000AA', plan: 'pro' });
+      });
+
+      it.each<[unknown, string]>([
+        [42, '`zaius_id` must be a string of 1-255 characters'],
+        [{ id: 'x' }, 'attribute `zaius_id` must be a string'],
+      ])('when zaius_id is %p (not a string), then the item is invalid naming the field', (zaius_id, message) => {
+        expect(onlyMessage({ attributes: { email: 'a@b.co', zaius_id } })).toContain(message);
+      });
     });
 
     it('when a tenant has a custom identifier type, then it counts as an identifier', () => {

@@ -167,6 +167,7 @@ export function validateProfileUpsertItem(
     else (problems ??= []).push(t.message);
   }
 
+  // The identity rules judge identifier values (an email must look like one, a zaius_id must be a UUID, …).
   const extracted = extractIdentifiers(out, rules);
   for (let k = 0; k < extracted.invalid.length; k++) {
     const { field, reason } = extracted.invalid[k];
