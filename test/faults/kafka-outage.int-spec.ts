@@ -1,24 +1,26 @@
 // Issue 5 §1: the Kafka path stopped during ingest. The single-node server runs on KAFKA_BROKERS pointed
-// at a go-mokapi Kafka wire-protocol server of this test's own (never at a KAFKA_BROKERS cluster: the
-// test breaks its broker).
+// at a broker of this test's own (startKafkaForTests({ dedicated: true }): the JVM broker from Maven jars
+// on this machine, never the run's shared broker nor a KAFKA_BROKERS cluster — the test breaks it).
 //
 // Covered:
 // - broker unresponsive (SIGSTOP, records kept): POST answers 503 + Retry-After and never 202, readiness
 //   fails, the process stays up; after it answers again every acknowledged item is applied and new
 //   batches get 202;
-// - broker gone (SIGKILL, port closed): 503 and never 202, the process stays up; once a broker is back
-//   on the same address, ingest accepts again.
-// Not covered with mokapi: "nothing acknowledged is missing" across a broker *restart*. mokapi keeps its
-// log in memory, so a restarted mokapi is an empty broker whose offsets start again at 0 while the
-// worker's checkpoints (in PostgreSQL) point past them; a real Kafka keeps its log on disk.
-// mokapi limits: it rejects an idempotent producer's second multi-record batch on a partition (see
-// MOKAPI_CLIENT_SETTINGS; the server always runs idempotent), so every POST here carries one item.
+// - broker gone (SIGKILL, port closed): 503 and never 202, the process stays up; once the broker is back
+//   on the same address, ingest accepts again and (a real broker keeps its log on disk) everything
+//   acknowledged before and after the outage is applied.
+// On the go-mokapi fallback a restarted broker is empty (its log lives in memory) while the worker's
+// checkpoints point past its new offsets, so "applied after the restart" is checked on real brokers
+// only; mokapi also rejects an idempotent producer's second multi-record batch on a partition, so
+// there every POST carries one item.
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { FaultyMokapi, startFaultyMokapi } from '../support/faults/mokapi';
+import { planKafkaTestKind, startKafkaForTests, type DedicatedKafkaCluster } from '../support/kafka/kafka-test-cluster';
 import { isAlive, mapLimit, postProfiles, rawRequest, RawResponse, sleep } from '../support/faults/http';
 import { itemState, LoadDriver, loadItem } from '../support/faults/load';
 import { eventually, ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
+const kind = planKafkaTestKind({ dedicated: true });
+const ITEMS_PER_BATCH = kind === 'mokapi' ? 1 : 5;
 const PRODUCE_TIMEOUT_MS = 2_000;
 
 function expectUnavailable(r: RawResponse, what: string) {
@@ -28,17 +30,20 @@ function expectUnavailable(r: RawResponse, what: string) {
   expect(r.text).not.toMatch(/\bat \S+ \(|Error:|kafka/i);
 }
 
-describe('given the single-node server on Kafka (mokapi)', () => {
-  let broker: FaultyMokapi;
+describe(`given the single-node server on Kafka (${kind})`, () => {
+  let broker: DedicatedKafkaCluster;
   let server: SingleNode | undefined;
   let api: ProfilesClient;
   const tag = `kafka${process.pid}`;
 
   beforeAll(async () => {
-    broker = await startFaultyMokapi([
-      { name: PROFILE_UPSERTS_TOPIC, partitions: 2 },
-      { name: PROFILE_UPSERTS_DLQ_TOPIC, partitions: 1 },
-    ]);
+    broker = await startKafkaForTests(
+      [
+        { name: PROFILE_UPSERTS_TOPIC, partitions: 2 },
+        { name: PROFILE_UPSERTS_DLQ_TOPIC, partitions: 1 },
+      ],
+      { dedicated: true },
+    );
     server = await startSingleNode({
       env: { KAFKA_BROKERS: broker.brokers.join(','), TESSERA_PARTITIONS: '2', TESSERA_PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) },
     });
@@ -54,7 +59,7 @@ describe('given the single-node server on Kafka (mokapi)', () => {
 
   it('when the broker stops answering during ingest, then 503 and never 202; when it answers again, nothing acknowledged is missing', async () => {
     const node = server!;
-    const load = new LoadDriver({ url: node.url, key: node.publicKey, clients: 2, itemsPerBatch: 1, tag: `${tag}p`, errorPauseMs: 100, maxRequestsPerClient: 300 }).start();
+    const load = new LoadDriver({ url: node.url, key: node.publicKey, clients: 2, itemsPerBatch: ITEMS_PER_BATCH, tag: `${tag}p`, errorPauseMs: 100, maxRequestsPerClient: 300 }).start();
     try {
       await load.untilAccepted(10);
       broker.pause();
@@ -100,8 +105,15 @@ describe('given the single-node server on Kafka (mokapi)', () => {
     expect(isAlive(node.process.pid)).toBe(true);
 
     await broker.restart();
-    await eventually(async () => ((await postProfiles(node.url, node.publicKey, [loadItem(`${tag}back`, 0, 0, 0)])).status === 202 ? true : undefined), 30_000, 200);
+    const back = loadItem(`${tag}back`, 0, 0, 0);
+    await eventually(async () => ((await postProfiles(node.url, node.publicKey, [back])).status === 202 ? true : undefined), 30_000, 200);
     await eventually(async () => ((await rawRequest(node.url, { path: '/health/ready' })).status === 200 ? true : undefined), 30_000, 200);
+    if (broker.keepsData) {
+      // The log survived on disk: the worker goes on from its checkpoints and applies what came after.
+      const q = `email=${encodeURIComponent(back.attributes.email)}`;
+      await api.until(q, () => true, 30_000).catch(() => undefined);
+      expect(itemState(back, await api.get(q))).toBe('applied');
+    }
     await sleep(100);
     expect(node.process.exitCode).toBeNull();
   }, 90_000);

@@ -1,21 +1,55 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedPostgres } from '../../libs/store/src/database/embedded-postgres.server';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../libs/store/src/database/embedded-postgres.server';
+import { startSharedKafka, type KafkaTestCluster } from './kafka/kafka-test-cluster';
 
-// One real PostgreSQL server for the whole run; each test file makes its own database on it
-// (test/support/database.ts). DATABASE_URL in the environment points tests at an external server instead.
+// One real PostgreSQL server and one real Kafka broker for the whole run, started side by side with
+// the build. Each test file makes its own database on the server (test/support/database.ts) and its
+// own topics and groups on the broker (test/support/kafka/kafka-test-cluster.ts).
+// DATABASE_URL / KAFKA_BROKERS in the environment point tests at external servers instead.
 export default async function globalSetup(): Promise<void> {
-  // Process-level tests (e2e, crash, outage) run the built code: keep dist/ current.
-  execFileSync(process.execPath, [join(__dirname, '../../scripts/build.js'), '--quiet'], { stdio: 'inherit' });
-  if (process.env.TESSERA_TEST_DATABASE_URL) return;
+  const started = await Promise.allSettled([build(), startPostgres(), startSharedKafka((line) => console.log(`\n${line}`))]);
+  const [built, pg, kafka] = started;
+  if (pg.status === 'fulfilled' && pg.value) (globalThis as Record<string, unknown>).__TESSERA_TEST_PG__ = pg.value;
+  if (kafka.status === 'fulfilled' && kafka.value) (globalThis as Record<string, unknown>).__TESSERA_TEST_KAFKA__ = kafka.value;
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    // jest skips globalTeardown when globalSetup throws: stop what did start.
+    await stopServices();
+    throw built.status === 'rejected' ? built.reason : failure.reason;
+  }
+}
+
+/** Process-level tests (e2e, crash, outage) run the built code: keep dist/ current. */
+function build(): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, '../../scripts/build.js'), '--quiet'], { stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`scripts/build.js exited with ${code}`))));
+  });
+}
+
+async function startPostgres(): Promise<EmbeddedPostgresHandle | null> {
+  if (process.env.TESSERA_TEST_DATABASE_URL) return null;
   if (process.env.DATABASE_URL) {
     process.env.TESSERA_TEST_DATABASE_URL = process.env.DATABASE_URL;
-    return;
+    return null;
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-pg-'));
-  const pg = await startEmbeddedPostgres({ dataDir });
+  const pg = await startEmbeddedPostgres({ dataDir: mkdtempSync(join(tmpdir(), 'tessera-test-pg-')) });
   process.env.TESSERA_TEST_DATABASE_URL = pg.url;
-  (globalThis as Record<string, unknown>).__TESSERA_TEST_PG__ = pg;
+  return pg;
+}
+
+export async function stopServices(): Promise<void> {
+  const g = globalThis as Record<string, unknown>;
+  const pg = g.__TESSERA_TEST_PG__ as EmbeddedPostgresHandle | undefined;
+  const kafka = g.__TESSERA_TEST_KAFKA__ as KafkaTestCluster | undefined;
+  delete g.__TESSERA_TEST_PG__;
+  delete g.__TESSERA_TEST_KAFKA__;
+  await Promise.all([
+    pg?.stop().then(() => rmSync(pg.dataDir, { recursive: true, force: true })),
+    kafka?.stop(),
+  ]);
 }

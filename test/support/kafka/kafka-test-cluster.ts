@@ -1,27 +1,64 @@
 /**
- * A Kafka for the Kafka-path tests (DESIGN §8), chosen in this order:
- *   1. KAFKA_BROKERS set            → that cluster ('external'; topics are created through the admin API);
- *   2. a container engine answers   → apache/kafka in KRaft mode via testcontainers ('container');
- *   3. otherwise                    → the go-mokapi binary from node_modules ('mokapi'), a Kafka
- *      wire-protocol mock that serves only the topics declared in the AsyncAPI file it starts with.
- * TESSERA_KAFKA_TEST_SERVER=mokapi|container|external forces a choice (and fails loudly if unavailable).
+ * A real Kafka for the Kafka-path tests (DESIGN §8, §13), chosen in this order:
+ *   1. KAFKA_BROKERS set           → that cluster ('external'; topics are created through the admin API);
+ *   2. a container engine answers  → apache/kafka in KRaft mode via testcontainers ('container');
+ *   3. `java` (+ `mvn` or cached jars) → a single-node KRaft broker run from the org.apache.kafka:kafka_2.13
+ *      Maven jars ('jvm'; jvm-kafka-broker.ts, jars cached outside the repo by kafka-jars.ts);
+ *   4. otherwise                   → the go-mokapi wire-protocol mock ('mokapi', last fallback; it serves
+ *      only the topics declared when it starts, so a few real-Kafka-only cases report as skipped there).
+ * TESSERA_KAFKA_TEST_SERVER=external|container|jvm|mokapi forces one (and fails loudly if unavailable);
+ * TESSERA_KAFKA_VERSION picks the JVM broker's version (kafka-jars.ts).
+ *
+ * API (see also /work/notes/kafka-harness-api.md):
+ *   startKafkaForTests(topics)                     → the run's SHARED broker with `topics` created on it;
+ *                                                    stop() is a no-op. Use your own topic and group names.
+ *   startKafkaForTests(topics, { dedicated: true }) → a broker of this test's own, never KAFKA_BROKERS:
+ *                                                    stop() (graceful, data kept), restart() (same ports,
+ *                                                    data kept), kill() (SIGKILL), pause()/resume()
+ *                                                    (SIGSTOP/SIGCONT); `keepsData` is false on mokapi.
+ *   planKafkaTestKind({ dedicated? })              → the kind the call above will get, synchronously
+ *                                                    (for sizing cases at describe time).
+ * One broker per jest run: globalSetup calls startSharedKafka() and hands the address to the workers in
+ * TESSERA_TEST_KAFKA_BROKERS (+ _KIND, _VERSION) — names the app never reads, so e2e servers spawned
+ * with process.env stay on the Postgres log. mokapi is never shared (topics are fixed at its start).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { stringify } from 'yaml';
+import { jvmKafkaUnavailable, kafkaVersion } from './kafka-jars';
+import { startJvmKafka } from './jvm-kafka-broker';
+import { startMokapi } from './mokapi-server';
+import { freePort } from './ports';
 
-export type KafkaTestKind = 'external' | 'container' | 'mokapi';
+export { MOKAPI_CLIENT_SETTINGS, mokapiAsyncApi } from './mokapi-server';
+export { freePort } from './ports';
+
+export type KafkaTestKind = 'external' | 'container' | 'jvm' | 'mokapi';
 
 export interface KafkaTestCluster {
   brokers: string[];
   kind: KafkaTestKind;
+  /** The Kafka version of a 'jvm' broker (e.g. '4.4.0'). */
+  version?: string;
+  /** Shared broker: does nothing. Dedicated: see DedicatedKafkaCluster. */
   stop(): Promise<void>;
-  /** mokapi only: its last lines of output, for a failure message. */
+  /** The broker's last log lines (jvm, mokapi), for failure messages. */
   output?(): string;
+}
+
+export interface DedicatedKafkaCluster extends KafkaTestCluster {
+  dedicated: true;
+  /** false on mokapi: a restarted mokapi is an empty broker. */
+  keepsData: boolean;
+  /** Graceful stop, waits for the exit; the data stays until this process exits. Idempotent. */
+  stop(): Promise<void>;
+  /** Stop if running, start again on the same address with the data kept; resolves once it serves. */
+  restart(): Promise<void>;
+  /** SIGKILL, waits for the exit (the port refuses connections). jvm and mokapi only. */
+  kill(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing is answered. jvm and mokapi only. */
+  pause(): void;
+  resume(): void;
 }
 
 export interface KafkaTestTopic {
@@ -30,58 +67,102 @@ export interface KafkaTestTopic {
 }
 
 export interface StartKafkaOptions {
-  /** false: never use KAFKA_BROKERS (tests that stop the broker need one of their own). Default true. */
-  allowExternal?: boolean;
-  /** Use this kind (e.g. the one planKafkaTestKind() promised at describe time) instead of choosing again. */
-  kind?: KafkaTestKind;
+  /** A broker of this test's own, for tests that stop, kill, pause or restart it. */
+  dedicated?: boolean;
 }
 
 const CONTAINER_PROBE_MS = 2_500;
-const READY_TIMEOUT_MS = 20_000;
 const KAFKA_IMAGE = process.env.TESSERA_KAFKA_TEST_IMAGE ?? 'apache/kafka:3.9.1';
+/** Set by startSharedKafka() in jest's globalSetup, read by the test workers. Never read by the app. */
+export const SHARED_KAFKA_ENV = {
+  brokers: 'TESSERA_TEST_KAFKA_BROKERS',
+  kind: 'TESSERA_TEST_KAFKA_KIND',
+  version: 'TESSERA_TEST_KAFKA_VERSION',
+} as const;
 
+export function startKafkaForTests(topics: KafkaTestTopic[], options: StartKafkaOptions & { dedicated: true }): Promise<DedicatedKafkaCluster>;
+export function startKafkaForTests(topics: KafkaTestTopic[], options?: StartKafkaOptions): Promise<KafkaTestCluster>;
 export async function startKafkaForTests(topics: KafkaTestTopic[], options: StartKafkaOptions = {}): Promise<KafkaTestCluster> {
-  let forced = options.kind ?? forcedKind();
-  if (forced === 'external' && options.allowExternal === false) forced = undefined; // pick a local one
-  const external = externalBrokers();
-  if (external && options.allowExternal !== false && (forced === undefined || forced === 'external')) {
-    await createTopics(external, topics);
-    return { brokers: external, kind: 'external', stop: async () => undefined };
+  if (options.dedicated) return startDedicated(topics);
+  const shared = sharedKafkaFromEnv();
+  if (shared) {
+    await createTopics(shared.brokers, topics);
+    return shared;
   }
-  if (forced === 'external') throw new Error('Kafka test kind "external" needs KAFKA_BROKERS');
-  if (forced !== 'mokapi') {
-    const runtime = await probeContainerRuntime(forced === 'container' ? 30_000 : CONTAINER_PROBE_MS);
-    if (runtime) return startContainer(runtime.host, topics);
-    if (forced === 'container') throw new Error('Kafka test kind "container" but no container engine answered');
+  // No globalSetup broker (mokapi, or a tool outside jest): a broker for this caller.
+  const kind = planKafkaTestKind();
+  if (kind === 'external') {
+    const brokers = externalBrokers()!;
+    await createTopics(brokers, topics);
+    return { brokers, kind, stop: async () => undefined };
   }
-  return startMokapi(topics);
+  return startLocal(kind, topics, true);
+}
+
+/** The kind startKafkaForTests will give, decided synchronously (test files size cases at describe time). */
+export function planKafkaTestKind(options: StartKafkaOptions = {}): KafkaTestKind {
+  const forced = forcedKind();
+  if (forced && !(forced === 'external' && options.dedicated)) return forced;
+  if (!options.dedicated) {
+    const shared = process.env[SHARED_KAFKA_ENV.kind];
+    if (shared) return shared as KafkaTestKind;
+    if (externalBrokers()) return 'external';
+  }
+  return planLocalKind();
+}
+
+function planLocalKind(): Exclude<KafkaTestKind, 'external'> {
+  if (containerEngineAnswers()) return 'container';
+  return jvmAvailable() ? 'jvm' : 'mokapi';
 }
 
 /**
- * The kind startKafkaForTests will pick, decided synchronously — test files size their cases at
- * describe time (mokapi runs small). The container probe runs in a child process, bounded by a timeout.
+ * For jest's globalSetup: start the run's one shared broker (not for mokapi) and publish it to the
+ * workers through SHARED_KAFKA_ENV. A broker that fails to start is an error when a kind was forced;
+ * otherwise the run falls back to mokapi with a warning (the skipped count then shows it).
  */
-export function planKafkaTestKind(options: Pick<StartKafkaOptions, 'allowExternal'> = {}): KafkaTestKind {
+export async function startSharedKafka(log: (line: string) => void = () => undefined): Promise<KafkaTestCluster | null> {
+  if (process.env[SHARED_KAFKA_ENV.brokers]) return null; // an outer runner already provides one
   const forced = forcedKind();
-  if (forced && !(forced === 'external' && options.allowExternal === false)) return forced;
-  if (externalBrokers() && options.allowExternal !== false) return 'external';
-  const cached = process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE;
-  if (cached === 'yes' || cached === 'no') return cached === 'yes' ? 'container' : 'mokapi';
-  const probe = spawnSync(
-    process.execPath,
-    ['-e', "require('testcontainers').getContainerRuntimeClient().then(() => process.exit(0), () => process.exit(1))"],
-    { cwd: join(__dirname, '..', '..', '..'), timeout: CONTAINER_PROBE_MS + 1_500, stdio: 'ignore' },
-  );
-  const found = probe.status === 0;
-  process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE = found ? 'yes' : 'no';
-  return found ? 'container' : 'mokapi';
+  let kind: KafkaTestKind;
+  if (forced) kind = forced;
+  else if (externalBrokers()) kind = 'external';
+  else kind = (await probeContainerRuntime(CONTAINER_PROBE_MS)) ? 'container' : jvmAvailable() ? 'jvm' : 'mokapi';
+  if (kind === 'mokapi') {
+    process.env[SHARED_KAFKA_ENV.kind] = 'mokapi';
+    const why = jvmKafkaUnavailable();
+    log(`Kafka for tests: go-mokapi mock per suite (no KAFKA_BROKERS, no container engine${why ? `, JVM broker: ${why}` : ''})`);
+    return null;
+  }
+  let cluster: KafkaTestCluster;
+  try {
+    cluster = kind === 'external' ? { brokers: externalBrokers() ?? [], kind, stop: async () => undefined } : await startLocal(kind, [], true);
+    if (cluster.brokers.length === 0) throw new Error('Kafka test kind "external" needs KAFKA_BROKERS');
+  } catch (error) {
+    if (forced) throw error;
+    log(`Kafka for tests: the ${kind} broker did not start, falling back to the go-mokapi mock:\n${String(error)}`);
+    process.env[SHARED_KAFKA_ENV.kind] = 'mokapi';
+    return null;
+  }
+  process.env[SHARED_KAFKA_ENV.brokers] = cluster.brokers.join(',');
+  process.env[SHARED_KAFKA_ENV.kind] = cluster.kind;
+  if (cluster.version) process.env[SHARED_KAFKA_ENV.version] = cluster.version;
+  log(`Kafka for tests: ${cluster.kind}${cluster.version ? ` ${cluster.version}` : ''} at ${cluster.brokers.join(',')}`);
+  return cluster;
+}
+
+function sharedKafkaFromEnv(): KafkaTestCluster | null {
+  const brokers = (process.env[SHARED_KAFKA_ENV.brokers] ?? '').split(',').filter(Boolean);
+  if (brokers.length === 0) return null;
+  const kind = (process.env[SHARED_KAFKA_ENV.kind] ?? 'external') as KafkaTestKind;
+  return { brokers, kind, version: process.env[SHARED_KAFKA_ENV.version] || undefined, stop: async () => undefined };
 }
 
 function forcedKind(): KafkaTestKind | undefined {
   const v = process.env.TESSERA_KAFKA_TEST_SERVER;
   if (v === undefined || v === '') return undefined;
-  if (v === 'mokapi' || v === 'container' || v === 'external') return v;
-  throw new Error(`TESSERA_KAFKA_TEST_SERVER must be mokapi, container or external, got ${v}`);
+  if (v === 'mokapi' || v === 'container' || v === 'external' || v === 'jvm') return v;
+  throw new Error(`TESSERA_KAFKA_TEST_SERVER must be external, container, jvm or mokapi, got ${v}`);
 }
 
 function externalBrokers(): string[] | null {
@@ -89,9 +170,79 @@ function externalBrokers(): string[] | null {
   return list.length > 0 ? list : null;
 }
 
+/** Cached in the environment so workers and later calls do not probe again. */
+function jvmAvailable(): boolean {
+  const cached = process.env.TESSERA_KAFKA_TEST_JVM;
+  if (cached === 'yes' || cached === 'no') return cached === 'yes';
+  const ok = jvmKafkaUnavailable() === null;
+  process.env.TESSERA_KAFKA_TEST_JVM = ok ? 'yes' : 'no';
+  return ok;
+}
+
+function containerEngineAnswers(): boolean {
+  const cached = process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE;
+  if (cached === 'yes' || cached === 'no') return cached === 'yes';
+  // testcontainers' probe is async; run it in a child process, bounded by a timeout.
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', "require('testcontainers').getContainerRuntimeClient().then(() => process.exit(0), () => process.exit(1))"],
+    { cwd: join(__dirname, '..', '..', '..'), timeout: CONTAINER_PROBE_MS + 1_500, stdio: 'ignore' },
+  );
+  const found = probe.status === 0;
+  process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE = found ? 'yes' : 'no';
+  return found;
+}
+
+async function startDedicated(topics: KafkaTestTopic[]): Promise<DedicatedKafkaCluster> {
+  const forced = forcedKind();
+  const kind = forced && forced !== 'external' ? forced : planLocalKind();
+  return startLocal(kind, topics, false);
+}
+
+/** stopIsFinal: stop() removes the data (a broker nobody restarts); else it keeps them for restart(). */
+async function startLocal(kind: KafkaTestKind, topics: KafkaTestTopic[], stopIsFinal: boolean): Promise<DedicatedKafkaCluster> {
+  if (kind === 'jvm') return startJvm(topics, stopIsFinal);
+  if (kind === 'container') {
+    const runtime = await probeContainerRuntime(30_000);
+    if (!runtime) throw new Error('Kafka test kind "container" but no container engine answered');
+    return startContainer(runtime.host, topics);
+  }
+  if (kind === 'mokapi') return startMokapiCluster(topics, stopIsFinal);
+  throw new Error(`a local Kafka of kind ${kind} cannot be started`);
+}
+
+// ------------------------------------------------------------------ JVM broker from Maven jars
+
+async function startJvm(topics: KafkaTestTopic[], stopIsFinal: boolean): Promise<DedicatedKafkaCluster> {
+  const why = jvmKafkaUnavailable();
+  if (why) throw new Error(`Kafka test kind "jvm" is unavailable: ${why}`);
+  const broker = await startJvmKafka({ version: kafkaVersion() });
+  try {
+    await createTopics(broker.brokers, topics);
+  } catch (error) {
+    await broker.destroy();
+    throw error;
+  }
+  return {
+    brokers: broker.brokers,
+    kind: 'jvm',
+    version: broker.version,
+    dedicated: true,
+    keepsData: true,
+    stop: () => (stopIsFinal ? broker.destroy() : broker.stop()),
+    restart: () => broker.restart(),
+    kill: () => broker.kill(),
+    pause: () => broker.pause(),
+    resume: () => broker.resume(),
+    output: () => broker.output(),
+  };
+}
+
 // ------------------------------------------------------------------ container engine
 
 async function probeContainerRuntime(timeoutMs: number): Promise<{ host: string } | null> {
+  const cached = process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE;
+  if (cached === 'no') return null;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
     let timer: NodeJS.Timeout | undefined;
@@ -99,14 +250,16 @@ async function probeContainerRuntime(timeoutMs: number): Promise<{ host: string 
       timer = setTimeout(() => resolve(null), timeoutMs);
     });
     const client = await Promise.race([getContainerRuntimeClient(), timeout]).finally(() => clearTimeout(timer));
+    process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE = client ? 'yes' : 'no';
     return client ? { host: client.info.containerRuntime.host } : null;
   } catch {
     // "Could not find a working container runtime strategy": no engine on this machine.
+    process.env.TESSERA_KAFKA_TEST_CONTAINER_ENGINE = 'no';
     return null;
   }
 }
 
-async function startContainer(host: string, topics: KafkaTestTopic[]): Promise<KafkaTestCluster> {
+async function startContainer(host: string, topics: KafkaTestTopic[]): Promise<DedicatedKafkaCluster> {
   const { GenericContainer, Wait } = await import('testcontainers');
   // The advertised listener must be the address clients dial, so the host port is fixed up front
   // and mapped to the same container port (no second listener / startup script needed).
@@ -122,9 +275,13 @@ async function startContainer(host: string, topics: KafkaTestTopic[]): Promise<K
       KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
       KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: '1',
       KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
       KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS: '1000',
       KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
     })
     .withExposedPorts({ container: port, host: port })
@@ -133,202 +290,61 @@ async function startContainer(host: string, topics: KafkaTestTopic[]): Promise<K
     .start();
   const brokers = [`${host}:${port}`];
   try {
-    await waitForKafka(brokers, topics, null);
+    await waitForKafka(brokers);
     await createTopics(brokers, topics);
   } catch (error) {
     await container.stop().catch(() => undefined);
     throw error;
   }
-  return { brokers, kind: 'container', stop: async () => void (await container.stop()) };
+  let stopped: Promise<void> | null = null;
+  const unsupported = (what: string) => () => {
+    throw new Error(`${what} is not supported on the container kind (TESSERA_KAFKA_TEST_SERVER=jvm supports it)`);
+  };
+  return {
+    brokers,
+    kind: 'container',
+    dedicated: true,
+    keepsData: true,
+    stop: () => (stopped ??= container.stop().then(() => undefined)),
+    async restart() {
+      await container.restart();
+      await waitForKafka(brokers);
+    },
+    kill: async () => unsupported('kill()')(),
+    pause: unsupported('pause()'),
+    resume: unsupported('resume()'),
+  };
 }
 
 // ------------------------------------------------------------------ go-mokapi
 
-/**
- * KafkaEventLog options a test should use against mokapi (spread them in when kind === 'mokapi'):
- * - idempotent off: mokapi 0.52 checks producer sequence numbers per batch instead of per record and
- *   refuses every multi-record batch after a partition's first (OUT_OF_ORDER_SEQUENCE_NUMBER);
- * - fast heartbeats and a short session: see the group bindings in mokapiAsyncApi().
- */
-export const MOKAPI_CLIENT_SETTINGS = {
-  idempotent: false,
-  heartbeatIntervalMs: 250,
-  sessionTimeoutMs: 6_000,
-} as const;
-
-/** Running mokapi wrappers and their temp dirs, for the exit hook. */
-const live = new Map<ChildProcess, string>();
-let exitHookInstalled = false;
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal); // the wrapper shell and mokapi share a process group
-  } catch {
-    /* already gone */
-  }
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Synchronous on purpose: 'exit' handlers cannot await. A SIGKILLed test worker is covered by the
-  // wrapper shell, which kills mokapi when its stdin (our end of the pipe) closes.
-  process.on('exit', () => {
-    for (const [child, dir] of live) {
-      killGroup(child, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-}
-
-function mokapiBinary(): string {
-  const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
-  const platform = process.platform === 'win32' ? 'win32' : process.platform === 'darwin' ? 'darwin' : 'linux';
-  // Each @go-mokapi/<platform>-<arch> package exports the absolute path of its binary.
-  return require(`@go-mokapi/${platform}-${arch}`) as string;
-}
-
-/** The AsyncAPI 3 document mokapi serves: one Kafka server, one channel (= topic) per test topic. */
-export function mokapiAsyncApi(port: number, topics: KafkaTestTopic[]): Record<string, unknown> {
-  const channels: Record<string, unknown> = {};
-  topics.forEach((t, i) => {
-    channels[`topic${i}`] = {
-      address: t.name,
-      // No `messages`: mokapi then validates nothing, so any key/value bytes and headers are accepted
-      // and stored as sent (a declared message would also stamp an x-specification-message-id header).
-      bindings: { kafka: { partitions: t.partitions } },
-    };
-  });
+async function startMokapiCluster(topics: KafkaTestTopic[], stopIsFinal: boolean): Promise<DedicatedKafkaCluster> {
+  const server = await startMokapi(topics);
   return {
-    asyncapi: '3.0.0',
-    info: { title: 'tessera-test-kafka', version: '1.0.0' },
-    servers: {
-      broker: {
-        host: `127.0.0.1:${port}`,
-        protocol: 'kafka',
-        bindings: {
-          kafka: {
-            // mokapi's heartbeat answers REBALANCE_IN_PROGRESS only while a rebalance waits for joiners,
-            // and it never checks the generation: a member that does not heartbeat inside this window
-            // keeps its old partitions alongside the newcomer. 1 s (default 3 s) with the client
-            // heartbeating every 250 ms (MOKAPI_CLIENT_SETTINGS) keeps groups correct and joins quick.
-            'group.initial.rebalance.delay.ms': 1_000,
-            // How often it looks for members whose session expired: its only way to notice a member
-            // has left (stop() → LeaveGroup does not trigger a rebalance there). Default 6 s.
-            'group.min.session.timeout.ms': 1_000,
-          },
-        },
-      },
-    },
-    channels,
+    brokers: server.brokers,
+    kind: 'mokapi',
+    dedicated: true,
+    keepsData: false,
+    stop: () => (stopIsFinal ? server.stop() : server.halt()),
+    restart: () => server.restart(),
+    kill: () => server.kill(),
+    pause: () => server.pause(),
+    resume: () => server.resume(),
+    output: () => server.output(),
   };
-}
-
-async function startMokapi(topics: KafkaTestTopic[]): Promise<KafkaTestCluster> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      return await launchMokapi(topics);
-    } catch (error) {
-      lastError = error; // most likely a port taken between freePort() and mokapi's bind
-    }
-  }
-  throw lastError;
-}
-
-async function launchMokapi(topics: KafkaTestTopic[]): Promise<KafkaTestCluster> {
-  installExitHook();
-  const [kafkaPort, apiPort] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-mokapi-'));
-  const specFile = join(dir, 'asyncapi.yaml');
-  writeFileSync(specFile, stringify(mokapiAsyncApi(kafkaPort, topics)));
-  const args = [
-    `--providers-file-filename=${specFile}`,
-    `--api-port=${apiPort}`, // its HTTP API cannot be switched off; keep it off the default 8080
-    '--api-dashboard=false',
-    // Its dashboard search indexes every record in a bleve index under a fixed /tmp path: two
-    // instances at once corrupt it and mokapi panics; the indexing is also most of its CPU use.
-    '--api-search-enabled=false',
-    `--api-search-index-path=${join(dir, 'search-index')}`,
-    '--health-enabled=false',
-    '--mcp-server-enabled=false',
-    '--log-level=warn',
-  ];
-  // mokapi runs under a tiny shell that kills it when our stdin pipe closes — on stop(), and also
-  // when this process dies without running exit handlers (SIGKILL) — and exits, removing the temp
-  // dir, when mokapi does. (Env names starting MOKAPI_ would be read by mokapi as its own config.)
-  const watchdog = [
-    'exec 3<&0',
-    '"$0" "$@" </dev/null & child=$!',
-    '( while read -r _; do :; done <&3; kill -TERM $child 2>/dev/null ) & reader=$!',
-    'wait $child; status=$?',
-    'kill $reader 2>/dev/null',
-    'rm -rf "$TESSERA_MOKAPI_DIR"',
-    'exit $status',
-  ].join('\n');
-  const child = spawn('/bin/sh', ['-c', watchdog, mokapiBinary(), ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-    cwd: dir,
-    env: { ...process.env, TESSERA_MOKAPI_DIR: dir },
-  });
-  live.set(child, dir);
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    if (output.length > 200) output.splice(0, output.length - 200);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  child.unref();
-  (child.stdout as unknown as { unref?: () => void })?.unref?.();
-  (child.stderr as unknown as { unref?: () => void })?.unref?.();
-  (child.stdin as unknown as { unref?: () => void })?.unref?.();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  let stopped: Promise<void> | null = null;
-  const stop = () => {
-    stopped ??= (async () => {
-      child.stdin?.end();
-      const killer = setTimeout(() => killGroup(child, 'SIGKILL'), 3_000);
-      await exited;
-      clearTimeout(killer);
-      live.delete(child);
-      rmSync(dir, { recursive: true, force: true });
-    })();
-    return stopped;
-  };
-
-  const brokers = [`127.0.0.1:${kafkaPort}`];
-  try {
-    await waitForKafka(brokers, topics, exited.then(() => new Error(`mokapi exited early:\n${output.slice(-20).join('\n')}`)));
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { brokers, kind: 'mokapi', stop, output: () => output.join('\n') };
 }
 
 // ------------------------------------------------------------------ shared
 
-/** Until a KafkaJS admin connects and sees every test topic (mokapi loads its spec after binding). */
-async function waitForKafka(brokers: string[], topics: KafkaTestTopic[], died: Promise<Error> | null): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let failure: Error | null = null;
-  died?.then((e) => (failure = e));
+async function waitForKafka(brokers: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (failure) throw failure;
     const admin = quietKafka(brokers).admin();
     try {
       await admin.connect();
-      if (topics.length === 0) {
-        await admin.describeCluster();
-        return;
-      }
-      const names = new Set(await admin.listTopics());
-      if (topics.every((t) => names.has(t.name)) || !died) return; // real brokers: topics come next
+      await admin.describeCluster();
+      return;
     } catch (error) {
       lastError = error;
     } finally {
@@ -336,10 +352,11 @@ async function waitForKafka(brokers: string[], topics: KafkaTestTopic[], died: P
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`Kafka at ${brokers.join(',')} not ready after ${READY_TIMEOUT_MS} ms: ${String(lastError)}`);
+  throw new Error(`Kafka at ${brokers.join(',')} not ready after ${timeoutMs} ms: ${String(lastError)}`);
 }
 
-async function createTopics(brokers: string[], topics: KafkaTestTopic[]): Promise<void> {
+/** Creates the topics that do not exist yet and waits for their leaders. */
+export async function createTopics(brokers: string[], topics: KafkaTestTopic[]): Promise<void> {
   if (topics.length === 0) return;
   const admin = quietKafka(brokers).admin();
   await admin.connect();
@@ -358,21 +375,8 @@ function quietKafka(brokers: string[]): Kafka {
   return new Kafka({
     brokers,
     clientId: 'tessera-test-setup',
-    connectionTimeout: 1_000,
-    retry: { retries: 0 },
+    connectionTimeout: 3_000,
+    retry: { retries: 3 },
     logLevel: logLevel.NOTHING,
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }

@@ -6,6 +6,7 @@ import {
   MOKAPI_CLIENT_SETTINGS,
   planKafkaTestKind,
   startKafkaForTests,
+  type DedicatedKafkaCluster,
   type KafkaTestCluster,
 } from '../../../../test/support/kafka/kafka-test-cluster';
 import type { LogRecord, RecordBatch } from '../event-log.port';
@@ -34,12 +35,12 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): P
 }
 
 describe('KafkaEventLog when the broker goes away', () => {
-  let cluster: KafkaTestCluster;
+  let cluster: DedicatedKafkaCluster;
   const topic = `failure.down.${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    // A broker of our own: we stop it mid-test, which we must never do to a KAFKA_BROKERS cluster.
-    cluster = await startKafkaForTests([{ name: topic, partitions: 2 }], { allowExternal: false });
+    // A broker of our own: we stop it mid-test, which we must never do to the run's shared broker.
+    cluster = await startKafkaForTests([{ name: topic, partitions: 2 }], { dedicated: true });
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -155,8 +156,9 @@ describe('KafkaEventLog redelivery when handleBatch throws', () => {
   }, 30_000);
 });
 
-// These need broker features go-mokapi 0.52 lacks; with no container engine and no KAFKA_BROKERS
-// they are reported as skipped (with the reason in the name), never silently dropped.
+// These need broker features go-mokapi 0.52 lacks. They run wherever the harness has a real broker
+// (KAFKA_BROKERS, a container, or the JVM broker from Maven jars); only on the mokapi fallback are
+// they reported as skipped (with the reason in the name), never silently dropped.
 const realKafka = planKafkaTestKind() !== 'mokapi';
 const onRealKafka = (reason: string) => (name: string, fn: () => Promise<void>) =>
   realKafka ? it(name, fn, 60_000) : it.skip(`${name} [real Kafka only: ${reason}]`, fn);

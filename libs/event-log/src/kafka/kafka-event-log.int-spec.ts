@@ -1,5 +1,5 @@
-// The shared EventLog conformance suite against Kafka: KAFKA_BROKERS, else a KRaft container when a
-// container engine answers, else the go-mokapi wire-protocol mock (DESIGN §8).
+// The shared EventLog conformance suite against Kafka: the run's real broker (KAFKA_BROKERS, a KRaft
+// container, or the JVM broker from Maven jars), else the go-mokapi wire-protocol mock (DESIGN §13).
 import { randomBytes } from 'node:crypto';
 import {
   MOKAPI_CLIENT_SETTINGS,
@@ -30,19 +30,17 @@ describeEventLogConformance(`kafka (${kind})`, {
   topicName,
   limits: {
     // Full size (10,000) on every kind: with its dashboard search index switched off (see
-    // kafka-test-cluster.ts) mokapi takes ~8-10k records/s in and ~19k/s out, so this case costs ~3 s.
+    // mokapi-server.ts) mokapi takes ~8-10k records/s in and ~19k/s out, so this case costs ~3 s.
     // Were that to change, `kind === 'mokapi' ? 300 : undefined` is the knob.
     roundTripRecords: undefined,
-    // Topics are declared up front (mokapi serves only what its AsyncAPI file declares); ensureTopics
+    // Topics are created up front (mokapi serves only what its AsyncAPI file declares); ensureTopics
     // still runs and must find them existing, which exercises its idempotent path.
     canCreateTopics: true,
   },
-  // mokapi only serves topics declared in the AsyncAPI file it starts with: declare every one now.
+  // Every topic now: mokapi only serves topics declared in the AsyncAPI file it starts with, and on a
+  // real broker the run-unique names keep this suite apart from others sharing it.
   setup: async () => {
-    cluster = await startKafkaForTests(
-      CONFORMANCE_TOPICS.map((t) => ({ name: topicName(t.base), partitions: t.partitions })),
-      { kind },
-    );
+    cluster = await startKafkaForTests(CONFORMANCE_TOPICS.map((t) => ({ name: topicName(t.base), partitions: t.partitions })));
   },
   teardown: async () => {
     await cluster?.stop();

@@ -1,0 +1,279 @@
+/**
+ * A single-node Apache Kafka (KRaft, broker + controller in one JVM) on loopback ports, run from the
+ * Maven jars (kafka-jars.ts): format storage, start, wait until an admin client is served; stop,
+ * restart on the same ports with the data kept, SIGKILL, SIGSTOP/SIGCONT for fault tests.
+ *
+ * A watchdog shell holds our end of a pipe: if this process dies without its exit hooks (SIGKILL),
+ * the pipe closes and the watchdog kills the JVM and removes its data folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { isKafka3, javaCommand, kafkaVersion, resolveKafkaJars } from './kafka-jars';
+import { freePort } from './ports';
+
+export interface JvmKafkaBroker {
+  brokers: string[];
+  version: string;
+  dataDir: string;
+  /** Graceful stop (SIGTERM, controlled shutdown); the data stays. Idempotent. */
+  stop(): Promise<void>;
+  /** Stop if running, then start again on the same ports with the same data; resolves once it serves. */
+  restart(): Promise<void>;
+  /** SIGKILL; resolves when the JVM is gone. The data stays (restart() recovers it). */
+  kill(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  /** Stop (if running) and delete the data folder. */
+  destroy(): Promise<void>;
+  /** The last lines the broker logged (WARN and above). */
+  output(): string;
+}
+
+export interface JvmKafkaOptions {
+  version?: string;
+  /** Heap for the broker JVM (-Xmx); default 512 MB. */
+  heapMb?: number;
+}
+
+const READY_TIMEOUT_MS = 90_000; // a cold JVM on a busy 2-core machine
+const STOP_TIMEOUT_MS = 20_000;
+
+/** Server properties for one combined broker+controller that a single node can satisfy. */
+export function brokerProperties(p: { port: number; controllerPort: number; logDir: string; version: string }): string {
+  const props: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${p.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${p.port},CONTROLLER://127.0.0.1:${p.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${p.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': p.logDir,
+    // Internal topics default to replication factor 3: with one broker, consumer groups would never
+    // form ("group coordinator is not available").
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    // Fast joins and rebalances for tests: no initial delay, short sessions allowed.
+    'group.initial.rebalance.delay.ms': 0,
+    'group.min.session.timeout.ms': 1_000,
+    'auto.create.topics.enable': false,
+    'num.partitions': 1,
+    // Small segments and indexes: many short-lived topics on a test machine.
+    'log.segment.bytes': 16 * 1024 * 1024,
+    'log.index.size.max.bytes': 1024 * 1024,
+  };
+  if (!isKafka3(p.version)) {
+    props['share.coordinator.state.topic.replication.factor'] = 1;
+    props['share.coordinator.state.topic.min.isr'] = 1;
+  }
+  return Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+}
+
+/** 4.x logs with log4j2, 3.x with reload4j (log4j 1 syntax). WARN keeps a test run quiet. */
+function loggingConfig(version: string): { file: string; text: string; jvmFlag: (path: string) => string } {
+  if (isKafka3(version)) {
+    return {
+      file: 'log4j.properties',
+      text: 'log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n',
+      jvmFlag: (path) => `-Dlog4j.configuration=file:${path}`,
+    };
+  }
+  return {
+    file: 'log4j2.properties',
+    text: 'rootLogger.level=WARN\nrootLogger.appenderRef.stdout.ref=STDOUT\nappender.stdout.type=Console\nappender.stdout.name=STDOUT\nappender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\n',
+    jvmFlag: (path) => `-Dlog4j2.configurationFile=${path}`,
+  };
+}
+
+/** A KRaft cluster id: 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints). */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id; // a leading dash would read as a command-line flag
+  }
+}
+
+// ------------------------------------------------------------------ process bookkeeping
+
+const running = new Set<ChildProcess>();
+const dataDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers cannot await: SIGKILL what is left and remove every data folder, also those of
+  // brokers stopped earlier (stop() keeps the data for a restart).
+  process.on('exit', () => {
+    for (const child of running) signal(child, 'SIGKILL');
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+function signal(child: ChildProcess | undefined, sig: NodeJS.Signals): void {
+  if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    child.kill(sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function removeDataDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dataDirs.delete(dir);
+}
+
+const exitOf = (child: ChildProcess) =>
+  new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+
+/** Kills the JVM and removes `dir` when our end of its stdin closes (this process died). */
+function startWatchdog(javaPid: number, dir: string): ChildProcess {
+  const script = 'while read -r _; do :; done; kill -KILL "$0" 2>/dev/null; sleep 1; rm -rf "$1"';
+  const watchdog = spawn('/bin/sh', ['-c', script, String(javaPid), dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return watchdog;
+}
+
+function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').trim();
+  } catch {
+    return '';
+  }
+}
+
+function runToExit(command: string, args: string[], cwd: string, logFile: string): Promise<number | null> {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(command, args, { cwd, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  return new Promise((resolvePromise, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolvePromise(code));
+  });
+}
+
+// ------------------------------------------------------------------ the broker
+
+export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmKafkaBroker> {
+  const version = options.version ?? kafkaVersion();
+  const java = javaCommand();
+  if (!java) throw new Error('JVM Kafka broker: no java (JAVA_HOME or PATH)');
+  const lib = await resolveKafkaJars(version);
+  installExitHook();
+
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-kafka-'));
+  dataDirs.add(dir);
+  const logFile = join(dir, 'broker.log');
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const logging = loggingConfig(version);
+  writeFileSync(join(dir, logging.file), logging.text);
+  const propsFile = join(dir, 'server.properties');
+  writeFileSync(propsFile, brokerProperties({ port, controllerPort, logDir: join(dir, 'data'), version }));
+  const classpath = ['-cp', join(lib, '*')];
+  const jvmArgs = [
+    `-Xmx${options.heapMb ?? 512}m`,
+    '-Xms128m',
+    '-XX:+UseSerialGC', // one GC thread: the test machine has two cores shared with everything else
+    '-Djava.awt.headless=true',
+    logging.jvmFlag(join(dir, logging.file)),
+    ...classpath,
+  ];
+
+  const formatted = await runToExit(java, [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile], dir, logFile);
+  if (formatted !== 0) {
+    removeDataDir(dir);
+    throw new Error(`Kafka ${version}: storage format exited with ${formatted}:\n${tail(logFile)}`);
+  }
+
+  const brokers = [`127.0.0.1:${port}`];
+  let child: ChildProcess | undefined;
+  let watchdog: ChildProcess | undefined;
+
+  const launch = async () => {
+    const fd = openSync(logFile, 'a');
+    const c = spawn(java, [...jvmArgs, 'kafka.Kafka', propsFile], { cwd: dir, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    c.unref();
+    child = c;
+    running.add(c);
+    watchdog = startWatchdog(c.pid!, dir);
+    const died = exitOf(c).then(() => new Error(`Kafka ${version} exited during start-up (code ${c.exitCode ?? c.signalCode}):\n${tail(logFile)}`));
+    await waitUntilServing(brokers, died, () => tail(logFile));
+  };
+
+  const halt = async (sig: 'SIGTERM' | 'SIGKILL') => {
+    const c = child;
+    if (!c) return;
+    child = undefined;
+    const exited = exitOf(c);
+    signal(c, 'SIGCONT'); // a paused JVM cannot shut down
+    signal(c, sig);
+    const killer = setTimeout(() => signal(c, 'SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(killer);
+    running.delete(c);
+    // The watchdog has nothing left to guard; SIGKILL so it does not remove the data we keep.
+    signal(watchdog, 'SIGKILL');
+    watchdog = undefined;
+  };
+
+  try {
+    await launch();
+  } catch (error) {
+    await halt('SIGKILL');
+    removeDataDir(dir);
+    throw error;
+  }
+
+  return {
+    brokers,
+    version,
+    dataDir: dir,
+    stop: () => halt('SIGTERM'),
+    async restart() {
+      await halt('SIGTERM');
+      await launch();
+    },
+    kill: () => halt('SIGKILL'),
+    pause: () => signal(child, 'SIGSTOP'),
+    resume: () => signal(child, 'SIGCONT'),
+    async destroy() {
+      await halt('SIGTERM');
+      removeDataDir(dir);
+    },
+    output: () => tail(logFile),
+  };
+}
+
+/** Until an admin client gets an answer to describeCluster (logs are at WARN: no "started" line to wait for). */
+async function waitUntilServing(brokers: string[], died: Promise<Error>, output: () => string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let failure: Error | null = null;
+  void died.then((e) => (failure = e));
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (failure) throw failure;
+    const admin = new Kafka({ brokers, clientId: 'tessera-test-setup', connectionTimeout: 1_000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return;
+    } catch (error) {
+      lastError = error;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (failure) throw failure;
+  throw new Error(`Kafka at ${brokers.join(',')} not serving after ${READY_TIMEOUT_MS} ms: ${String(lastError)}\n${output()}`);
+}
