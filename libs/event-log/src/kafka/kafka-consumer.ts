@@ -202,7 +202,8 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     const run: BatchRun = { generation: this.generation };
     if (this.stopping || !payload.isRunning()) return;
     const gate = this.starting.get(tpKey(topic, partition));
-    if (gate) await this.withHeartbeat(payload, run, gate);
+    // The start-offset lookup may wait for the database; a rebalance meanwhile must not wait for it.
+    if (gate) await this.withHeartbeat(payload, run, gate, { untilRebalance: true });
     // A pending seek (start offset, or the back-off seek) means this batch came from the old position.
     if (!this.current(payload, run) || batch.isEmpty()) return this.rejoinIfRebalancing(run);
 
@@ -336,16 +337,28 @@ export class KafkaConsumerHandle implements ConsumerHandle {
    * only between batches; a rebalance must not be missed (or the session lost) while the handler works.
    * A heartbeat that answers "rebalancing" is remembered in `run`: the batch stops after this chunk.
    */
-  private async withHeartbeat<T>(payload: EachBatchPayload, run: BatchRun, work: Promise<T>): Promise<T> {
+  private async withHeartbeat<T>(
+    payload: EachBatchPayload,
+    run: BatchRun,
+    work: Promise<T>,
+    { untilRebalance = false } = {},
+  ): Promise<T | undefined> {
+    let noticed: () => void = () => undefined;
+    const rebalancing = new Promise<undefined>((resolve) => {
+      noticed = () => resolve(undefined);
+    });
     const ticker = setInterval(() => {
       // heartbeat() itself throttles to the configured interval.
       payload.heartbeat().catch((error: unknown) => {
-        if (isRebalancingError(error)) run.rebalance ??= error;
-        // Other errors (connection): the fetch loop notices them and KafkaJS reconnects.
+        if (!isRebalancingError(error)) return; // connection errors: the fetch loop reconnects
+        run.rebalance ??= error;
+        noticed();
       });
     }, Math.min(1_000, this.deps.heartbeatIntervalMs));
     try {
-      return await work;
+      // A handler is always awaited (its transaction must end before the partition can move);
+      // a start-offset lookup is not: its answer would be for a generation that is ending.
+      return await (untilRebalance ? Promise.race([work, rebalancing]) : work);
     } finally {
       clearInterval(ticker);
     }
