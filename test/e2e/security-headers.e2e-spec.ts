@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectDataDirDb } from '../support/faults/data-dir-db';
+import { Client } from 'pg';
+import { connectDataDirDb, embeddedPostgresPort } from '../support/faults/data-dir-db';
 import { rawRequest, RawResponse, startSlowRequest } from '../support/faults/http';
 import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
@@ -85,6 +86,26 @@ describe('given requests answered with every status the API uses', () => {
     expect({ what, status: r.status }).toEqual({ what, status });
     expectSecurityHeaders(r, what);
     expect(r.headers['content-type']).toMatch(/^application\/json/);
+  });
+});
+
+describe('given /health/ready, open to anyone', () => {
+  it('then it answers a status only, with or without a key: no engine, no checks, no error text', async () => {
+    for (const key of [null, server.publicKey, server.privateKey]) {
+      const r = await get('/health/ready', key);
+      expect({ status: r.status, body: r.json }).toEqual({ status: 200, body: { status: 'ok' } });
+    }
+  });
+});
+
+describe('given the single-node data dir', () => {
+  it('then its PostgreSQL superuser has a random password, in a file only its owner can read; the old fixed one is refused', async () => {
+    const file = join(server.dataDir, 'postgres-password');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const db = await connectDataDirDb(server.dataDir); // reads the password from the data dir
+    await db.end();
+    const legacy = new Client({ connectionString: `postgres://tessera:tessera@127.0.0.1:${embeddedPostgresPort(server.dataDir)}/tessera` });
+    await expect(legacy.connect()).rejects.toMatchObject({ code: '28P01' });
   });
 });
 

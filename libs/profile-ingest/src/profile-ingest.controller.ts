@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { AuthenticatedRequest, RequiresKey } from '@tessera/runtime';
+import { Access, AuthenticatedRequest } from '@tessera/runtime';
 import { ProfileIngestService } from './profile-ingest.service';
 
 @Controller('v3/profiles')
@@ -9,7 +9,7 @@ export class ProfileIngestController {
   /** Batch upsert (DESIGN §3): 202 only after the log acknowledged every item. */
   @Post()
   @HttpCode(202)
-  @RequiresKey('public')
+  @Access('write')
   async upsert(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
     await this.ingest.accept(request.principal!.tenant, body);
     return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };

@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
-import { ApiProblemException, AuthenticatedRequest, RequiresKey, TenantRateLimiter } from '@tessera/runtime';
+import { Access, ApiProblemException, AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 
 @Controller('v3/profiles')
@@ -12,7 +12,7 @@ export class ProfileQueryController {
 
   /** Look-up by exactly one identifier, normalised as on ingest (DESIGN §3). */
   @Get()
-  @RequiresKey('private')
+  @Access('read')
   async find(@Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest) {
     const tenant = request.principal!.tenant;
     await this.rateLimiter.take(tenant, 1);

@@ -5,11 +5,23 @@ import type { HttpEnv } from '@tessera/config';
 import { EVENT_LOG } from '@tessera/event-log';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { HealthController } from './health/health.controller';
+import { ReadinessRegistry } from './health/readiness.registry';
 import { ApiKeyGuard } from './http/api-key.guard';
 import { TenantRateLimiter } from './http/tenant-rate-limiter';
 import { Infrastructure } from './infrastructure';
 import { INFRASTRUCTURE, LOGGER } from './tokens';
 
+/** The infrastructure's own readiness; modules register theirs on the same registry. */
+function coreReadiness(infra: Infrastructure): ReadinessRegistry {
+  const readiness = new ReadinessRegistry();
+  readiness.register('database', () => infra.database.dataSource.query('SELECT 1'));
+  readiness.register('migrations', async () => {
+    if (!infra.database.migrationsRan) throw new Error('not run');
+    if (await infra.database.dataSource.showMigrations()) throw new Error('pending migrations');
+  });
+  readiness.register('eventLog', () => infra.eventLog.ping());
+  return readiness;
+}
 
 /** Hands the already-started infrastructure to Nest's container, plus health and API-key auth. */
 @Global()
@@ -26,6 +38,7 @@ export class CoreModule {
         { provide: EVENT_LOG, useValue: infra.eventLog },
         { provide: TenantRepository, useValue: infra.tenants },
         { provide: ProfileQueryRepository, useValue: infra.profiles },
+        { provide: ReadinessRegistry, useValue: coreReadiness(infra) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         {
           provide: TenantRateLimiter,
@@ -35,7 +48,7 @@ export class CoreModule {
           }),
         },
       ],
-      exports: [INFRASTRUCTURE, LOGGER, DataSource, EVENT_LOG, TenantRepository, ProfileQueryRepository, TenantRateLimiter],
+      exports: [INFRASTRUCTURE, LOGGER, DataSource, EVENT_LOG, TenantRepository, ProfileQueryRepository, TenantRateLimiter, ReadinessRegistry],
     };
   }
 }

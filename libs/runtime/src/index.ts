@@ -1,4 +1,6 @@
 export * from './core.module';
+export * from './health/readiness.registry';
+export * from './http/access-policy';
 export * from './http/api-exception.filter';
 export * from './http/api-key.guard';
 export * from './http/api-problem.exception';

@@ -1,47 +1,50 @@
-import { Controller, Get, HttpCode, Inject } from '@nestjs/common';
-import { ApiProblemException } from '../http/api-problem.exception';
-import type { Infrastructure } from '../infrastructure';
-import { INFRASTRUCTURE } from '../tokens';
+import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Access } from '../http/access-policy';
+import type { TesseraLogger } from '../logger';
+import { LOGGER } from '../tokens';
+import { ReadinessRegistry } from './readiness.registry';
 
-const CHECK_TIMEOUT_MS = 2000;
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref())]);
-}
-
+/**
+ * Probes for orchestrators, open to anyone: they answer a status only. Why a check fails is logged
+ * (once per change), never answered — error text names hosts, settings and internals.
+ */
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(INFRASTRUCTURE) private readonly infra: Infrastructure) {}
+  private failing = new Map<string, string>();
+
+  constructor(
+    private readonly readiness: ReadinessRegistry,
+    @Inject(LOGGER) private readonly logger: TesseraLogger,
+  ) {}
 
   /** The process is up. */
   @Get('live')
+  @Access('none')
   @HttpCode(200)
   live() {
     return { status: 'ok' };
   }
 
-  /** Ready only when the database answers, migrations ran and the log answers. */
+  /** Ready when every registered readiness check passes (database, migrations, event log, …). */
   @Get('ready')
-  async ready() {
-    const checks: Record<string, string> = {};
-    const run = async (name: string, check: () => Promise<unknown>) => {
-      try {
-        await within(check(), CHECK_TIMEOUT_MS);
-        checks[name] = 'ok';
-      } catch (error) {
-        checks[name] = `failing: ${error instanceof Error ? error.message : String(error)}`;
-      }
-    };
-    await Promise.all([
-      run('database', () => this.infra.database.dataSource.query('SELECT 1')),
-      run('migrations', async () => {
-        if (!this.infra.database.migrationsRan) throw new Error('not run');
-        if (await this.infra.database.dataSource.showMigrations()) throw new Error('pending migrations');
-      }),
-      run('eventLog', () => this.infra.eventLog.ping()),
-    ]);
-    const ok = Object.values(checks).every((v) => v === 'ok');
-    if (!ok) throw new ApiProblemException(503, { message: JSON.stringify(checks) }, { 'Retry-After': '5' });
-    return { status: 'ok', engine: this.infra.eventLog.engine, checks };
+  @Access('none')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const report = await this.readiness.evaluate();
+    this.logChanges(report.checks);
+    if (report.ready) return { status: 'ok' };
+    reply.status(503).header('Retry-After', '5');
+    return { status: 'unavailable' };
+  }
+
+  private logChanges(checks: Record<string, string>): void {
+    const failing = new Map(Object.entries(checks).filter(([, result]) => result !== 'ok'));
+    for (const [check, result] of failing) {
+      if (this.failing.get(check) !== result) this.logger.warn({ check, result }, 'readiness check failing');
+    }
+    for (const check of this.failing.keys()) {
+      if (!failing.has(check)) this.logger.info({ check }, 'readiness check passing again');
+    }
+    this.failing = failing;
   }
 }
