@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
@@ -106,6 +107,18 @@ describe('given an invalid batch', () => {
     expect(res.body.detail.invalids[0].message).toContain(field);
   });
 
+  it('when items carry a zaius_id that is not a UUID ("test"), then 400 lists each of them naming the field, and nothing is applied', async () => {
+    const people = [email('zaius-test-a'), email('zaius-test-b')];
+    const res = await api.post(people.map((e) => ({ attributes: { zaius_id: 'test', email: e } })));
+    expect(res.status).toBe(400);
+    expect(res.body.detail.invalids).toEqual([
+      { event: 0, message: '`zaius_id` must be a UUID' },
+      { event: 1, message: '`zaius_id` must be a UUID' },
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const e of people) expect((await api.get('email=' + e)).status).toBe(404);
+  });
+
   it('when the JSON is malformed, then 400 with detail.message', async () => {
     const res = await api.post('[{"attributes": {');
     expect(res.status).toBe(400);
@@ -154,6 +167,7 @@ describe('given look-up queries', () => {
     ['two identifiers', 'email=a@b.co&phone=5551234567'],
     ['an unknown identifier type', 'shoe_size=42'],
     ['an empty value', 'email='],
+    ['a zaius_id that is not a UUID', 'zaius_id=test'],
   ])('when the query has %s, then 400 with detail.message', async (_what, query) => {
     const res = await api.get(query);
     expect(res.status).toBe(400);
@@ -203,6 +217,53 @@ describe('given two known profiles', () => {
     expect(after.attributes.zaius_id).toBe(pa.attributes.zaius_id);
     expect((await api.get('email=' + b)).body.attributes.zaius_id).toBe(pb.attributes.zaius_id);
     expect(after.identifiers.email).toEqual([a]);
+  });
+});
+
+describe('given zaius_id', () => {
+  it('when a zaius_id names no profile, then it is not an identifier: no profile gets that id, the item applies through its email', async () => {
+    const [unknown, alone] = [randomUUID(), randomUUID()];
+    const e = email('zaius-unknown');
+    // An item whose only identifier is an unknown zaius_id is valid (202) but changes nothing.
+    expect((await api.post({ attributes: { zaius_id: alone, plan: 'ghost' } })).status).toBe(202);
+    expect((await api.post({ attributes: { zaius_id: unknown.toUpperCase(), email: e, first_name: 'Real' } })).status).toBe(202);
+    const profile = await api.until('email=' + e);
+    expect(profile.attributes).toMatchObject({ email: e, first_name: 'Real' });
+    expect(profile.attributes.zaius_id).not.toBe(unknown);
+    expect(profile.identifiers).toEqual({ email: [e] });
+    expect((await api.get('zaius_id=' + unknown)).status).toBe(404);
+    // Poll a while: the item with only a zaius_id never creates a profile with its id.
+    await expect(api.until('zaius_id=' + alone, () => true, 1_500)).rejects.toThrow();
+  });
+
+  it('when a zaius_id names a known profile, then the item applies to it and a new email joins it', async () => {
+    const [first, second] = [email('zaius-known-1'), email('zaius-known-2')];
+    expect((await api.post({ attributes: { email: first } })).status).toBe(202);
+    const known = await api.until('email=' + first);
+    expect((await api.post({ attributes: { zaius_id: known.attributes.zaius_id.toUpperCase(), email: second, plan: 'pro' } })).status).toBe(202);
+    const joined = await api.until('email=' + second);
+    expect(joined.attributes).toMatchObject({ zaius_id: known.attributes.zaius_id, plan: 'pro' });
+    expect(joined.identifiers).toEqual({ email: [first, second] });
+  });
+});
+
+describe('given an anonymous profile (a vuid only) and a known profile created after it', () => {
+  it('when the vuid is seen with the known email, then the anonymous profile merges into the known one: its zaius_id survives', async () => {
+    const vuid = `vuid-into-${process.pid}-${++n}`;
+    const e = email('into');
+    expect((await api.post({ attributes: { vuid, page: 'home', city: 'Bergen', ts: 1_700_000_000 } })).status).toBe(202);
+    const anon = await api.until('vuid=' + vuid);
+    expect((await api.post({ attributes: { email: e, first_name: 'Known', city: 'Rome', ts: 1_700_000_100 } })).status).toBe(202);
+    const known = await api.until('email=' + e);
+    expect(known.attributes.zaius_id).not.toBe(anon.attributes.zaius_id);
+
+    expect((await api.post({ attributes: { vuid, email: e, ts: 1_700_000_200 } })).status).toBe(202);
+    const merged = await api.until('vuid=' + vuid, (p) => p.attributes.zaius_id === known.attributes.zaius_id);
+    expect(merged.attributes).toMatchObject({ first_name: 'Known', page: 'home', city: 'Rome' }); // per attribute, last writer wins
+    expect(merged.identifiers).toEqual({ email: [e], vuid: [vuid] });
+    const redirected = await api.get('zaius_id=' + anon.attributes.zaius_id);
+    expect(redirected.status).toBe(200);
+    expect(redirected.body.attributes.zaius_id).toBe(known.attributes.zaius_id);
   });
 });
 
