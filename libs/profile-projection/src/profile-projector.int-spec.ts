@@ -1,5 +1,5 @@
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
+import { ProfileQueryRepository } from '@tessera/store';
 import { batchOf, createProjectionFixture, encodeUpserts, projectionState, ProjectionFixture, silentLogger } from '@tessera/testing/projection-fixture';
 import { ProfileProjector } from './profile-projector.service';
 
@@ -106,26 +106,7 @@ describe('given records the worker cannot apply', () => {
   });
 });
 
-describe('given a well-formed record that fails while being applied', () => {
-  it('when it sits among good records, then bisection dead-letters only it and applies the rest in order', async () => {
-    // A tenant whose stored settings are corrupt: resolving its records throws (not a connection error).
-    class CorruptSettingsTenants extends TenantRepository {
-      override async identifierRules(tenant: string) {
-        if (tenant === 'corrupt') throw new TypeError('settings.identifierTypes is not iterable');
-        return super.identifierRules(tenant);
-      }
-    }
-    const isolating = new ProfileProjector(fx.dataSource, fx.eventLog, new CorruptSettingsTenants(fx.dataSource), silentLogger);
-    const values = encodeUpserts([{ email: 'g@example.com', n: 1 }, { email: 'h@example.com', n: 1 }, { email: 'g@example.com', n: 2 }]);
-    const [bad] = encodeUpserts([{ email: 'g@example.com', n: 99 }], 'corrupt');
-    await isolating.handleBatch(batchOf(0, [values[0], bad, values[1], values[2]]));
-    expect((await query.findByIdentifier('default', 'email', 'g@example.com'))?.attributes.n).toBe(2);
-    expect((await query.findByIdentifier('default', 'email', 'h@example.com'))?.attributes.n).toBe(1);
-    expect(await query.findByIdentifier('corrupt', 'email', 'g@example.com')).toBeNull();
-    expect(isolating.stats.deadLettered).toBe(1);
-    expect(await isolating.startOffset(PROFILE_UPSERTS_TOPIC, 0)).toBe(4);
-  });
-});
+// Errors while applying (data errors vs. everything else) are covered in profile-projector-errors.int-spec.ts.
 
 describe('given two workers on different partitions sharing people', () => {
   it('when they race on the same identifiers, then profiles merge correctly and no batch fails', async () => {

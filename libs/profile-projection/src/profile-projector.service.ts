@@ -1,12 +1,15 @@
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { DLQ_HEADER, parseProfileUpsertRecord, PROFILE_UPSERTS_DLQ_TOPIC, ProfileUpsertRecord } from '@tessera/contracts';
-import { EventLog, LogRecord, RecordBatch } from '@tessera/event-log';
+import { EventLog, LogRecord, PostgresEventLog, RecordBatch } from '@tessera/event-log';
 import { IdentifierRules, IdentityGraph, preloadKeys, ProfileUpsert } from '@tessera/identity';
 import {
+  classifyError,
+  DeadLetterOutbox,
+  errorMessage,
   GraphChanges,
-  isConnectionError,
-  isRetriableTransactionError,
+  OutboxRecord,
   ProfileGraphRepository,
+  ProjectorHealth,
   runInTransaction,
   TenantIdentifierKey,
   TenantProfileKey,
@@ -19,6 +22,40 @@ export interface ProjectorLogger {
   info(msg: string, extra?: Record<string, unknown>): void;
   warn(msg: string, extra?: Record<string, unknown>): void;
   error(msg: string, extra?: Record<string, unknown>): void;
+}
+
+export interface ProjectorOptions {
+  /** Readiness reads it (`health.check()`); one instance may be shared by several projectors. */
+  health?: ProjectorHealth;
+  /** Failed attempts of a batch (errors other than connection loss) before readiness reports the partition. Default 5. */
+  surfaceAfterAttempts?: number;
+  /**
+   * Where dead letters are written. 'log-transaction': appended to the Postgres log inside the
+   * checkpoint's transaction (same database). 'outbox': stored in that transaction and published after
+   * commit (a log outside PostgreSQL: Kafka). Default: by the log's engine.
+   */
+  deadLetters?: 'log-transaction' | 'outbox';
+}
+
+/**
+ * A batch starts above the stored checkpoint: records between them are missing from the log (it was
+ * recreated or truncated). Applying would skip them silently, so the partition stops here.
+ */
+export class CheckpointGapError extends Error {
+  override readonly name = 'CheckpointGapError';
+
+  constructor(
+    readonly consumerGroup: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly expected: number,
+    readonly got: number,
+  ) {
+    super(
+      `checkpoint gap on ${topic}/${partition} (group ${consumerGroup}): the next offset to apply is ${expected} but the log delivered ${got} first; ` +
+        `records ${expected}..${got - 1} are missing (log recreated or truncated?) — the partition is held until they are back or the checkpoint is moved deliberately`,
+    );
+  }
 }
 
 interface Decoded {
@@ -43,15 +80,50 @@ function toUpsert(d: Decoded): ProfileUpsert {
   return { recordId: d.record.id, ts: d.ts, attributes: d.record.attributes };
 }
 
+function decode(records: LogRecord[]): { decoded: Decoded[]; poison: Poison[] } {
+  const decoded: Decoded[] = [];
+  const poison: Poison[] = [];
+  for (const log of records) {
+    const parsed = parseProfileUpsertRecord(log.value);
+    if (parsed.ok) decoded.push({ log, record: parsed.record, ts: Date.parse(parsed.record.ts) });
+    else poison.push({ log, error: parsed.error });
+  }
+  return { decoded, poison };
+}
+
+/** The dead-letter form of a record: original key, value and headers plus why and where from. */
+function deadLetterRecords(batch: RecordBatch, poison: Poison[]): OutboxRecord[] {
+  return poison.map((p) => ({
+    key: p.log.key ?? '',
+    value: p.log.value,
+    headers: {
+      ...p.log.headers,
+      [DLQ_HEADER.error]: p.error.slice(0, 1000),
+      [DLQ_HEADER.sourceTopic]: batch.topic,
+      [DLQ_HEADER.sourcePartition]: String(batch.partition),
+      [DLQ_HEADER.sourceOffset]: String(p.log.offset),
+    },
+  }));
+}
+
 /**
  * Applies profile upserts to the projections (DESIGN §5, §6): a batch of one partition is resolved
  * in memory against a slice of the identity graph loaded in one round trip, written back in one
  * statement with the consumer checkpoint, inside one transaction. Records at or below the stored
- * checkpoint are skipped ("already applied" is success). A record that cannot be applied is
- * isolated by bisection and dead-lettered; a database outage is thrown so the log redelivers.
+ * checkpoint are skipped ("already applied" is success). Errors are classified (store's
+ * error-classification): only a data error isolates its record by bisection and dead-letters it, in
+ * the transaction that moves the checkpoint past it; anything else is thrown so the log redelivers
+ * the batch after a back-off, and readiness reports a partition that keeps failing.
  */
 export class ProfileProjector {
   readonly stats: ProjectionStats = { records: 0, batches: 0, deadLettered: 0, lastBatchMs: 0 };
+  readonly health: ProjectorHealth;
+  private readonly surfaceAfterAttempts: number;
+  private readonly deadLetterMode: 'log-transaction' | 'outbox';
+  private readonly outbox: DeadLetterOutbox;
+  private outboxPending = false;
+  /** Consecutive failed attempts per partition. */
+  private readonly failures = new Map<string, number>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -59,40 +131,59 @@ export class ProfileProjector {
     private readonly tenants: TenantRepository,
     private readonly logger: ProjectorLogger,
     readonly consumerGroup: string = PROFILE_PROJECTOR_GROUP,
-  ) {}
+    options: ProjectorOptions = {},
+  ) {
+    this.health = options.health ?? new ProjectorHealth();
+    this.surfaceAfterAttempts = options.surfaceAfterAttempts ?? 5;
+    this.deadLetterMode = options.deadLetters ?? (eventLog instanceof PostgresEventLog ? 'log-transaction' : 'outbox');
+    this.outbox = new DeadLetterOutbox(dataSource);
+    // Dead letters of a process that crashed between commit and publish are sent at the first assignment.
+    this.outboxPending = this.deadLetterMode === 'outbox';
+  }
 
-  async startOffset(topic: string, partition: number): Promise<number | undefined> {
+  /**
+   * Where a partition resumes: the database checkpoint, the only truth. No checkpoint → 0, the log's
+   * beginning (never the group's committed offset: projections are rebuilt from the start).
+   */
+  async startOffset(topic: string, partition: number): Promise<number> {
+    await this.publishDeadLetters();
     const rows: Array<{ next_offset: string }> = await this.dataSource.query(
       `SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
       [this.consumerGroup, topic, partition],
     );
-    return rows.length ? Number(rows[0].next_offset) : undefined;
+    return rows.length ? Number(rows[0].next_offset) : 0;
   }
 
   async handleBatch(batch: RecordBatch): Promise<void> {
     const started = Date.now();
-    const decoded: Decoded[] = [];
-    const poison: Poison[] = [];
-    for (const log of batch.records) {
-      const parsed = parseProfileUpsertRecord(log.value);
-      if (parsed.ok) decoded.push({ log, record: parsed.record, ts: Date.parse(parsed.record.ts) });
-      else poison.push({ log, error: parsed.error });
+    const { decoded, poison } = decode(batch.records);
+    try {
+      await this.applyIsolating(batch, batch.records, decoded, poison);
+    } catch (error) {
+      this.reportFailure(batch, error);
+      throw error;
     }
-    await this.applyIsolating(batch, batch.records, decoded, poison);
+    this.reportProgress(batch);
+    await this.publishDeadLetters();
     this.stats.batches++;
     this.stats.records += batch.records.length;
     this.stats.lastBatchMs = Date.now() - started;
   }
 
-  /** Applies a run of records; on a non-retriable failure splits it to find and dead-letter the culprit. */
+  /** Applies a run of records; a data error is narrowed down by bisection to the record that causes it. */
   private async applyIsolating(batch: RecordBatch, range: LogRecord[], decoded: Decoded[], poison: Poison[]): Promise<void> {
     try {
       await this.applyRange(batch, range, decoded, poison);
     } catch (error) {
-      if (isConnectionError(error) || isRetriableTransactionError(error)) throw error;
+      if (classifyError(error) !== 'data') throw error;
       if (range.length === 1) {
-        const message = error instanceof Error ? error.message : String(error);
-        this.logger.warn('profile upsert cannot be applied; dead-lettering it', { offset: range[0].offset, error: message });
+        const message = errorMessage(error);
+        this.logger.warn('profile upsert can never apply (data error); dead-lettering it', {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: range[0].offset,
+          error: message,
+        });
         await this.applyRange(batch, range, [], [{ log: range[0], error: message }]);
         return;
       }
@@ -109,88 +200,153 @@ export class ProfileProjector {
     }
   }
 
+  /** One transaction: fence on the checkpoint, resolve the records, store dead letters, projections and checkpoint. */
   private async applyRange(batch: RecordBatch, range: LogRecord[], decoded: Decoded[], poison: Poison[]): Promise<void> {
     const nextOffset = range[range.length - 1].offset + 1;
-    await runInTransaction(this.dataSource, async (manager) => {
+    const deadLettered = await runInTransaction(this.dataSource, async (manager) => {
       // The projection and its checkpoint commit together and the log is durable: if a crash loses
       // this commit, the worker simply re-applies from the older checkpoint. No need to wait for fsync.
       await manager.query('SET LOCAL synchronous_commit = off');
       const repo = new ProfileGraphRepository(manager);
-      const stored = await repo.checkpoint(this.consumerGroup, batch.topic, batch.partition);
+      const stored = await repo.lockCheckpoint(this.consumerGroup, batch.topic, batch.partition);
+      this.assertContiguous(batch, stored);
+      if (stored !== undefined && stored >= nextOffset) return 0; // already applied
       const from = stored ?? -1;
-      if (stored !== undefined && stored >= nextOffset) return; // already applied
-      const todo = decoded.filter((d) => d.log.offset >= from);
       const deadLetters = poison.filter((p) => p.log.offset >= from);
-
-      // Identifier keys of the whole range, for one lock pass and one load.
-      const rulesByTenant = new Map<string, IdentifierRules>();
-      for (const d of todo) {
-        if (!rulesByTenant.has(d.record.tenant)) rulesByTenant.set(d.record.tenant, await this.tenants.identifierRules(d.record.tenant));
-      }
-      const keys: TenantIdentifierKey[] = [];
-      const profileIds: TenantProfileKey[] = [];
-      for (const [tenant, rules] of rulesByTenant) {
-        const upserts = todo.filter((d) => d.record.tenant === tenant).map((d) => toUpsert(d));
-        const preload = preloadKeys(upserts, rules);
-        for (const ref of preload.identifiers) keys.push({ tenant, type: ref.type, value: ref.value });
-        for (const id of preload.profileIds) profileIds.push({ tenant, id });
-      }
-      keys.sort((a, b) => (a.tenant + a.type + a.value < b.tenant + b.type + b.value ? -1 : 1));
-      const slice = await repo.lockAndLoad(keys, profileIds);
-
-      const graphs = new Map<string, IdentityGraph>();
-      for (const [tenant, rules] of rulesByTenant) {
-        graphs.set(
-          tenant,
-          new IdentityGraph(rules, {
-            profiles: slice.profiles.filter((p) => p.tenant === tenant),
-            identifiers: slice.identifiers.filter((i) => i.tenant === tenant),
-          }),
-        );
-      }
-      const changes: GraphChanges = {
-        profiles: [],
-        identifiers: [],
-        merges: [],
-        warnings: [],
-        checkpoint: { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset },
-      };
-      for (const d of todo) {
-        const outcome = graphs.get(d.record.tenant)!.apply(toUpsert(d));
-        for (const message of outcome.warnings) {
-          changes.warnings.push({ tenant: d.record.tenant, recordId: d.record.id, profileId: outcome.profileId, message });
-        }
-      }
-      for (const [tenant, graph] of graphs) {
-        const dirty = graph.dirty();
-        for (const p of dirty.profiles) {
-          changes.profiles.push({ ...p, tenant });
-          if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
-        }
-        for (const i of dirty.identifiers) changes.identifiers.push({ ...i, tenant });
-      }
-      // Dead letters are stored before the checkpoint moves past them.
-      if (deadLetters.length) await this.deadLetter(batch, deadLetters);
+      const changes = await this.resolve(
+        repo,
+        decoded.filter((d) => d.log.offset >= from),
+        { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset },
+      );
+      await this.storeDeadLetters(manager, batch, deadLetters);
       await repo.save(changes);
+      return deadLetters.length;
+    });
+    this.stats.deadLettered += deadLettered;
+    if (deadLettered && this.deadLetterMode === 'outbox') this.outboxPending = true;
+  }
+
+  /** Gap rule: the batch's first record must not lie above the stored next offset (Kafka offsets may skip inside a batch). */
+  private assertContiguous(batch: RecordBatch, stored: number | undefined): void {
+    const first = batch.records[0].offset;
+    if (stored !== undefined && first > stored) {
+      throw new CheckpointGapError(this.consumerGroup, batch.topic, batch.partition, stored, first);
+    }
+  }
+
+  /** Locks and loads the graph slice the records reach, applies them in offset order, returns what changed. */
+  private async resolve(repo: ProfileGraphRepository, todo: Decoded[], checkpoint: GraphChanges['checkpoint']): Promise<GraphChanges> {
+    const rulesByTenant = new Map<string, IdentifierRules>();
+    for (const d of todo) {
+      if (!rulesByTenant.has(d.record.tenant)) rulesByTenant.set(d.record.tenant, await this.tenants.identifierRules(d.record.tenant));
+    }
+    // Identifier keys of the whole range, for one lock pass and one load.
+    const keys: TenantIdentifierKey[] = [];
+    const profileIds: TenantProfileKey[] = [];
+    for (const [tenant, rules] of rulesByTenant) {
+      const preload = preloadKeys(todo.filter((d) => d.record.tenant === tenant).map(toUpsert), rules);
+      for (const ref of preload.identifiers) keys.push({ tenant, type: ref.type, value: ref.value });
+      for (const id of preload.profileIds) profileIds.push({ tenant, id });
+    }
+    const slice = await repo.lockAndLoad(keys, profileIds);
+
+    const graphs = new Map<string, IdentityGraph>();
+    for (const [tenant, rules] of rulesByTenant) {
+      graphs.set(
+        tenant,
+        new IdentityGraph(rules, {
+          profiles: slice.profiles.filter((p) => p.tenant === tenant),
+          identifiers: slice.identifiers.filter((i) => i.tenant === tenant),
+        }),
+      );
+    }
+    const changes: GraphChanges = { profiles: [], identifiers: [], merges: [], warnings: [], checkpoint };
+    for (const d of todo) {
+      const outcome = graphs.get(d.record.tenant)!.apply(toUpsert(d));
+      for (const message of outcome.warnings) {
+        changes.warnings.push({ tenant: d.record.tenant, recordId: d.record.id, profileId: outcome.profileId, message });
+      }
+    }
+    for (const [tenant, graph] of graphs) {
+      const dirty = graph.dirty();
+      for (const p of dirty.profiles) {
+        changes.profiles.push({ ...p, tenant });
+        if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
+      }
+      for (const i of dirty.identifiers) changes.identifiers.push({ ...i, tenant });
+    }
+    return changes;
+  }
+
+  /** In the checkpoint's transaction: a retried batch can never dead-letter a record twice. */
+  private async storeDeadLetters(manager: EntityManager, batch: RecordBatch, poison: Poison[]): Promise<void> {
+    if (poison.length === 0) return;
+    const records = deadLetterRecords(batch, poison);
+    if (this.deadLetterMode === 'log-transaction') {
+      await (this.eventLog as PostgresEventLog).appendInTransaction((sql, params) => manager.query(sql, params), PROFILE_UPSERTS_DLQ_TOPIC, records);
+    } else {
+      await DeadLetterOutbox.add(manager, PROFILE_UPSERTS_DLQ_TOPIC, records);
+    }
+  }
+
+  /** Outbox mode: sends dead letters committed but not yet published. A failure leaves them for the next call. */
+  private async publishDeadLetters(): Promise<void> {
+    if (!this.outboxPending) return;
+    try {
+      const sent = await this.outbox.publish((topic, records) => this.eventLog.produce(topic, records));
+      this.outboxPending = false;
+      if (sent) this.logger.info('dead letters published', { topic: PROFILE_UPSERTS_DLQ_TOPIC, records: sent });
+    } catch (error) {
+      this.logger.warn('publishing dead letters failed; they stay in the outbox and are sent after the next batch', { error: errorMessage(error) });
+    }
+  }
+
+  /** Logs why a batch failed and, once it failed often enough (a gap at once), makes readiness fail. */
+  private reportFailure(batch: RecordBatch, error: unknown): void {
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    const where = { group: this.consumerGroup, topic: batch.topic, partition: batch.partition, firstOffset: batch.records[0].offset };
+    if (error instanceof CheckpointGapError) {
+      const attempts = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, attempts);
+      this.logger.error('checkpoint gap: partition stopped, nothing skipped', { ...where, expected: error.expected, got: error.got, attempts });
+      this.stall(batch, 'checkpoint-gap', error.message, attempts);
+      return;
+    }
+    const kind = classifyError(error);
+    const message = errorMessage(error);
+    if (kind === 'connection') {
+      this.logger.warn('database unreachable; the batch is retried', { ...where, error: message });
+      return;
+    }
+    const attempts = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, attempts);
+    if (attempts < this.surfaceAfterAttempts) {
+      this.logger.warn('batch failed; retried after a back-off', { ...where, error: message, attempts });
+      return;
+    }
+    this.logger.error('batch keeps failing; the partition is retried and readiness fails until it applies', { ...where, error: message, attempts });
+    this.stall(batch, 'retrying', message, attempts);
+  }
+
+  private stall(batch: RecordBatch, kind: 'retrying' | 'checkpoint-gap', reason: string, attempts: number): void {
+    const since = this.health.problems().find((p) => p.topic === batch.topic && p.partition === batch.partition)?.since;
+    this.health.stall({
+      consumerGroup: this.consumerGroup,
+      topic: batch.topic,
+      partition: batch.partition,
+      kind,
+      reason,
+      attempts,
+      since: since ?? new Date().toISOString(),
     });
   }
 
-  private async deadLetter(batch: RecordBatch, poison: Poison[]): Promise<void> {
-    await this.eventLog.produce(
-      PROFILE_UPSERTS_DLQ_TOPIC,
-      poison.map((p) => ({
-        key: p.log.key ?? '',
-        value: p.log.value,
-        headers: {
-          ...p.log.headers,
-          [DLQ_HEADER.error]: p.error.slice(0, 1000),
-          [DLQ_HEADER.sourceTopic]: batch.topic,
-          [DLQ_HEADER.sourcePartition]: String(batch.partition),
-          [DLQ_HEADER.sourceOffset]: String(p.log.offset),
-        },
-      })),
-    );
-    this.stats.deadLettered += poison.length;
+  private reportProgress(batch: RecordBatch): void {
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    const attempts = this.failures.get(key);
+    if (attempts === undefined) return;
+    this.failures.delete(key);
+    this.health.recovered(this.consumerGroup, batch.topic, batch.partition);
+    this.logger.info('partition applies again', { group: this.consumerGroup, topic: batch.topic, partition: batch.partition, failedAttempts: attempts });
   }
 }
-

@@ -9,7 +9,7 @@ import type {
   TopicSpec,
 } from '../event-log.port';
 import { partitionForKey } from '../partitioner';
-import { TopicAppender } from './postgres-log-appender';
+import { prepareAppend, runAppend, SqlQuery, TopicAppender } from './postgres-log-appender';
 import { PostgresLogConsumer, PostgresLogLogger } from './postgres-log-consumer';
 import { UnknownTopicError } from './postgres-log.errors';
 import { COUNT_LIVE_MEMBERS_SQL } from './postgres-log.sql';
@@ -17,6 +17,7 @@ import { withTransaction } from './postgres-transaction';
 
 export type { PostgresLogLogger } from './postgres-log-consumer';
 export { UnknownTopicError } from './postgres-log.errors';
+export type { SqlQuery } from './postgres-log-appender';
 
 export interface PostgresEventLogOptions {
   /** Shared pool for produce, fetch and commit (not ended by close()). */
@@ -88,21 +89,40 @@ export class PostgresEventLog implements EventLog {
   async produce(topic: string, records: LogRecordInput[]): Promise<ProducedRecord[]> {
     this.assertOpen();
     if (records.length === 0) return [];
-    const count = await this.partitionCount(topic);
-    const partitions = records.map((r, i) => {
-      if (typeof r.key !== 'string') throw new TypeError(`record ${i}: key must be a string`);
-      const partition = r.partition ?? partitionForKey(r.key, count);
-      if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
-        throw new RangeError(`record ${i}: partition ${partition} does not exist in topic ${topic} (${count} partitions)`);
-      }
-      return partition;
-    });
+    const partitions = await this.partitionsFor(topic, records);
     let appender = this.appenders.get(topic);
     if (!appender) this.appenders.set(topic, (appender = new TopicAppender(this.pool, topic)));
     return appender.append(records, partitions).catch((e) => {
       // The topic was dropped or re-created meanwhile: forget its partition count.
       if (e instanceof UnknownTopicError) this.partitionCounts.delete(topic);
       throw e;
+    });
+  }
+
+  /**
+   * Appends inside the caller's open transaction on this log's database (e.g. dead letters committed
+   * together with the consumer checkpoint): the records exist exactly when that transaction commits.
+   * `query` runs one statement on the transaction's connection and returns its rows.
+   */
+  async appendInTransaction(query: SqlQuery, topic: string, records: LogRecordInput[]): Promise<ProducedRecord[]> {
+    this.assertOpen();
+    if (records.length === 0) return [];
+    const partitions = await this.partitionsFor(topic, records);
+    return runAppend(query, prepareAppend(topic, records, partitions)).catch((e) => {
+      if (e instanceof UnknownTopicError) this.partitionCounts.delete(topic);
+      throw e;
+    });
+  }
+
+  private async partitionsFor(topic: string, records: LogRecordInput[]): Promise<number[]> {
+    const count = await this.partitionCount(topic);
+    return records.map((r, i) => {
+      if (typeof r.key !== 'string') throw new TypeError(`record ${i}: key must be a string`);
+      const partition = r.partition ?? partitionForKey(r.key, count);
+      if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+        throw new RangeError(`record ${i}: partition ${partition} does not exist in topic ${topic} (${count} partitions)`);
+      }
+      return partition;
     });
   }
 

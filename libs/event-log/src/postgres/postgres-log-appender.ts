@@ -78,72 +78,76 @@ export class TopicAppender {
   /** One transaction: lock partitions (ascending), one set-based INSERT, move allocators, NOTIFY, COMMIT. */
   private async write(calls: PendingCall[]): Promise<ProducedRecord[][]> {
     // Everything that does not depend on the allocated offsets is prepared before any lock is taken.
-    const count = calls.reduce((n, c) => n + c.records.length, 0);
-    const partition = new Array<number>(count);
-    const ordinal = new Array<number>(count);
-    const key = new Array<string>(count);
-    const start = new Array<number>(count);
-    const length = new Array<number>(count);
-    const header = new Array<number>(count);
-    const values = new Array<Buffer>(count);
-    const headerIndex = new Map<string, number>();
-    const perPartition = new Map<number, number>();
-    let row = 0;
-    let position = 0;
-    for (const call of calls) {
-      call.records.forEach((r, i) => {
-        const p = call.partitions[i]!;
-        const n = perPartition.get(p) ?? 0;
-        perPartition.set(p, n + 1);
-        const value = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
-        const headers = r.headers && Object.keys(r.headers).length > 0 ? JSON.stringify(r.headers) : '{}';
-        let h = headerIndex.get(headers);
-        if (h === undefined) headerIndex.set(headers, (h = headerIndex.size));
-        partition[row] = p;
-        ordinal[row] = n;
-        key[row] = r.key;
-        start[row] = position;
-        length[row] = value.length;
-        header[row] = h;
-        values[row] = value;
-        position += value.length;
-        row++;
-      });
-    }
-    const sorted = [...perPartition.keys()].sort((a, b) => a - b);
-    const counts = sorted.map((p) => perPartition.get(p)!);
-    // Values travel as one binary parameter (no hex encoding); identical header sets are sent once.
-    const params = [
+    const append = prepareAppend(
       this.topic,
-      partition,
-      ordinal,
-      key,
-      Buffer.concat(values, position),
-      start,
-      length,
-      header,
-      `[${[...headerIndex.keys()].join(',')}]`,
-      sorted,
-      counts,
-    ];
-
-    const base = await withTransaction(this.pool, async (client) => {
-      const locked = await client.query<{ partition: number; next_offset: string }>(LOCK_PARTITIONS_SQL, [this.topic, sorted]);
-      if (locked.rows.length !== sorted.length) throw new UnknownTopicError(this.topic);
-      await client.query(APPEND_SQL, params);
-      return new Map(locked.rows.map((r) => [r.partition, Number(r.next_offset)]));
-    });
-
-    row = 0;
-    return calls.map((call) =>
-      call.records.map(() => {
-        const result = { topic: this.topic, partition: partition[row]!, offset: base.get(partition[row]!)! + ordinal[row]! };
-        row++;
-        return result;
-      }),
+      calls.flatMap((c) => c.records),
+      calls.flatMap((c) => c.partitions),
     );
+    const produced = await withTransaction(this.pool, (client) => runAppend(async (sql, params) => (await client.query(sql, params)).rows, append));
+    let row = 0;
+    return calls.map((call) => call.records.map(() => produced[row++]!));
   }
+}
 
+/** Runs one SQL statement on the caller's connection (a pg client, a TypeORM manager) and returns its rows. */
+export type SqlQuery = (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+/** An append ready to run: its parameters, computed without touching the database. */
+export interface PreparedAppend {
+  topic: string;
+  partition: number[];
+  ordinal: number[];
+  /** Partitions written, ascending (the lock order). */
+  partitions: number[];
+  params: unknown[];
+}
+
+export function prepareAppend(topic: string, records: LogRecordInput[], partitions: number[]): PreparedAppend {
+  const count = records.length;
+  const partition = new Array<number>(count);
+  const ordinal = new Array<number>(count);
+  const key = new Array<string>(count);
+  const start = new Array<number>(count);
+  const length = new Array<number>(count);
+  const header = new Array<number>(count);
+  const values = new Array<Buffer>(count);
+  const headerIndex = new Map<string, number>();
+  const perPartition = new Map<number, number>();
+  let position = 0;
+  records.forEach((r, row) => {
+    const p = partitions[row]!;
+    const n = perPartition.get(p) ?? 0;
+    perPartition.set(p, n + 1);
+    const value = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
+    const headers = r.headers && Object.keys(r.headers).length > 0 ? JSON.stringify(r.headers) : '{}';
+    let h = headerIndex.get(headers);
+    if (h === undefined) headerIndex.set(headers, (h = headerIndex.size));
+    partition[row] = p;
+    ordinal[row] = n;
+    key[row] = r.key;
+    start[row] = position;
+    length[row] = value.length;
+    header[row] = h;
+    values[row] = value;
+    position += value.length;
+  });
+  const sorted = [...perPartition.keys()].sort((a, b) => a - b);
+  const counts = sorted.map((p) => perPartition.get(p)!);
+  // Values travel as one binary parameter (no hex encoding); identical header sets are sent once.
+  const params = [topic, partition, ordinal, key, Buffer.concat(values, position), start, length, header, `[${[...headerIndex.keys()].join(',')}]`, sorted, counts];
+  return { topic, partition, ordinal, partitions: sorted, params };
+}
+
+/**
+ * Appends inside the caller's open transaction: locks the partitions (ascending), one set-based
+ * INSERT that moves the allocators and queues the NOTIFY (sent at COMMIT). Two statements.
+ */
+export async function runAppend(query: SqlQuery, append: PreparedAppend): Promise<ProducedRecord[]> {
+  const locked = (await query(LOCK_PARTITIONS_SQL, [append.topic, append.partitions])) as Array<{ partition: number; next_offset: string }>;
+  if (locked.length !== append.partitions.length) throw new UnknownTopicError(append.topic);
+  await query(APPEND_SQL, append.params);
+  const base = new Map(locked.map((r) => [r.partition, Number(r.next_offset)]));
+  return append.partition.map((p, row) => ({ topic: append.topic, partition: p, offset: base.get(p)! + append.ordinal[row]! }));
 }
 
 /** Errors caused by the data of a statement (SQLSTATE classes 22 and 23), not by the connection or server. */

@@ -2,6 +2,13 @@ import { EntityManager } from 'typeorm';
 import type { IdentifierLink, ProfileState } from '@tessera/identity';
 import { StaleSnapshotError } from '../transaction/transaction-runner';
 
+/** Above this many distinct identifier keys a batch locks buckets instead of keys. */
+export const FINE_LOCK_LIMIT = 512;
+/** Buckets of the coarse mode (a power of two). Per batch transaction: at most FINE_LOCK_LIMIT + LOCK_BUCKETS advisory locks. */
+export const LOCK_BUCKETS = 512;
+/** First key of the two-key advisory lock space used for buckets (the one-key space holds the keys). */
+const LOCK_BUCKET_SPACE = 736_102_911;
+
 export interface TenantIdentifierKey {
   tenant: string;
   type: string;
@@ -81,29 +88,37 @@ interface IdentifierRow {
 export class ProfileGraphRepository {
   constructor(private readonly manager: EntityManager) {}
 
-  /** Next offset stored for a consumer group's partition, locked for this transaction. */
-  async checkpoint(consumerGroup: string, topic: string, partition: number): Promise<number | undefined> {
-    const rows: Array<{ next_offset: string }> = await this.manager.query(
-      `SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-      [consumerGroup, topic, partition],
-    );
-    return rows.length ? Number(rows[0].next_offset) : undefined;
+  /**
+   * The partition's checkpoint row, locked for this transaction; created (and so locked) when missing,
+   * so that the first batch of a partition is fenced like every other: a second member delivering the
+   * same records waits here and then finds them applied. `undefined` = no checkpoint yet.
+   */
+  async lockCheckpoint(consumerGroup: string, topic: string, partition: number): Promise<number | undefined> {
+    const params = [consumerGroup, topic, partition];
+    const select = `SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR UPDATE`;
+    for (;;) {
+      const rows: Array<{ next_offset: string }> = await this.manager.query(select, params);
+      if (rows.length) return Number(rows[0].next_offset);
+      // Only for a partition's first batch: one more statement.
+      const created: unknown[] = await this.manager.query(
+        `INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, updated_at) VALUES ($1, $2, $3, 0, now())
+         ON CONFLICT (consumer_group, topic, partition) DO NOTHING RETURNING 1`,
+        params,
+      );
+      if (created.length) return undefined;
+      // Another member created it meanwhile and has committed: read (and wait for) its row.
+    }
   }
 
   /**
-   * Locks the batch's identifiers (advisory, in hash order) and then loads, in two round trips, the
+   * Locks the batch's identifiers (see lockIdentifiers) and then loads, in two round trips, the
    * graph slice the resolver needs: the profiles the identifiers and zaius_ids reach, locked (row
    * locks, in key order), then every identifier row of those profiles and of the batch's keys, read
    * after the locks are held. Concurrent batches on other partitions serialise on shared people and
    * cannot deadlock; a slice that changed between the two reads is retried (StaleSnapshotError).
    */
   async lockAndLoad(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
-    if (identifiers.length) {
-      await this.manager.query(
-        `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS s`,
-        [identifiers.map((k) => `${k.tenant}\u0001${k.type}\u0001${k.value}`)],
-      );
-    }
+    await this.lockIdentifiers(identifiers);
     const keyParams = [identifiers.map((k) => k.tenant), identifiers.map((k) => k.type), identifiers.map((k) => k.value)];
     const profileRows: ProfileRow[] = await this.manager.query(
       `WITH keys AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value)),
@@ -160,6 +175,37 @@ export class ProfileGraphRepository {
     const stale = slice.identifiers.filter((i) => !locked.has(`${i.tenant}\u0001${i.profileId}`));
     if (stale.length) throw new StaleSnapshotError(`identifiers moved to profiles not locked: ${[...new Set(stale.map((i) => i.profileId))].join(', ')}`);
     return slice;
+  }
+
+  /**
+   * Transaction-level advisory locks on the batch's identifier keys, bounded (issue 8 item 4): PostgreSQL's
+   * lock table holds max_locks_per_transaction × max_connections entries for all sessions together, so
+   * one lock per identifier of a 10,000-record batch exhausts it (53200). Two granularities, one order:
+   * - up to FINE_LOCK_LIMIT distinct keys: each key (64-bit hash) exclusively, under a shared lock of its
+   *   bucket — batches on other partitions only wait for one another when they share a person;
+   * - more keys: each bucket exclusively (at most LOCK_BUCKETS locks however big the batch).
+   * A bucket's exclusive lock conflicts with the shared one, so both modes exclude each other per key.
+   * Locks are taken in one global order — bucket, then that bucket's keys — so workers cannot deadlock.
+   */
+  async lockIdentifiers(identifiers: TenantIdentifierKey[]): Promise<void> {
+    if (identifiers.length === 0) return;
+    const keys = [...new Set(identifiers.map((k) => `${k.tenant}\u0001${k.type}\u0001${k.value}`))];
+    if (keys.length > FINE_LOCK_LIMIT) {
+      await this.manager.query(
+        `SELECT pg_advisory_xact_lock($2::int, b)
+           FROM (SELECT DISTINCT (hashtextextended(k, 0) & $3)::int AS b FROM unnest($1::text[]) AS k ORDER BY 1) AS s`,
+        [keys, LOCK_BUCKET_SPACE, LOCK_BUCKETS - 1],
+      );
+      return;
+    }
+    await this.manager.query(
+      `WITH h AS (SELECT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k),
+            l AS (SELECT DISTINCT (h & $3)::int AS b, 0 AS kind, 0::bigint AS h FROM h
+                  UNION ALL SELECT (h & $3)::int, 1, h FROM h)
+       SELECT CASE WHEN kind = 0 THEN pg_advisory_xact_lock_shared($2::int, b)::text ELSE pg_advisory_xact_lock(h)::text END
+         FROM (SELECT * FROM l ORDER BY b, kind, h) AS s`,
+      [keys, LOCK_BUCKET_SPACE, LOCK_BUCKETS - 1],
+    );
   }
 
   /** One statement: profiles, identifiers, merge redirects, warnings and the checkpoint. */

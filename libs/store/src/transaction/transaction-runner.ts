@@ -11,8 +11,11 @@ export class StaleSnapshotError extends Error {
   }
 }
 
+/** Raised by the identity graph when its slice missed a profile another batch linked meanwhile. */
+const STALE_SNAPSHOT_NAMES = new Set(['StaleSnapshotError', 'IncompleteSnapshotError']);
+
 export function isRetriableTransactionError(error: unknown): boolean {
-  if (error instanceof StaleSnapshotError) return true;
+  if (error instanceof StaleSnapshotError || STALE_SNAPSHOT_NAMES.has((error as Error | undefined)?.name ?? '')) return true;
   const code = (error as { code?: string; driverError?: { code?: string } })?.driverError?.code ?? (error as { code?: string })?.code;
   return code !== undefined && RETRIABLE_CODES.has(code);
 }
