@@ -142,7 +142,7 @@ async function start(controllers: Type[], eventLog: EventLog = log): Promise<Eve
 }
 
 function records(...schemas: Array<string | undefined>): LogRecordInput[] {
-  return schemas.map((schema, i) => ({ key: 'k', value: `r${i}`, headers: schema === undefined ? {} : { schema } }));
+  return schemas.map((schema, i): LogRecordInput => ({ key: 'k', value: `r${i}`, headers: schema === undefined ? {} : { schema } }));
 }
 
 async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {

@@ -2,7 +2,7 @@ import type { LogRecord, RecordBatch } from '../event-log.port';
 import { splitIntoRuns } from './record-runs';
 
 function batch(schemas: Array<string | undefined>, firstOffset = 10): RecordBatch {
-  const records: LogRecord[] = schemas.map((schema, i) => ({
+  const records: LogRecord[] = schemas.map((schema, i): LogRecord => ({
     topic: 't',
     partition: 2,
     offset: firstOffset + i,
