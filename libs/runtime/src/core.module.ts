@@ -6,6 +6,7 @@ import { EVENT_LOG } from '@tessera/event-log';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { HealthController } from './health/health.controller';
 import { ReadinessRegistry } from './health/readiness.registry';
+import { AccessPolicyAudit } from './http/access-policy';
 import { ApiKeyGuard } from './http/api-key.guard';
 import { TenantRateLimiter } from './http/tenant-rate-limiter';
 import { Infrastructure } from './infrastructure';
@@ -40,6 +41,7 @@ export class CoreModule {
         { provide: ProfileQueryRepository, useValue: infra.profiles },
         { provide: ReadinessRegistry, useValue: coreReadiness(infra) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        AccessPolicyAudit,
         {
           provide: TenantRateLimiter,
           useValue: new TenantRateLimiter(infra.tenants, {

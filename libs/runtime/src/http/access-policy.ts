@@ -1,6 +1,8 @@
-import { INestApplicationContext, RequestMethod, SetMetadata } from '@nestjs/common';
+import { INestApplicationContext, Inject, Injectable, OnApplicationBootstrap, Optional, RequestMethod, SetMetadata } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer } from '@nestjs/core';
+import type { TesseraLogger } from '../logger';
+import { LOGGER } from '../tokens';
 
 /**
  * Who may call an HTTP route (DESIGN §3): `none` — anyone, no key (health probes); `write` — a public
@@ -39,10 +41,11 @@ function joinPath(...parts: string[]): string {
 }
 
 /** Every HTTP route of an app's controllers (as Nest's router registers them) with its declared policy. */
-export function routeAccessTable(app: INestApplicationContext): RouteAccess[] {
+export function routeAccessTable(app: INestApplicationContext | ModulesContainer): RouteAccess[] {
+  const modules = app instanceof ModulesContainer ? app : app.get(ModulesContainer);
   const scanner = new MetadataScanner();
   const routes: RouteAccess[] = [];
-  for (const module of app.get(ModulesContainer).values()) {
+  for (const module of modules.values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
       if (!controller) continue;
@@ -61,4 +64,19 @@ export function routeAccessTable(app: INestApplicationContext): RouteAccess[] {
     }
   }
   return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
+}
+
+/** Names, at start-up, every route the guard will refuse for want of a declared policy. */
+@Injectable()
+export class AccessPolicyAudit implements OnApplicationBootstrap {
+  constructor(
+    private readonly modules: ModulesContainer,
+    @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const route of routeAccessTable(this.modules).filter((r) => !r.access)) {
+      this.logger?.error({ route: `${route.method} ${route.path}`, handler: route.handler }, 'route declares no access policy (@Access): every request to it is refused');
+    }
+  }
 }

@@ -11,7 +11,7 @@ import { HealthController } from '../health/health.controller';
 import { ReadinessRegistry } from '../health/readiness.registry';
 import { TesseraLogger } from '../logger';
 import { LOGGER } from '../tokens';
-import { Access } from './access-policy';
+import { Access, AccessPolicyAudit } from './access-policy';
 import { ApiKeyGuard } from './api-key.guard';
 import { createHttpApp } from './http-app';
 
@@ -87,6 +87,7 @@ beforeAll(async () => {
       { provide: LOGGER, useValue: logger },
       { provide: ReadinessRegistry, useValue: readiness },
       { provide: APP_GUARD, useClass: ApiKeyGuard },
+      AccessPolicyAudit,
     ],
   })
   class TestModule {}
@@ -109,6 +110,11 @@ async function call(method: 'GET' | 'POST', url: string, key?: string) {
 }
 
 describe('given a route that declares no access policy', () => {
+  it('then start-up names it in the log (and only it)', () => {
+    const audit = logged.filter((l) => l.level === 'error' && typeof l.obj.handler === 'string');
+    expect(audit.map((l) => l.obj)).toEqual([{ route: 'GET /t/forgotten', handler: 'PoliciesController.forgotten' }]);
+  });
+
   it('then it is refused with the documented 403, even with a private key, and the route is named in the log once', async () => {
     for (const key of [undefined, publicKey, privateKey, privateKey]) {
       expect(await call('GET', '/t/forgotten', key)).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
