@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { SingleNodeEnv } from '@tessera/config';
 import { EventLogTransport } from '@tessera/event-log/transport';
-import { createHttpApp, listen, logPort, runService } from '@tessera/runtime';
+import { createHttpApp, listen, logPort, ReadinessRegistry, runService } from '@tessera/runtime';
 import { ProfileIngestService } from '@tessera/profile-ingest';
 import { ensureDefaultTenant } from './default-tenant/default-tenant';
 import { TesseraModule } from './tessera.module';
@@ -22,6 +22,7 @@ void runService({
       maxBatchRecords: env.TESSERA_WORKER_BATCH_SIZE,
     });
     app.connectMicroservice({ strategy: consumers });
+    app.get(ReadinessRegistry).register('consumers', () => consumers.check());
     let started = false;
     let fatal: Error | undefined;
     // A group the log will not restart: stop in order (in-flight work finishes), then exit non-zero so a supervisor restarts us.

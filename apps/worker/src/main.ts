@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { WorkerEnv } from '@tessera/config';
 import { EventLogTransport } from '@tessera/event-log/transport';
-import { CoreModule, createHttpApp, listen, logPort, runService } from '@tessera/runtime';
+import { CoreModule, createHttpApp, listen, logPort, ReadinessRegistry, runService } from '@tessera/runtime';
 import { ProfileProjectionModule } from '@tessera/profile-projection';
 
 void runService({
@@ -19,6 +19,7 @@ void runService({
       maxBatchRecords: env.TESSERA_WORKER_BATCH_SIZE,
     });
     app.connectMicroservice({ strategy: consumers });
+    app.get(ReadinessRegistry).register('consumers', () => consumers.check());
     let started = false;
     let fatal: Error | undefined;
     // A group the log will not restart: stop in order (in-flight batches commit), then exit non-zero so an orchestrator restarts us.

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { PROFILE_UPSERT_SCHEMA, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EVENT_LOG, EventLog, RecordBatch } from '@tessera/event-log';
 import { AssignedPartition, CheckpointSource, RecordBatchPattern } from '@tessera/event-log/transport';
-import { LOGGER, logPort, TesseraLogger } from '@tessera/runtime';
+import { LOGGER, logPort, ReadinessRegistry, TesseraLogger } from '@tessera/runtime';
 import { acquireWorkerLease, ProjectionLease, TenantRepository } from '@tessera/store';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from './profile-projector.service';
 
@@ -23,8 +23,11 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
     @Inject(EVENT_LOG) eventLog: EventLog,
     tenants: TenantRepository,
     @Inject(LOGGER) private readonly logger: TesseraLogger,
+    readiness: ReadinessRegistry,
   ) {
     this.projector = new ProfileProjector(dataSource, eventLog, tenants, logPort(logger.child({ component: 'projector' })), PROFILE_PROJECTOR_GROUP);
+    // Partitions that keep failing (or hit a checkpoint gap) fail readiness.
+    readiness.register('projector', () => this.projector.health.check());
   }
 
   /** Runs before the transport starts consuming (app.init precedes startAllMicroservices): a replay blocks workers. */

@@ -202,12 +202,14 @@ describe('given handlers declared per record kind on one topic', () => {
       stalled: [{ group: MAIN, topic: TOPIC, partition: 0, offset: 1, schema: 'mystery.v9' }],
     });
     expect(transport.isHealthy()).toBe(false);
+    expect(() => transport.check()).toThrow('group test.main waits at transport.records.v1[0]@1: no handler for schema mystery.v9');
   });
 
   it('when the group declares a fallback, then other kinds and records without a header go to it, in order', async () => {
     await log.produce(TOPIC, records('upsert.v1', 'mystery.v9', undefined, 'upsert.v1'));
     const transport = await start([FeedGroup]);
     await until(async () => (await committed(FEED)) === 4);
+    expect(() => transport.check()).not.toThrow();
     expect(probe.calls.map((c) => [c.handler, c.schema, c.offsets])).toEqual([
       ['feed-upsert', 'upsert.v1', [0]],
       ['feed-other', 'mystery.v9', [1]],
@@ -271,6 +273,7 @@ describe('given a running transport', () => {
     expect(heard).toEqual([[FEED, 'the consumer crashed and will not restart']]);
     expect(transport.health()).toMatchObject({ healthy: false, status: 'fatal', fatal: { group: FEED, error: 'the consumer crashed and will not restart' } });
     expect(statuses).toEqual(['connected', 'fatal']);
+    expect(() => transport.check()).toThrow('group test.feed stopped for good: the consumer crashed and will not restart');
   });
 
   it('when two handlers claim the same group, topic and schema, then start-up fails naming them', async () => {

@@ -162,6 +162,18 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
     return this.health().healthy;
   }
 
+  /** Readiness check: returns while healthy, throws naming the problem otherwise. */
+  check(): void {
+    const health = this.health();
+    if (health.healthy) return;
+    const problems = [
+      ...(health.fatal ? [`group ${health.fatal.group} stopped for good: ${health.fatal.error}`] : []),
+      ...health.stalled.map((s) => `group ${s.group} waits at ${s.topic}[${s.partition}]@${s.offset}: no handler for schema ${s.schema ?? '(none)'}`),
+      ...(health.status === 'disconnected' ? ['not consuming (closed)'] : []),
+    ];
+    throw new Error(problems.join('; '));
+  }
+
   // ---------------------------------------------------------------- start and stop
 
   private async startConsumers(): Promise<void> {
