@@ -8,7 +8,7 @@ describe('loadEnv', () => {
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.KAFKA_BROKERS).toBeUndefined();
     // Kafka topics: defaults for a 3-broker cluster.
-    expect(env).toMatchObject({ TESSERA_KAFKA_REPLICATION_FACTOR: 3, TESSERA_KAFKA_MIN_INSYNC_REPLICAS: 2 });
+    expect(env).toMatchObject({ TESSERA_KAFKA_REPLICATION_FACTOR: 3, TESSERA_KAFKA_MIN_INSYNC_REPLICAS: 2, TESSERA_KAFKA_SESSION_TIMEOUT_MS: 30_000 });
   });
 
   it('given a single broker set explicitly, then replication factor and min.insync.replicas are 1', () => {
@@ -37,6 +37,7 @@ describe('loadEnv', () => {
     ['TESSERA_KAFKA_REPLICATION_FACTOR', 'three'],
     ['TESSERA_KAFKA_MIN_INSYNC_REPLICAS', '0'],
     ['TESSERA_KAFKA_MIN_INSYNC_REPLICAS', '1.5'],
+    ['TESSERA_KAFKA_SESSION_TIMEOUT_MS', '500'],
   ])('given %s=%s, then start-up fails naming the variable', (name, value) => {
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(ConfigurationError);
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(new RegExp(name));

@@ -75,6 +75,17 @@ export class CommonEnv {
   @Validate(AtMostReplicationFactor)
   TESSERA_KAFKA_MIN_INSYNC_REPLICAS: number = 2;
 
+  /**
+   * Kafka consumer-group session timeout: how long a worker that died without leaving (SIGKILL, lost
+   * host) keeps its partitions before the group gives them to the others. Within the broker's
+   * group.min/max.session.timeout.ms (6 s – 30 min by default).
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1_000)
+  @Max(1_800_000)
+  TESSERA_KAFKA_SESSION_TIMEOUT_MS: number = 30_000;
+
   /** Connections in this process's PostgreSQL pool. */
   @Transform(({ value }) => Number(value))
   @IsInt()

@@ -12,6 +12,8 @@ export interface EventLogSettings {
   /** Kafka only: replication factor and min.insync.replicas of created topics (see KafkaEventLogOptions). */
   replicationFactor?: number;
   minInsyncReplicas?: number;
+  /** Kafka only: consumer-group session timeout. */
+  sessionTimeoutMs?: number;
   logger?: { info(m: string, e?: Record<string, unknown>): void; warn(m: string, e?: Record<string, unknown>): void; error(m: string, e?: Record<string, unknown>): void };
 }
 
@@ -23,6 +25,7 @@ export function createEventLog(settings: EventLogSettings): EventLog {
       clientId: settings.clientId ?? 'tessera',
       replicationFactor: settings.replicationFactor,
       minInsyncReplicas: settings.minInsyncReplicas,
+      sessionTimeoutMs: settings.sessionTimeoutMs,
       logger: settings.logger,
     });
   }

@@ -34,6 +34,7 @@ export async function startInfrastructure(
       kafkaBrokers: env.KAFKA_BROKERS,
       replicationFactor: env.TESSERA_KAFKA_REPLICATION_FACTOR,
       minInsyncReplicas: env.TESSERA_KAFKA_MIN_INSYNC_REPLICAS,
+      sessionTimeoutMs: env.TESSERA_KAFKA_SESSION_TIMEOUT_MS,
       pool: database.pool,
       connectionString: database.url,
       logger: logPort(logger.child({ component: 'event-log' })),

@@ -203,7 +203,7 @@ describe('KafkaEventLog group members on a real broker', () => {
       return {
         ...roundRobin,
         name: 'ForeignAssigner',
-        protocol: ({ topics: t }) => ({ name: 'ForeignAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics: t }) }),
+        protocol: ({ topics: t }) => ({ name: 'ForeignAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics: t, userData: Buffer.alloc(0) }) }),
       };
     };
     const foreign: Consumer = kafka.consumer({ groupId, partitionAssigners: [foreignAssigner], sessionTimeout: 6_000, heartbeatInterval: 300 });
