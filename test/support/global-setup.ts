@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../libs/store/src/database/embedded-postgres.server';
-import { startSharedKafka, type KafkaTestCluster } from './kafka/kafka-test-cluster';
+import { describeKafka, startSharedKafka, type KafkaTestCluster } from './kafka/kafka-test-cluster';
 
 // One real PostgreSQL server and one real Kafka broker for the whole run, started side by side with
 // the build. Each test file makes its own database on the server (test/support/database.ts) and its
@@ -14,12 +14,22 @@ export default async function globalSetup(): Promise<void> {
   const [built, pg, kafka] = started;
   if (pg.status === 'fulfilled' && pg.value) (globalThis as Record<string, unknown>).__TESSERA_TEST_PG__ = pg.value;
   if (kafka.status === 'fulfilled' && kafka.value) (globalThis as Record<string, unknown>).__TESSERA_TEST_KAFKA__ = kafka.value;
+  recordKafkaForSummary(kafka.status === 'fulfilled' ? kafka.value : null);
   const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     // jest skips globalTeardown when globalSetup throws: stop what did start.
     await stopServices();
     throw built.status === 'rejected' ? built.reason : failure.reason;
   }
+}
+
+/** scripts/test.js names the broker the run used next to its closing line. */
+function recordKafkaForSummary(cluster: KafkaTestCluster | null): void {
+  const kind = (process.env.TESSERA_TEST_KAFKA_KIND ?? 'mokapi') as KafkaTestCluster['kind'];
+  const text = describeKafka(cluster ?? { kind, version: process.env.TESSERA_TEST_KAFKA_VERSION });
+  const dir = join(__dirname, '../../.test-output');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'kafka.txt'), `${text}\n`);
 }
 
 /** Process-level tests (e2e, crash, outage) run the built code: keep dist/ current. */

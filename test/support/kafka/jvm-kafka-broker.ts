@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { isKafka3, javaCommand, kafkaVersion, resolveKafkaJars } from './kafka-jars';
+import { classDataSharing, formattedStorage } from './jvm-startup-cache';
 import { freePort } from './ports';
 
 export interface JvmKafkaBroker {
@@ -63,6 +64,10 @@ export function brokerProperties(p: { port: number; controllerPort: number; logD
     // Fast joins and rebalances for tests: no initial delay, short sessions allowed.
     'group.initial.rebalance.delay.ms': 0,
     'group.min.session.timeout.ms': 1_000,
+    // After a SIGKILL the restarted controller holds the old registration until this session expires
+    // (default 9 s) before it accepts the broker again; tests restart brokers on purpose.
+    'broker.session.timeout.ms': 4_000,
+    'broker.heartbeat.interval.ms': 500,
     'auto.create.topics.enable': false,
     'num.partitions': 1,
     // Small segments and indexes: many short-lived topics on a test machine.
@@ -177,21 +182,29 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
   const logging = loggingConfig(version);
   writeFileSync(join(dir, logging.file), logging.text);
   const propsFile = join(dir, 'server.properties');
-  writeFileSync(propsFile, brokerProperties({ port, controllerPort, logDir: join(dir, 'data'), version }));
-  const classpath = ['-cp', join(lib, '*')];
-  const jvmArgs = [
+  const properties = (logDir: string) => brokerProperties({ port, controllerPort, logDir, version });
+  writeFileSync(propsFile, properties(join(dir, 'data')));
+  const jvmArgs = (extra: string[] = []) => [
     `-Xmx${options.heapMb ?? 512}m`,
     '-Xms128m',
     '-XX:+UseSerialGC', // one GC thread: the test machine has two cores shared with everything else
     '-Djava.awt.headless=true',
     logging.jvmFlag(join(dir, logging.file)),
-    ...classpath,
+    ...extra,
+    '-cp',
+    join(lib, '*'),
   ];
 
-  const formatted = await runToExit(java, [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile], dir, logFile);
-  if (formatted !== 0) {
+  try {
+    await formattedStorage(version, join(dir, 'data'), async (logDir) => {
+      const templateProps = join(dir, 'template.properties');
+      writeFileSync(templateProps, properties(logDir));
+      const code = await runToExit(java, [...jvmArgs(), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', templateProps], dir, logFile);
+      if (code !== 0) throw new Error(`Kafka ${version}: storage format exited with ${code}:\n${tail(logFile)}`);
+    });
+  } catch (error) {
     removeDataDir(dir);
-    throw new Error(`Kafka ${version}: storage format exited with ${formatted}:\n${tail(logFile)}`);
+    throw error;
   }
 
   const brokers = [`127.0.0.1:${port}`];
@@ -199,12 +212,15 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
   let watchdog: ChildProcess | undefined;
 
   const launch = async () => {
+    const cds = classDataSharing(version, java);
     const fd = openSync(logFile, 'a');
-    const c = spawn(java, [...jvmArgs, 'kafka.Kafka', propsFile], { cwd: dir, stdio: ['ignore', fd, fd] });
+    const c = spawn(java, [...jvmArgs(cds.jvmFlags), 'kafka.Kafka', propsFile], { cwd: dir, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     c.unref();
     child = c;
     running.add(c);
+    // A JVM that handled SIGTERM exits with 143 and has written its class-data archive by then.
+    c.once('exit', (_code, sig) => cds.afterExit(sig === null));
     watchdog = startWatchdog(c.pid!, dir);
     const died = exitOf(c).then(() => new Error(`Kafka ${version} exited during start-up (code ${c.exitCode ?? c.signalCode}):\n${tail(logFile)}`));
     await waitUntilServing(brokers, died, () => tail(logFile));

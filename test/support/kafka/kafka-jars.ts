@@ -9,7 +9,7 @@
  *   JAVA_HOME                the JDK to run the broker (else `java` on PATH); 4.x needs Java 17+.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -54,7 +54,7 @@ export function cachedKafkaLib(version: string): string | null {
   return existsSync(join(lib, `kafka_2.13-${version}.jar`)) ? lib : null;
 }
 
-let resolving = new Map<string, Promise<string>>();
+const resolving = new Map<string, Promise<string>>();
 
 /**
  * The folder holding kafka_2.13-<version>.jar, its runtime dependencies and an slf4j binding,
@@ -181,15 +181,20 @@ export function parseJavaMajor(banner: string): number | null {
   return first === 1 && m[2] ? Number(m[2]) : first;
 }
 
-const javaMajors = new Map<string, number | null>();
+const javaBanners = new Map<string, string>();
 
-export function javaMajor(java: string): number | null {
-  if (!javaMajors.has(java)) {
+/** `java -version` output: names the exact JVM build (class-data archives are only valid for it). */
+export function javaBanner(java: string): string {
+  let banner = javaBanners.get(java);
+  if (banner === undefined) {
     const r = spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 10_000 });
-    javaMajors.set(java, parseJavaMajor(`${r.stderr ?? ''}${r.stdout ?? ''}`));
+    banner = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim();
+    javaBanners.set(java, banner);
   }
-  return javaMajors.get(java) ?? null;
+  return banner;
 }
+
+export const javaMajor = (java: string): number | null => parseJavaMajor(javaBanner(java));
 
 export const minimumJava = (version: string) => (isKafka3(version) ? 11 : 17);
 
@@ -207,14 +212,3 @@ export function jvmKafkaUnavailable(version = kafkaVersion()): string | null {
   return null;
 }
 
-/** For a log line: the cache folder's readme, to show which copy ran. */
-export function describeKafkaCache(version: string): string {
-  const readme = join(kafkaCacheDir(version), 'README');
-  return existsSync(readme) ? readFileSync(readme, 'utf8').trim() : kafkaCacheDir(version);
-}
-
-/** Test hook: forget in-flight resolutions. */
-export function resetKafkaJarState(): void {
-  resolving = new Map();
-  javaMajors.clear();
-}

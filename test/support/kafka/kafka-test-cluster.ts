@@ -135,6 +135,7 @@ export async function startSharedKafka(log: (line: string) => void = () => undef
     return null;
   }
   let cluster: KafkaTestCluster;
+  const started = Date.now();
   try {
     cluster = kind === 'external' ? { brokers: externalBrokers() ?? [], kind, stop: async () => undefined } : await startLocal(kind, [], true);
     if (cluster.brokers.length === 0) throw new Error('Kafka test kind "external" needs KAFKA_BROKERS');
@@ -147,8 +148,16 @@ export async function startSharedKafka(log: (line: string) => void = () => undef
   process.env[SHARED_KAFKA_ENV.brokers] = cluster.brokers.join(',');
   process.env[SHARED_KAFKA_ENV.kind] = cluster.kind;
   if (cluster.version) process.env[SHARED_KAFKA_ENV.version] = cluster.version;
-  log(`Kafka for tests: ${cluster.kind}${cluster.version ? ` ${cluster.version}` : ''} at ${cluster.brokers.join(',')}`);
+  log(`Kafka for tests: ${describeKafka(cluster)} at ${cluster.brokers.join(',')} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   return cluster;
+}
+
+/** E.g. "jvm broker, Apache Kafka 4.4.0" — for the test run's closing lines. */
+export function describeKafka(cluster: Pick<KafkaTestCluster, 'kind' | 'version'>): string {
+  if (cluster.kind === 'jvm') return `JVM broker, Apache Kafka ${cluster.version}`;
+  if (cluster.kind === 'container') return `container ${KAFKA_IMAGE}`;
+  if (cluster.kind === 'external') return 'KAFKA_BROKERS';
+  return 'go-mokapi mock';
 }
 
 function sharedKafkaFromEnv(): KafkaTestCluster | null {
