@@ -35,6 +35,36 @@ describe('PostgresEventLog (postgres specifics)', () => {
     return log;
   };
 
+  it('appends inside the caller\'s transaction: the records exist exactly when it commits, offsets stay contiguous', async () => {
+    const log = open();
+    const topic = `in-tx.${run}`;
+    await log.ensureTopics([{ name: topic, partitions: 1 }]);
+    const client = await db.pool.connect();
+    const query = async (sql: string, params: unknown[]) => (await client.query(sql, params)).rows;
+    try {
+      await client.query('BEGIN');
+      expect(await log.appendInTransaction(query, topic, [{ key: 'k', value: 'rolled back' }])).toEqual([{ topic, partition: 0, offset: 0 }]);
+      await client.query('ROLLBACK');
+      expect(await log.endOffsets(topic)).toEqual([{ partition: 0, offset: 0 }]);
+
+      await client.query('BEGIN');
+      const produced = await log.appendInTransaction(query, topic, [{ key: 'k', value: 'one', headers: { h: '1' } }, { key: 'k', value: 'two' }]);
+      expect(produced.map((r) => r.offset)).toEqual([0, 1]);
+      // Not visible to others before the commit.
+      expect(await log.endOffsets(topic)).toEqual([{ partition: 0, offset: 0 }]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(await log.produce(topic, [{ key: 'k', value: 'three' }])).toEqual([{ topic, partition: 0, offset: 2 }]);
+    const { rows } = await db.pool.query(`SELECT "offset", value, headers FROM log_records WHERE topic = $1 ORDER BY "offset"`, [topic]);
+    expect(rows.map((r) => [Number(r.offset), r.value.toString(), r.headers])).toEqual([
+      [0, 'one', { h: '1' }],
+      [1, 'two', {}],
+      [2, 'three', {}],
+    ]);
+  });
+
   it('keeps offsets contiguous, without gaps or duplicates, under concurrent producers', async () => {
     const log = open();
     const topic = `concurrent.${run}`;
