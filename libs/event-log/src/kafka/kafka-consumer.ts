@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { ConsumeOptions, ConsumerHandle, LogRecord, RecordBatch } from '../event-log.port';
-import { describe, isRebalancingError } from './kafka-errors';
+import { describe, rebalancingCause } from './kafka-errors';
 import type { KafkaEventLogLogger } from './kafka-logger';
 
 export interface HandlerBackoff {
@@ -298,7 +298,8 @@ export class KafkaConsumerHandle implements ConsumerHandle {
       } catch (error) {
         // Rebalance: let KafkaJS rejoin. The handled records may come back to the next owner, which
         // skips them through its own checkpoint (resolveStartOffset / the projection's stored offset).
-        if (isRebalancingError(error)) throw error;
+        const rebalance = rebalancingCause(error);
+        if (rebalance !== undefined) throw rebalance;
         if (attempt >= 3 || this.stopping) {
           // Commits are cumulative: the next batch's commit (or stop) carries this one along.
           this.uncommitted.set(key, { topic, partition, offset: nextOffset });
@@ -327,7 +328,8 @@ export class KafkaConsumerHandle implements ConsumerHandle {
       else await this.consumer.commitOffsets(topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))));
       for (const p of pending) this.deps.onCommitted(this.options.groupId, p.topic, p.partition, p.offset);
     } catch (error) {
-      if (payload && isRebalancingError(error)) throw error;
+      const rebalance = rebalancingCause(error);
+      if (payload && rebalance !== undefined) throw rebalance;
       this.logger.warn('Kafka offset commit retry failed', { groupId: this.options.groupId, error: describe(error) });
     }
   }
@@ -350,8 +352,9 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     const ticker = setInterval(() => {
       // heartbeat() itself throttles to the configured interval.
       payload.heartbeat().catch((error: unknown) => {
-        if (!isRebalancingError(error)) return; // connection errors: the fetch loop reconnects
-        run.rebalance ??= error;
+        const rebalance = rebalancingCause(error);
+        if (rebalance === undefined) return; // connection errors: the fetch loop reconnects
+        run.rebalance ??= rebalance;
         noticed();
       });
     }, Math.min(1_000, this.deps.heartbeatIntervalMs));

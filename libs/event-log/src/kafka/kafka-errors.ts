@@ -59,15 +59,37 @@ export function toLogError(error: unknown, what: string): Error {
   return error instanceof Error ? error : new Error(`${what}: ${String(error)}`);
 }
 
-export function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+/** `Name: message`, plus the Kafka error type (e.g. REBALANCE_IN_PROGRESS) and what it wraps, for logs. */
+export function describe(error: unknown, depth = 0): string {
+  if (!(error instanceof Error)) return String(error);
+  const { type, cause } = error as KafkaJsLikeError;
+  let text = `${error.name}: ${error.message}`;
+  if (type && !text.includes(type)) text += ` [${type}]`;
+  if (cause && cause !== error && depth < 3) {
+    const inner = describe(cause, depth + 1);
+    if (!text.includes(inner)) text += ` (cause: ${inner})`;
+  }
+  return text;
+}
+
+// Group-coordinator answers that mean "this member's generation is over; rejoin and carry on":
+// KafkaJS's own isRebalancing set plus UNKNOWN_MEMBER_ID (the member was dropped: session expired).
+const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/**
+ * The error (itself, or what a KafkaJS retry wrapper carries as its cause) that says the group is
+ * rebalancing, else undefined. Hand this one to KafkaJS: its runner rejoins on the bare protocol error.
+ */
+export function rebalancingCause(error: unknown, depth = 0): unknown {
+  if (!error || typeof error !== 'object' || depth > 5) return undefined;
+  const e = error as KafkaJsLikeError;
+  if (e.type && REBALANCE_TYPES.has(e.type)) return error;
+  return e.cause && e.cause !== error ? rebalancingCause(e.cause, depth + 1) : undefined;
 }
 
 /** Group-coordinator answers that mean "the group is being rebalanced; rejoin and carry on". */
 export function isRebalancingError(error: unknown): boolean {
-  const type = (error as KafkaJsLikeError | undefined)?.type;
-  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID';
+  return rebalancingCause(error) !== undefined;
 }
 
 /** Admin group APIs the server does not implement (the go-mokapi test server: DescribeGroups, member-less OffsetFetch). */
