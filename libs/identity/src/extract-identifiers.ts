@@ -32,7 +32,7 @@ export interface PreloadKeys {
   /** Every (type, value) referenced by the batch, zaius_id excluded, de-duplicated. */
   identifiers: IdentifierRef[];
   /**
-   * Profile ids named by `zaius_id`, plus the id each record would create (`profileIdFor(recordId)`, so a
+   * Profile ids named by `zaius_id` (UUIDs only: any other value is invalid and names nobody), plus the id each record would create (`profileIdFor(recordId)`, so a
    * re-applied record finds its own profile instead of overwriting it). Follow `merged_into` chains when loading.
    */
   profileIds: string[];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { IdentifierRules } from './identifier-rules';
+import { IdentifierRules, isBlockedIdentifierValue } from './identifier-rules';
 import { IdentityGraph } from './identity-graph';
 import { profileIdFor } from './profile-id';
 import { SnapshotStore } from './testing/snapshot-store';
@@ -120,14 +120,17 @@ const personWithZaiusRecord = fc
       ...(zaius !== undefined && { zaius_id: zaius }),
     } as Attributes,
   }));
-/** The same records as if they had no zaius_id (those with no other identifier left out). */
+/**
+ * The same records as if they had no zaius_id. A record whose only identifier was one (not a blocked
+ * placeholder: those are never identifiers) is left out, as it changes nothing.
+ */
 const withoutZaiusIds = (rs: ProfileUpsert[]): ProfileUpsert[] =>
-  rs
-    .map((r) => {
-      const { zaius_id: _dropped, ...attributes } = r.attributes;
-      return { ...r, attributes };
-    })
-    .filter((r) => ['customer_id', 'email', 'phone', 'vuid'].some((k) => Object.hasOwn(r.attributes, k)));
+  rs.flatMap((r) => {
+    const { zaius_id: zaius, ...attributes } = r.attributes;
+    const placeholder = zaius === undefined || isBlockedIdentifierValue(String(zaius));
+    const hasOther = ['customer_id', 'email', 'phone', 'vuid'].some((k) => Object.hasOwn(attributes, k));
+    return placeholder || hasOther ? [{ ...r, attributes }] : [];
+  });
 
 const permutation = (n: number) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
 const withTwoOrders = (recs: fc.Arbitrary<ProfileUpsert[]>) =>

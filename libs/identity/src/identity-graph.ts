@@ -244,13 +244,15 @@ export class IdentityGraph {
       if (field === ZAIUS_ID) ids.zaiusIgnored = true; // e.g. "test", accepted by older versions
     }
     for (const ref of identifiers) {
-      if (ref.type !== ZAIUS_ID) (this.rules.get(ref.type)?.confidence === 'low' ? ids.low : ids.high).push(ref);
-      else if (this.profiles.has(ref.value)) ids.named = this.live(ref.value);
-      else {
-        // Not an identifier: it never creates a profile with that id, links or merges anything.
-        ctx.warnings.push('zaius_id names no known profile: ignored');
-        ids.zaiusIgnored = true;
-      }
+      if (ref.type === ZAIUS_ID) {
+        if (this.profiles.has(ref.value)) ids.named = this.live(ref.value);
+        else {
+          // Not an identifier: it never creates a profile with that id, links or merges anything.
+          ctx.warnings.push('zaius_id names no known profile: ignored');
+          ids.zaiusIgnored = true;
+        }
+      } else if (this.rules.get(ref.type)?.confidence === 'low') ids.low.push(ref);
+      else ids.high.push(ref);
     }
     return ids;
   }
