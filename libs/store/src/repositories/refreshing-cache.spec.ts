@@ -114,4 +114,27 @@ describe('RefreshingCache', () => {
     expect(await cache.get('k', load(3))).toBe(3);
     expect(cache.size).toEqual({ known: 1, negative: 0 });
   });
+
+  it('given a caller that needs a value loaded since a given time, then an older entry is reloaded and a newer one served', async () => {
+    const { clock, cache, load, loads } = setup();
+    await cache.get('k', load(1));
+    clock.t = 100;
+    expect(await cache.get('k', load(2), 0)).toBe(1); // loaded at 0: good enough
+    expect(loads()).toBe(1);
+    expect(await cache.get('k', load(3), 50)).toBe(3); // loaded before 50: reloaded
+    expect(await cache.get('k', load(4), 50)).toBe(3);
+    expect(loads()).toBe(2);
+  });
+
+  it('given a load running since before the required time, then a new load is made; one running since after it is shared', async () => {
+    const { clock, cache, load, loads, release } = setup();
+    const early = cache.get('k', load(1, true)); // started at 0
+    clock.t = 10;
+    const late = cache.get('k', load(2), 5);
+    const shared = cache.get('k', load(3), 10);
+    release();
+    expect(await Promise.all([early, late, shared])).toEqual([1, 2, 2]);
+    expect(loads()).toBe(2);
+    expect(await cache.get('k', load(4))).toBe(2); // the early load did not overwrite the newer value
+  });
 });

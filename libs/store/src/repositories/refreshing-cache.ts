@@ -33,7 +33,7 @@ interface Entry<V> {
 export class RefreshingCache<K extends {}, V> {
   private readonly known: LRUCache<K, Entry<V>>;
   private readonly unknown?: LRUCache<K, Entry<V>>;
-  private readonly loading = new Map<K, Promise<V>>();
+  private readonly loading = new Map<K, { value: Promise<V>; at: number }>();
   private readonly now: () => number;
 
   constructor(private readonly options: RefreshingCacheOptions<V>) {
@@ -43,15 +43,18 @@ export class RefreshingCache<K extends {}, V> {
     this.now = options.now ?? Date.now;
   }
 
-  async get(key: K, load: (key: K) => Promise<V>): Promise<V> {
-    const entry = this.known.get(key) ?? this.unknown?.get(key);
+  /** `loadedSince`: only a value whose load started at or after this time will do (e.g. no older than a record). */
+  async get(key: K, load: (key: K) => Promise<V>, loadedSince = -Infinity): Promise<V> {
+    let entry = this.known.get(key) ?? this.unknown?.get(key);
+    if (entry && entry.at < loadedSince) entry = undefined;
     const age = entry ? this.now() - entry.at : Infinity;
     if (entry && age < this.options.refreshAfterMs) return entry.value;
     if (entry && age < this.options.maxAgeMs) {
       if (!this.loading.has(key)) void this.load(key, load).catch(() => undefined);
       return entry.value;
     }
-    return this.loading.get(key) ?? this.load(key, load);
+    const running = this.loading.get(key);
+    return running && running.at >= loadedSince ? running.value : this.load(key, load);
   }
 
   /** Forgets a key; a load already running for it will not store its (possibly older) answer. */
@@ -68,7 +71,8 @@ export class RefreshingCache<K extends {}, V> {
 
   private load(key: K, load: (key: K) => Promise<V>): Promise<V> {
     const at = this.now();
-    const loading: Promise<V> = load(key).then(
+    const loading = { at } as { value: Promise<V>; at: number };
+    loading.value = load(key).then(
       (value) => {
         if (this.loading.get(key) === loading) {
           this.loading.delete(key);
@@ -82,7 +86,7 @@ export class RefreshingCache<K extends {}, V> {
       },
     );
     this.loading.set(key, loading);
-    return loading;
+    return loading.value;
   }
 
   private store(key: K, entry: Entry<V>): void {

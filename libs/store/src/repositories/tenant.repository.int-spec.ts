@@ -129,4 +129,15 @@ describe('given a custom identifier type added by another process', () => {
     }
     expect(rules.isIdentifier('member_no')).toBe(true);
   });
+
+  it('then a worker asked for rules read since its records were received knows the type at once', async () => {
+    await cli.ensureTenant('worker');
+    at(0);
+    expect((await server.identifierRules('worker')).isIdentifier('card_no')).toBe(false);
+    at(100);
+    await cli.updateSettings('worker', { identifierTypes: [{ type: 'card_no', confidence: 'high', perProfileLimit: null }] });
+    // An ingest accepted a record with card_no at 200 (it knew the type); the worker sees it at 300.
+    at(300);
+    expect((await server.identifierRules('worker', 200)).isIdentifier('card_no')).toBe(true);
+  });
 });

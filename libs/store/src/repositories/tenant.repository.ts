@@ -145,17 +145,25 @@ export class TenantRepository {
     });
   }
 
-  /** The identifier rules of a tenant: defaults plus its custom types (cached for at most 5 s). */
-  async identifierRules(tenant: string): Promise<IdentifierRules> {
-    return (await this.tenantEntry(tenant)).rules;
+  /**
+   * The identifier rules of a tenant: defaults plus its custom types (cached for at most 5 s).
+   * `readSince` (epoch ms): rules read from the database at or after that time — a worker passes the
+   * time its records were received, so it knows every type the ingest that accepted them knew.
+   */
+  async identifierRules(tenant: string, readSince?: number): Promise<IdentifierRules> {
+    return (await this.tenantEntry(tenant, readSince)).rules;
   }
 
-  private tenantEntry(tenant: string) {
-    return this.tenantCache.get(tenant, async (id) => {
-      const entity = await this.dataSource.getRepository(TenantEntity).findOneBy({ id });
-      const custom = entity?.settings?.identifierTypes ?? [];
-      return { tenant: entity, rules: custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults() };
-    });
+  private tenantEntry(tenant: string, readSince?: number) {
+    return this.tenantCache.get(
+      tenant,
+      async (id) => {
+        const entity = await this.dataSource.getRepository(TenantEntity).findOneBy({ id });
+        const custom = entity?.settings?.identifierTypes ?? [];
+        return { tenant: entity, rules: custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults() };
+      },
+      readSince,
+    );
   }
 
   async settings(tenant: string): Promise<TenantSettings> {
