@@ -34,6 +34,7 @@ const topics = {
   staleSeek: `consumer.stale.${randomUUID().slice(0, 8)}`,
   rebalance: `consumer.rebal.${randomUUID().slice(0, 8)}`,
   fatal: `consumer.fatal.${randomUUID().slice(0, 8)}`,
+  recreated: `consumer.recreated.${randomUUID().slice(0, 8)}`,
 };
 
 describe('KafkaEventLog group members on a real broker', () => {
@@ -53,6 +54,7 @@ describe('KafkaEventLog group members on a real broker', () => {
       { name: topics.staleSeek, partitions: 2 },
       { name: topics.rebalance, partitions: 1 },
       { name: topics.fatal, partitions: 1 },
+      { name: topics.recreated, partitions: 1 },
     ]);
     kafka = new Kafka({ brokers: cluster.brokers, clientId: 'consumer-spec-raw', logLevel: logLevel.NOTHING });
   }, 60_000);
@@ -89,6 +91,31 @@ describe('KafkaEventLog group members on a real broker', () => {
     );
     await waitFor('all retained records', () => seen.length >= 20);
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => 10 + i));
+  }, 45_000);
+
+  it('given a checkpoint beyond the log end (the log was recreated), then no record is handed on to be skipped and the member fails naming the partition', async () => {
+    const log = open();
+    const topic = topics.recreated;
+    await log.produce(topic, Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `new${i}`, partition: 0 })));
+    const handled: number[] = [];
+    const fatal: Error[] = [];
+    handles.push(
+      await log.consume({
+        groupId: `g-recreated-${randomUUID()}`,
+        topics: [topic],
+        resolveStartOffset: async () => 50, // the database applied 50 records of the old log
+        handleBatch: async (b) => void handled.push(...b.records.map((r) => r.offset)),
+        onFatal: (e) => fatal.push(e),
+      }),
+    );
+    await waitFor('onFatal', () => fatal.length > 0);
+    expect(fatal[0].message).toBe(
+      `Kafka partition ${topic}/0 restarts at offset 0, below the application checkpoint 50: the log was truncated or recreated. ` +
+        'Nothing is skipped; restore the log or rebuild the projections (replay).',
+    );
+    await sleep(500);
+    expect(handled).toEqual([]);
+    await expect(log.ping()).rejects.toThrow(/below the application checkpoint 50/);
   }, 45_000);
 
   it('given a start-offset lookup still pending when the group rebalances, then the member rejoins at once and the late answer of the old generation does not move the partition', async () => {

@@ -51,6 +51,8 @@ export class KafkaConsumerHandle implements ConsumerHandle {
   /** Per partition: resolveStartOffset + seek of the current generation, awaited before its batches run. */
   private readonly starting = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, number>();
+  /** Per partition: the offset the last seek asked for; the first batch after it must not start below. */
+  private readonly expectedStart = new Map<string, number>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   /** Partitions whose last commit failed (non-rebalance); retried on the next batch or at stop. */
   private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: number }>();
@@ -124,15 +126,20 @@ export class KafkaConsumerHandle implements ConsumerHandle {
       this.logger.warn('Kafka consumer crashed; KafkaJS restarts it', { groupId, error: describe(error), restart });
       return;
     }
+    this.fail(new Error(`Kafka consumer of group ${groupId} stopped for good and will not restart: ${describe(error)}`, { cause: error }));
+  }
+
+  /** This member cannot go on: readiness fails, the application is told once (it exits). */
+  private fail(error: Error): void {
     if (this.fatalError) return;
-    this.fatalError = new Error(`Kafka consumer of group ${groupId} stopped for good and will not restart: ${describe(error)}`, { cause: error });
+    this.fatalError = error;
     this.assigned.clear();
-    this.logger.error('Kafka consumer stopped for good; the process must restart', { groupId, error: describe(error) });
-    this.deps.onFatal(this, this.fatalError);
+    this.logger.error('Kafka consumer stopped for good; the process must restart', { groupId: this.options.groupId, error: error.message });
+    this.deps.onFatal(this, error);
     try {
-      this.options.onFatal?.(this.fatalError);
+      this.options.onFatal?.(error);
     } catch (callbackError) {
-      this.logger.error('onFatal callback failed', { groupId, error: describe(callbackError) });
+      this.logger.error('onFatal callback failed', { groupId: this.options.groupId, error: describe(callbackError) });
     }
   }
 
@@ -152,6 +159,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
       Object.entries(memberAssignment).filter(([topic]) => this.options.topics.includes(topic)),
     );
     this.starting.clear();
+    this.expectedStart.clear();
     // Offsets of an older generation are not ours to commit any more (another member may be ahead).
     this.uncommitted.clear();
     for (const [topic, partitions] of this.assigned) {
@@ -185,6 +193,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
           throw new RangeError(`resolveStartOffset(${topic}, ${partition}) returned ${String(offset)}, not an offset`);
         }
         this.consumer.seek({ topic, partition, offset: String(offset) });
+        this.expectedStart.set(tpKey(topic, partition), offset);
         this.logger.debug?.('Kafka partition starts at application offset', { groupId: this.options.groupId, topic, partition, offset });
         return;
       } catch (error) {
@@ -208,6 +217,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     if (!this.current(payload, run) || batch.isEmpty()) return this.rejoinIfRebalancing(run);
 
     const records = batch.messages.map((m) => toLogRecord(topic, partition, m));
+    if (this.rewound(payload, records[0].offset)) return;
     const highWatermark = Number(batch.highWatermark);
     await this.flushUncommitted(payload);
 
@@ -256,6 +266,28 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     return (this.assigned.get(topic) ?? []).includes(partition);
   }
 
+  /**
+   * The first batch after a seek to the application's checkpoint starts below it: the broker found
+   * the offset out of range and KafkaJS reset the partition to its beginning. The log was truncated or
+   * recreated under the checkpoint; handing these records on would have them skipped as "already
+   * applied". The partition stops and the member fails with a clear error instead.
+   */
+  private rewound(payload: EachBatchPayload, firstOffset: number): boolean {
+    const { topic, partition } = payload.batch;
+    const key = tpKey(topic, partition);
+    const expected = this.expectedStart.get(key);
+    this.expectedStart.delete(key);
+    if (expected === undefined || firstOffset >= expected) return false;
+    payload.pause();
+    this.fail(
+      new Error(
+        `Kafka partition ${topic}/${partition} restarts at offset ${firstOffset}, below the application checkpoint ${expected}: ` +
+          'the log was truncated or recreated. Nothing is skipped; restore the log or rebuild the projections (replay).',
+      ),
+    );
+    return true;
+  }
+
   /** Handler failed: nothing is committed, the partition is rewound to the chunk start and paused. */
   private retryLater(payload: EachBatchPayload, firstOffset: number, error: unknown): void {
     const { topic, partition } = payload.batch;
@@ -268,6 +300,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
     });
     try {
       this.consumer.seek({ topic, partition, offset: String(firstOffset) });
+      this.expectedStart.set(key, firstOffset);
     } catch (seekError) {
       // Not running any more (stop/crash): the next owner starts from the last commit anyway.
       this.logger.debug?.('seek after handler failure skipped', { error: describe(seekError) });
