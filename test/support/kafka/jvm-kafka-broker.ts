@@ -81,18 +81,19 @@ export function brokerProperties(p: { port: number; controllerPort: number; logD
   return Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 }
 
-/** 4.x logs with log4j2, 3.x with reload4j (log4j 1 syntax). WARN keeps a test run quiet. */
+/** 4.x logs with log4j2, 3.x with reload4j (log4j 1 syntax). WARN keeps a test run quiet (TESSERA_KAFKA_LOG_LEVEL=INFO to debug). */
 function loggingConfig(version: string): { file: string; text: string; jvmFlag: (path: string) => string } {
+  const level = /^(TRACE|DEBUG|INFO|WARN|ERROR)$/.test(process.env.TESSERA_KAFKA_LOG_LEVEL ?? '') ? process.env.TESSERA_KAFKA_LOG_LEVEL : 'WARN';
   if (isKafka3(version)) {
     return {
       file: 'log4j.properties',
-      text: 'log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n',
+      text: `log4j.rootLogger=${level}, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n`,
       jvmFlag: (path) => `-Dlog4j.configuration=file:${path}`,
     };
   }
   return {
     file: 'log4j2.properties',
-    text: 'rootLogger.level=WARN\nrootLogger.appenderRef.stdout.ref=STDOUT\nappender.stdout.type=Console\nappender.stdout.name=STDOUT\nappender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\n',
+    text: `rootLogger.level=${level}\nrootLogger.appenderRef.stdout.ref=STDOUT\nappender.stdout.type=Console\nappender.stdout.name=STDOUT\nappender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\n`,
     jvmFlag: (path) => `-Dlog4j2.configurationFile=${path}`,
   };
 }
