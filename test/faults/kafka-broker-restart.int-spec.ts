@@ -31,6 +31,9 @@ describe('given the single-node server on a real Kafka broker under ingest load'
         TESSERA_PRODUCE_TIMEOUT_MS: '2000',
         TESSERA_KAFKA_REPLICATION_FACTOR: '1',
         TESSERA_KAFKA_MIN_INSYNC_REPLICAS: '1',
+        // KafkaJS restarts a consumer that lost every broker as a new group member; the group hands out
+        // partitions once the old member's session expires (the default 30 s would only slow the test).
+        TESSERA_KAFKA_SESSION_TIMEOUT_MS: '5000',
       },
     });
   }, 90_000);
@@ -52,7 +55,7 @@ describe('given the single-node server on a real Kafka broker under ingest load'
       await load.untilAccepted(15);
       await (how === 'kill' ? broker.kill() : broker.stop());
       const downAt = Date.now();
-      await sleep(2_000); // ingest keeps posting against the dead broker
+      await sleep(5_000); // ingest keeps posting against the dead broker (each POST waits up to the 2 s produce timeout)
       const restartAt = Date.now();
       await broker.restart();
       const acceptedBefore = load.accepted().length;
