@@ -338,6 +338,7 @@ export class ProfileProjector {
       reason,
       attempts,
       since: since ?? new Date().toISOString(),
+      lastFailureAt: Date.now(),
     });
   }
 

@@ -8,6 +8,8 @@ export interface StalledPartition {
   reason: string;
   attempts: number;
   since: string;
+  /** Epoch ms of the latest failed attempt. */
+  lastFailureAt: number;
 }
 
 /**
@@ -16,6 +18,12 @@ export interface StalledPartition {
  */
 export class ProjectorHealth {
   private readonly stalled = new Map<string, StalledPartition>();
+
+  /**
+   * A stalled partition is retried at least every 30 s (the log's longest back-off); one whose last
+   * failure is older than `forgetAfterMs` was handed to another member (rebalance) and is forgotten here.
+   */
+  constructor(private readonly forgetAfterMs = 120_000) {}
 
   stall(problem: StalledPartition): void {
     this.stalled.set(`${problem.consumerGroup}\u0000${problem.topic}\u0000${problem.partition}`, problem);
@@ -27,6 +35,8 @@ export class ProjectorHealth {
 
   /** Partitions that stopped moving, oldest first. */
   problems(): StalledPartition[] {
+    const now = Date.now();
+    for (const [key, p] of this.stalled) if (now - p.lastFailureAt > this.forgetAfterMs) this.stalled.delete(key);
     return [...this.stalled.values()].sort((a, b) => a.since.localeCompare(b.since));
   }
 
