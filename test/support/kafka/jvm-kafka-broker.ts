@@ -3,8 +3,8 @@
  * Maven jars (kafka-jars.ts): format storage, start, wait until an admin client is served; stop,
  * restart on the same ports with the data kept, SIGKILL, SIGSTOP/SIGCONT for fault tests.
  *
- * A watchdog shell holds our end of a pipe: if this process dies without its exit hooks (SIGKILL),
- * the pipe closes and the watchdog kills the JVM and removes its data folder.
+ * A watchdog shell per broker holds our end of a pipe: when this process ends, however, the pipe
+ * closes and the watchdog kills the JVM and removes its data folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -108,21 +108,6 @@ export function newClusterId(): string {
 
 // ------------------------------------------------------------------ process bookkeeping
 
-const running = new Set<ChildProcess>();
-const dataDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' handlers cannot await: SIGKILL what is left and remove every data folder, also those of
-  // brokers stopped earlier (stop() keeps the data for a restart).
-  process.on('exit', () => {
-    for (const child of running) signal(child, 'SIGKILL');
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
 function signal(child: ChildProcess | undefined, sig: NodeJS.Signals): void {
   if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
@@ -132,18 +117,24 @@ function signal(child: ChildProcess | undefined, sig: NodeJS.Signals): void {
   }
 }
 
-function removeDataDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  dataDirs.delete(dir);
-}
-
 const exitOf = (child: ChildProcess) =>
   new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
 
-/** Kills the JVM and removes `dir` when our end of its stdin closes (this process died). */
-function startWatchdog(javaPid: number, dir: string): ChildProcess {
-  const script = 'while read -r _; do :; done; kill -KILL "$0" 2>/dev/null; sleep 1; rm -rf "$1"';
-  const watchdog = spawn('/bin/sh', ['-c', script, String(javaPid), dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+const PID_FILE = 'jvm.pid';
+
+/**
+ * One per broker, for its whole life (across restarts): when our end of its stdin closes — this
+ * process exited, however it died — it SIGKILLs the running JVM (pid in `dir/jvm.pid`) and removes
+ * `dir`. Process 'exit' hooks are no substitute: jest runs test files in a sandbox whose `process`
+ * never emits 'exit', and a SIGKILLed test process runs none.
+ */
+function startWatchdog(dir: string): ChildProcess {
+  const script = [
+    'while read -r _; do :; done',
+    `if [ -f "$0/${PID_FILE}" ]; then kill -KILL "$(cat "$0/${PID_FILE}")" 2>/dev/null; sleep 1; fi`,
+    'rm -rf "$0"',
+  ].join('\n');
+  const watchdog = spawn('/bin/sh', ['-c', script, dir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   return watchdog;
@@ -174,10 +165,12 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
   const java = javaCommand();
   if (!java) throw new Error('JVM Kafka broker: no java (JAVA_HOME or PATH)');
   const lib = await resolveKafkaJars(version);
-  installExitHook();
-
   const dir = mkdtempSync(join(tmpdir(), 'tessera-kafka-'));
-  dataDirs.add(dir);
+  const watchdog = startWatchdog(dir);
+  const removeDataDir = () => {
+    signal(watchdog, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   const logFile = join(dir, 'broker.log');
   const [port, controllerPort] = [await freePort(), await freePort()];
   const logging = loggingConfig(version);
@@ -204,13 +197,12 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
       if (code !== 0) throw new Error(`Kafka ${version}: storage format exited with ${code}:\n${tail(logFile)}`);
     });
   } catch (error) {
-    removeDataDir(dir);
+    removeDataDir();
     throw error;
   }
 
   const brokers = [`127.0.0.1:${port}`];
   let child: ChildProcess | undefined;
-  let watchdog: ChildProcess | undefined;
 
   const launch = async () => {
     const cds = classDataSharing(version, java);
@@ -219,10 +211,12 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
     closeSync(fd);
     c.unref();
     child = c;
-    running.add(c);
-    // A JVM that handled SIGTERM exits with 143 and has written its class-data archive by then.
-    c.once('exit', (_code, sig) => cds.afterExit(sig === null));
-    watchdog = startWatchdog(c.pid!, dir);
+    writeFileSync(join(dir, PID_FILE), String(c.pid));
+    c.once('exit', (_code, sig) => {
+      rmSync(join(dir, PID_FILE), { force: true }); // its pid may be reused: the watchdog must not kill it
+      // A JVM that handled SIGTERM exits with 143 and has written its class-data archive by then.
+      cds.afterExit(sig === null);
+    });
     const died = exitOf(c).then(() => new Error(`Kafka ${version} exited during start-up (code ${c.exitCode ?? c.signalCode}):\n${tail(logFile)}`));
     await waitUntilServing(brokers, died, () => tail(logFile));
   };
@@ -237,17 +231,13 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
     const killer = setTimeout(() => signal(c, 'SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(killer);
-    running.delete(c);
-    // The watchdog has nothing left to guard; SIGKILL so it does not remove the data we keep.
-    signal(watchdog, 'SIGKILL');
-    watchdog = undefined;
   };
 
   try {
     await launch();
   } catch (error) {
     await halt('SIGKILL');
-    removeDataDir(dir);
+    removeDataDir();
     throw error;
   }
 
@@ -265,7 +255,7 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
     resume: () => signal(child, 'SIGCONT'),
     async destroy() {
       await halt('SIGTERM');
-      removeDataDir(dir);
+      removeDataDir();
     },
     output: () => tail(logFile),
   };

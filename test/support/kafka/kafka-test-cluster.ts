@@ -130,8 +130,8 @@ export async function startSharedKafka(log: (line: string) => void = () => undef
   else kind = (await probeContainerRuntime(CONTAINER_PROBE_MS)) ? 'container' : jvmAvailable() ? 'jvm' : 'mokapi';
   if (kind === 'mokapi') {
     process.env[SHARED_KAFKA_ENV.kind] = 'mokapi';
-    const why = jvmKafkaUnavailable();
-    log(`Kafka for tests: go-mokapi mock per suite (no KAFKA_BROKERS, no container engine${why ? `, JVM broker: ${why}` : ''})`);
+    const why = forced ? 'TESSERA_KAFKA_TEST_SERVER=mokapi' : `no KAFKA_BROKERS, no container engine, JVM broker: ${jvmKafkaUnavailable()}`;
+    log(`Kafka for tests: go-mokapi mock per suite (${why}); real-Kafka-only cases are skipped`);
     return null;
   }
   let cluster: KafkaTestCluster;
@@ -216,7 +216,7 @@ async function startLocal(kind: KafkaTestKind, topics: KafkaTestTopic[], stopIsF
     if (!runtime) throw new Error('Kafka test kind "container" but no container engine answered');
     return startContainer(runtime.host, topics);
   }
-  if (kind === 'mokapi') return startMokapiCluster(topics, stopIsFinal);
+  if (kind === 'mokapi') return startMokapiCluster(topics);
   throw new Error(`a local Kafka of kind ${kind} cannot be started`);
 }
 
@@ -327,14 +327,14 @@ async function startContainer(host: string, topics: KafkaTestTopic[]): Promise<D
 
 // ------------------------------------------------------------------ go-mokapi
 
-async function startMokapiCluster(topics: KafkaTestTopic[], stopIsFinal: boolean): Promise<DedicatedKafkaCluster> {
+async function startMokapiCluster(topics: KafkaTestTopic[]): Promise<DedicatedKafkaCluster> {
   const server = await startMokapi(topics);
   return {
     brokers: server.brokers,
     kind: 'mokapi',
     dedicated: true,
     keepsData: false,
-    stop: () => (stopIsFinal ? server.stop() : server.halt()),
+    stop: () => server.stop(),
     restart: () => server.restart(),
     kill: () => server.kill(),
     pause: () => server.pause(),

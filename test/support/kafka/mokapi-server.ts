@@ -5,7 +5,7 @@
  * is an empty broker on the same address.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -38,10 +38,8 @@ export interface MokapiServer {
   kill(): Promise<void>;
   /** A fresh (empty) mokapi on the same port. */
   restart(): Promise<void>;
-  /** Kill it and remove its folder. */
+  /** The same as kill(): nothing of a mokapi outlives its process. restart() still works. */
   stop(): Promise<void>;
-  /** Kill it, keeping its folder (removed when this process exits) so that restart() still works. */
-  halt(): Promise<void>;
   output(): string;
 }
 
@@ -81,21 +79,6 @@ export function mokapiAsyncApi(port: number, topics: MokapiTopic[]): Record<stri
   };
 }
 
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Synchronous on purpose: 'exit' handlers cannot await. A SIGKILLed test process is covered by
-  // the watchdog shell, which kills mokapi when its stdin (our end of the pipe) closes.
-  process.on('exit', () => {
-    for (const child of live) signalGroup(child, 'SIGKILL');
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
 function signalGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
   if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
@@ -126,13 +109,10 @@ export async function startMokapi(topics: MokapiTopic[]): Promise<MokapiServer> 
 }
 
 async function launchMokapi(topics: MokapiTopic[]): Promise<MokapiServer> {
-  installExitHook();
   const [kafkaPort, apiPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'tessera-mokapi-'));
-  dirs.add(dir);
   const specFile = join(dir, 'asyncapi.yaml');
   const logFile = join(dir, 'mokapi.log');
-  writeFileSync(specFile, stringify(mokapiAsyncApi(kafkaPort, topics)));
   const args = [
     `--providers-file-filename=${specFile}`,
     `--api-port=${apiPort}`, // its HTTP API cannot be switched off; keep it off the default 8080
@@ -145,8 +125,9 @@ async function launchMokapi(topics: MokapiTopic[]): Promise<MokapiServer> {
     '--mcp-server-enabled=false',
     '--log-level=warn',
   ];
-  // A tiny shell kills mokapi when our stdin pipe closes (this process died without exit hooks) and
-  // then removes the folder. (Env names starting MOKAPI_ would be read by mokapi as its own config.)
+  // A tiny shell kills mokapi and removes its folder when our stdin pipe closes: this process ended,
+  // however (jest's sandboxed `process` never emits 'exit', and SIGKILL runs no hook at all).
+  // (Env names starting MOKAPI_ would be read by mokapi as its own config.)
   const watchdog = [
     'exec 3<&0',
     '"$0" "$@" </dev/null & child=$!',
@@ -159,6 +140,8 @@ async function launchMokapi(topics: MokapiTopic[]): Promise<MokapiServer> {
   let child: ChildProcess | undefined;
 
   const launch = async () => {
+    mkdirSync(dir, { recursive: true }); // kill() removed it
+    writeFileSync(specFile, stringify(mokapiAsyncApi(kafkaPort, topics)));
     const fd = openSync(logFile, 'a');
     const c = spawn('/bin/sh', ['-c', watchdog, binary(), ...args], {
       stdio: ['pipe', fd, fd],
@@ -169,32 +152,26 @@ async function launchMokapi(topics: MokapiTopic[]): Promise<MokapiServer> {
     closeSync(fd);
     c.unref();
     (c.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    live.add(c);
     child = c;
     await waitForTopics(brokers, topics, c, logFile);
   };
 
-  const remove = () => {
-    rmSync(dir, { recursive: true, force: true });
-    dirs.delete(dir);
-  };
-
   const kill = async () => {
     const c = child;
-    if (!c) return;
     child = undefined;
-    const exited = new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
-    signalGroup(c, 'SIGCONT');
-    signalGroup(c, 'SIGKILL'); // the shell dies too, before it could remove the folder: restart() reuses it
-    await exited;
-    live.delete(c);
+    if (c) {
+      const exited = new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+      signalGroup(c, 'SIGCONT');
+      signalGroup(c, 'SIGKILL'); // shell, reader and mokapi share the group
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
   };
 
   try {
     await launch();
   } catch (error) {
     await kill();
-    remove();
     throw error;
   }
   return {
@@ -206,11 +183,7 @@ async function launchMokapi(topics: MokapiTopic[]): Promise<MokapiServer> {
       await kill();
       await launch();
     },
-    async stop() {
-      await kill();
-      remove();
-    },
-    halt: kill,
+    stop: kill,
     output: () => readTail(logFile),
   };
 }
