@@ -23,17 +23,18 @@ void runService({
     });
     app.connectMicroservice({ strategy: consumers });
     app.get(ReadinessRegistry).register('consumers', () => consumers.check());
-    let started = false;
+    // A group the log will not restart: one SIGTERM to ourselves once started, so the orderly shutdown runs
+    // (HTTP stops, in-flight batches commit, the database closes); stop() then fails and the exit code is 1.
     let fatal: Error | undefined;
-    // A group the log will not restart: stop in order (in-flight work finishes), then exit non-zero so a supervisor restarts us.
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     consumers.on('fatal', (error) => {
-      fatal ??= error;
-      if (started) process.kill(process.pid, 'SIGTERM');
+      if (fatal) return;
+      fatal = error;
+      void running.then(() => process.kill(process.pid, 'SIGTERM'));
     });
     await app.init(); // bootstrap hooks first: the projection lease is taken before anything is consumed
     await app.startAllMicroservices();
-    started = true;
-    if (fatal) throw fatal;
     const url = await listen(app, env);
     logger.info({ url, engine: infra.eventLog.engine }, 'tessera single-node ready');
     process.stdout.write(
@@ -47,6 +48,7 @@ void runService({
         '',
       ].join('\n'),
     );
+    started();
     return {
       async stop() {
         app.get(ProfileIngestService).stopAccepting();

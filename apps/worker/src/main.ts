@@ -20,18 +20,20 @@ void runService({
     });
     app.connectMicroservice({ strategy: consumers });
     app.get(ReadinessRegistry).register('consumers', () => consumers.check());
-    let started = false;
+    // A group the log will not restart: one SIGTERM to ourselves once started, so the orderly shutdown runs
+    // (HTTP stops, in-flight batches commit, the database closes); stop() then fails and the exit code is 1.
     let fatal: Error | undefined;
-    // A group the log will not restart: stop in order (in-flight batches commit), then exit non-zero so an orchestrator restarts us.
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     consumers.on('fatal', (error) => {
-      fatal ??= error;
-      if (started) process.kill(process.pid, 'SIGTERM');
+      if (fatal) return;
+      fatal = error;
+      void running.then(() => process.kill(process.pid, 'SIGTERM'));
     });
     await app.init(); // bootstrap hooks first: the projection lease is taken before anything is consumed
     await app.startAllMicroservices();
-    started = true;
-    if (fatal) throw fatal;
     logger.info({ url: await listen(app, env), engine: infra.eventLog.engine }, 'worker ready');
+    started();
     return {
       async stop() {
         await app.close(); // HTTP stops, then the transport lets in-flight batches commit, then the lease goes
