@@ -11,12 +11,16 @@
  *   e2e      new people posted as fast as possible with the projector running: items / time until all applied
  *   latency  new people at half the end-to-end rate; sampled items polled by email until found
  *   replay   the server stopped; `tessera replay` rebuilds every projection from offset 0
+ *   kafka    (bench/kafka-phase.ts) a fresh single-node Apache Kafka from the Maven jars: the log alone
+ *            (records/s produced and consumed), then a second single-node server with KAFKA_BROKERS set:
+ *            end-to-end upserts/s on Kafka. Skipped with a note when java / mvn are missing.
  * and the server's peak RSS throughout. Prints a table and writes bench/results/<ISO date>.json.
  *
  * Flags (or environment): --people N (BENCH_PEOPLE), --e2e-people N (BENCH_E2E_PEOPLE),
  * --concurrency N (BENCH_CONCURRENCY), --batch N (BENCH_BATCH), --profile (BENCH_PROFILE=1: --cpu-prof
  * and a SQL round-trip trace of the server and the replay into bench/results/profiles/<date>/),
- * --keep-data, --out DIR, --seed N, --help.
+ * --keep-data, --out DIR, --seed N, --no-kafka (BENCH_KAFKA=0), --kafka-only, --kafka-people N
+ * (BENCH_KAFKA_PEOPLE), --help.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +48,7 @@ import {
   waitApplied,
 } from './pg-direct';
 import { generatePopulation, Population } from './population';
+import { KafkaPhaseResult, kafkaPhaseUnavailable, runKafkaPhase } from './kafka-phase';
 import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
 import type { PgTraceSnapshot } from './instrument/pg-trace';
@@ -82,6 +87,9 @@ interface Options {
   out: string;
   seed: number;
   workerBatch: number;
+  /** 'auto': run the Kafka phase when a JVM broker can run here; 'off'; 'only': nothing else. */
+  kafka: 'auto' | 'off' | 'only';
+  kafkaPeople: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -97,7 +105,11 @@ const USAGE = `usage: npm run bench -- [options]
                         bench/results/profiles/<date>/ with per-phase analyses (env BENCH_PROFILE=1)
   --keep-data           keep the temporary data dir
   --out DIR             results directory (default bench/results)
-  --seed N              population seed (default 42)`;
+  --seed N              population seed (default 42)
+  --no-kafka            skip the Kafka phase (env BENCH_KAFKA=0); it is skipped anyway without java/mvn
+  --kafka-only          run only the Kafka phase (broker alone, then end to end on Kafka)
+  --kafka-people N      people posted in the Kafka end-to-end phase (default e2e-people, at most 50000;
+                        env BENCH_KAFKA_PEOPLE); TESSERA_KAFKA_VERSION picks the broker (default 4.4.0)`;
 
 function options(): Options {
   const { values } = parseArgs({
@@ -113,6 +125,9 @@ function options(): Options {
       'keep-data': { type: 'boolean' },
       out: { type: 'string' },
       seed: { type: 'string' },
+      'no-kafka': { type: 'boolean' },
+      'kafka-only': { type: 'boolean' },
+      'kafka-people': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -128,9 +143,13 @@ function options(): Options {
     return n;
   };
   const people = Math.round(num(values.people, process.env.BENCH_PEOPLE, 200_000, '--people'));
+  const e2ePeople = Math.round(num(values['e2e-people'], process.env.BENCH_E2E_PEOPLE, Math.max(100, Math.round(people / 4)), '--e2e-people'));
+  if (values['no-kafka'] && values['kafka-only']) throw new Error('--no-kafka and --kafka-only exclude each other');
   return {
     people,
-    e2ePeople: Math.round(num(values['e2e-people'], process.env.BENCH_E2E_PEOPLE, Math.max(100, Math.round(people / 4)), '--e2e-people')),
+    e2ePeople,
+    kafka: values['kafka-only'] ? 'only' : values['no-kafka'] || process.env.BENCH_KAFKA === '0' ? 'off' : 'auto',
+    kafkaPeople: Math.round(num(values['kafka-people'], process.env.BENCH_KAFKA_PEOPLE, Math.min(e2ePeople, 50_000), '--kafka-people')),
     concurrency: Math.round(num(values.concurrency, process.env.BENCH_CONCURRENCY, 50, '--concurrency')),
     batch: Math.round(num(values.batch, process.env.BENCH_BATCH, 100, '--batch')),
     fixedSeconds: num(values['fixed-seconds'], undefined, 15, '--fixed-seconds'),
@@ -485,6 +504,15 @@ async function main(): Promise<void> {
   const startMachine = machine();
   log(`machine: ${JSON.stringify(startMachine)}`);
   if (startMachine.loadAverage1m > 0.5) log(`WARNING: load average ${startMachine.loadAverage1m} before the bench started: other processes share the machine; see "other" per phase`);
+  if (o.kafka === 'only') {
+    const kafka = await kafkaPhase(o);
+    const full = { date: stamp, benchSeconds: round((nowMs() - benchStart) / 1000, 1), machine: { ...startMachine, loadAverage1mAtEnd: loadAverage() }, kafka };
+    const file = join(o.out, `${fileStamp}-kafka.json`);
+    writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
+    printKafkaRows(kafka);
+    log(`results: ${file}`);
+    return;
+  }
   const pop = generatePopulation({ people: o.people, prefix: 'p', seed: o.seed, batchSize: o.batch });
   log(
     `population: ${fmtInt(o.people)} people → ${fmtInt(pop.items.length)} upserts in ${fmtInt(pop.bodies.length)} bodies ` +
@@ -751,6 +779,7 @@ async function main(): Promise<void> {
   }
 
   await measureH('end');
+  if (o.kafka === 'auto') results.kafka = await kafkaPhase(o);
   const bestH = hRuns.reduce((a, b) => (b.itemsPerSec > a.itemsPerSec ? b : a));
   (results.ceilings as Record<string, unknown>).http = { ...bestH, runs: hRuns.map((x) => ({ itemsPerSec: x.itemsPerSec, otherCores: x.otherCores })) };
   const r = results as {
@@ -908,7 +937,45 @@ function printTable(full: Record<string, unknown>): void {
         (p.sqlRoundTrips !== undefined ? `   SQL round trips ${fmtInt(p.sqlRoundTrips)}` : ''),
     );
   }
+  if (full.kafka) printKafkaRows(full.kafka as KafkaPhaseResult | { skipped: string });
   console.log(`bench took ${full.benchSeconds} s`);
+}
+
+/** The Kafka phase, or why it was skipped (no java / mvn here, or the broker failed: the rest of the run still counts). */
+async function kafkaPhase(o: Options): Promise<KafkaPhaseResult | { skipped: string }> {
+  const unavailable = kafkaPhaseUnavailable();
+  if (unavailable) {
+    log(`phase kafka skipped: ${unavailable}`);
+    return { skipped: unavailable };
+  }
+  log('phase kafka …');
+  try {
+    const r = await runKafkaPhase(
+      { people: o.kafkaPeople, logRecords: Math.max(10_000, Math.min(100_000, Math.round(o.people / 2))), concurrency: o.concurrency, batch: o.batch, seed: o.seed, drainTimeoutSeconds: o.drainTimeoutSeconds },
+      log,
+    );
+    log(`phase kafka done in ${r.seconds} s`);
+    return r;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`phase kafka failed: ${message}`);
+    return { skipped: `failed: ${message.slice(0, 500)}` };
+  }
+}
+
+function printKafkaRows(k: KafkaPhaseResult | { skipped: string }): void {
+  console.log('');
+  if ('skipped' in k) {
+    console.log(`Kafka phase skipped: ${k.skipped}`);
+    return;
+  }
+  console.log(`On Kafka (single-node Apache Kafka ${k.broker.version}, JVM broker from the Maven jars; phase took ${k.seconds} s):`);
+  console.log(`  log alone: produce ${fmtInt(k.log.produceRecordsPerSec)} records/s, consume ${fmtInt(k.log.consumeRecordsPerSec)} records/s (${fmtInt(k.log.records)} records of ${k.log.recordBytes} B, batches of ${k.log.batch}; broker ${k.log.brokerCores} cores)`);
+  const e = k.endToEnd;
+  console.log(
+    `  end to end (POST → queryable) on Kafka: ${fmtInt(e.profilesPerSec)} upserts/s (${fmtInt(e.items)} items in ${e.seconds} s, ${e.partitions} partitions; ` +
+      `posting ${fmtInt(e.ingestItemsPerSec)} items/s; broker ${e.brokerCores} cores${e.complete ? '' : '; INCOMPLETE'})`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -32,6 +32,8 @@ export interface JvmKafkaBroker {
   destroy(): Promise<void>;
   /** The last lines the broker logged (WARN and above). */
   output(): string;
+  /** The running JVM's process id (for CPU accounting), undefined while stopped. */
+  pid(): number | undefined;
 }
 
 export interface JvmKafkaOptions {
@@ -258,6 +260,7 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
       removeDataDir();
     },
     output: () => tail(logFile),
+    pid: () => child?.pid,
   };
 }
 
