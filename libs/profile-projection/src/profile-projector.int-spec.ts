@@ -1,5 +1,5 @@
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { ProfileQueryRepository } from '@tessera/store';
+import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { batchOf, createProjectionFixture, encodeUpserts, projectionState, ProjectionFixture, silentLogger } from '@tessera/testing/projection-fixture';
 import { ProfileProjector } from './profile-projector.service';
 
@@ -49,6 +49,19 @@ describe('given a batch of upserts', () => {
     await projector.handleBatch(batchOf(2, values));
     expect((await query.findByIdentifier('default', 'email', 'd@example.com'))?.attributes.n).toBe(3);
     expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 2)).toBe(3);
+  });
+});
+
+describe('given a custom identifier type added by another process', () => {
+  it('when a record received after it is applied, then the worker knows the type even with the tenant rules cached', async () => {
+    await fx.tenants.ensureTenant('default');
+    await fx.tenants.identifierRules('default'); // this worker's cache now holds the rules without the type
+    const ingestSide = new TenantRepository(fx.dataSource); // the CLI / ingest process
+    await ingestSide.updateSettings('default', { identifierTypes: [{ type: 'fs_user_id', confidence: 'high' }] });
+    await new Promise((r) => setTimeout(r, 5));
+    await projector.handleBatch(batchOf(0, encodeUpserts([{ email: 'new-type@example.com', fs_user_id: 'fs-1' }])));
+    const rows = await fx.dataSource.query(`SELECT value FROM identifiers WHERE type = 'fs_user_id'`);
+    expect(rows).toEqual([{ value: 'fs-1' }]);
   });
 });
 

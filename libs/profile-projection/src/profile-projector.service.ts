@@ -234,12 +234,24 @@ export class ProfileProjector {
     }
   }
 
+  /**
+   * Each tenant's identifier rules, read no earlier than its newest record was received: a worker in
+   * another process then knows every custom type the ingest that accepted the records knew.
+   */
+  private async rulesOf(todo: Decoded[]): Promise<Map<string, IdentifierRules>> {
+    const receivedBy = new Map<string, number>();
+    for (const d of todo) {
+      const at = Date.parse(d.record.receivedAt);
+      receivedBy.set(d.record.tenant, Math.max(receivedBy.get(d.record.tenant) ?? 0, Number.isFinite(at) ? at : 0));
+    }
+    const rules = new Map<string, IdentifierRules>();
+    for (const [tenant, readSince] of receivedBy) rules.set(tenant, await this.tenants.identifierRules(tenant, readSince));
+    return rules;
+  }
+
   /** Locks and loads the graph slice the records reach, applies them in offset order, returns what changed. */
   private async resolve(repo: ProfileGraphRepository, todo: Decoded[], checkpoint: GraphChanges['checkpoint']): Promise<GraphChanges> {
-    const rulesByTenant = new Map<string, IdentifierRules>();
-    for (const d of todo) {
-      if (!rulesByTenant.has(d.record.tenant)) rulesByTenant.set(d.record.tenant, await this.tenants.identifierRules(d.record.tenant));
-    }
+    const rulesByTenant = await this.rulesOf(todo);
     // Identifier keys of the whole range, for one lock pass and one load.
     const keys: TenantIdentifierKey[] = [];
     const profileIds: TenantProfileKey[] = [];

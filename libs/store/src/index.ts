@@ -10,7 +10,6 @@ export * from './repositories/profile-graph.repository';
 export * from './repositories/tenant.repository';
 export * from './repositories/profile-query.repository';
 export * from './database/projection-lease';
-export * from './database/database-errors';
 export * from './database/error-classification';
 export * from './health/projector-health';
 export * from './repositories/dead-letter-outbox.repository';

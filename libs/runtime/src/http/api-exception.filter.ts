@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isConnectionError } from '@tessera/store';
+import { isPassingDatabaseError } from '@tessera/store';
 import { ApiProblemException, ForbiddenApiKeyException, titleFor } from './api-problem.exception';
 
 type Logger = { error(obj: object, msg: string): void };
@@ -61,8 +61,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
       reply.status(status).send({ title: titleFor(status), status, timestamp, detail: { message: fastifyMessage(error, status) } });
       return;
     }
-    if (isConnectionError(exception)) {
-      // The database is away: a retriable condition, never a 500.
+    if (isPassingDatabaseError(exception)) {
+      // The database is away or busy: a retriable condition, never a 500.
       reply.header('Retry-After', '5');
       reply.status(503).send({ title: titleFor(503), status: 503, timestamp });
       return;

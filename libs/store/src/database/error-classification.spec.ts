@@ -1,4 +1,4 @@
-import { classifyError, isConnectionError, PoisonRecordError } from './error-classification';
+import { classifyError, isConnectionError, isPassingDatabaseError, PoisonRecordError } from './error-classification';
 
 const pg = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
 const typeorm = (code: string) => Object.assign(new Error('query failed'), { driverError: { code } });
@@ -33,5 +33,18 @@ describe('classifyError', () => {
     expect(classifyError('a string')).toBe('transient');
     expect(classifyError(undefined)).toBe('transient');
     expect(isConnectionError(new Error('Connection terminated unexpectedly'))).toBe(true);
+  });
+});
+
+describe('isPassingDatabaseError (HTTP answers 503, not 500)', () => {
+  const pg = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
+  it.each(['57014', '55P03', '25006', '53200', '53300', '40001', '08006'])('SQLSTATE %s passes', (code) => {
+    expect(isPassingDatabaseError(pg(code))).toBe(true);
+  });
+  it.each(['42P01', '42601', '22021', '23505', 'XX000'])('SQLSTATE %s is not a passing condition', (code) => {
+    expect(isPassingDatabaseError(pg(code))).toBe(false);
+  });
+  it('a plain bug is not a passing condition', () => {
+    expect(isPassingDatabaseError(new TypeError('x is not a function'))).toBe(false);
   });
 });

@@ -53,6 +53,16 @@ export function isDataError(error: unknown): boolean {
   return code.startsWith('22') || code.startsWith('23');
 }
 
+/**
+ * A database condition that passes (busy, timed out, failing over, out of resources): an HTTP caller
+ * gets 503 and retries, as for connection loss. Bugs (syntax, missing table: class 42) stay 500.
+ */
+export function isPassingDatabaseError(error: unknown): boolean {
+  if (isConnectionError(error)) return true;
+  const code = errorCode(error);
+  return /^(40|53|55|57|58)/.test(code) || code === '25006';
+}
+
 export function classifyError(error: unknown): ErrorClass {
   if (isConnectionError(error)) return 'connection';
   if (isDataError(error)) return 'data';

@@ -1,2 +1,0 @@
-// Kept for existing importers; the classification lives in error-classification.ts.
-export { isConnectionError } from './error-classification';
