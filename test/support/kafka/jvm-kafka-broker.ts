@@ -34,12 +34,21 @@ export interface JvmKafkaBroker {
   output(): string;
   /** The running JVM's process id (for CPU accounting), undefined while stopped. */
   pid(): number | undefined;
+  /** Resolves once the current JVM answers an admin client; rejects if it exits first. */
+  serving(): Promise<void>;
+  /** The broker's log (stdout and stderr of every JVM it ran). */
+  logFile: string;
 }
 
 export interface JvmKafkaOptions {
   version?: string;
   /** Heap for the broker JVM (-Xmx); default 512 MB. */
   heapMb?: number;
+  /**
+   * Resolve as soon as the JVM is spawned (jars and storage ready) instead of when it serves; await
+   * serving() before use. jest's globalSetup does this so that runs without Kafka tests never wait.
+   */
+  background?: boolean;
 }
 
 const READY_TIMEOUT_MS = 90_000; // a cold JVM on a busy 2-core machine
@@ -206,7 +215,8 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
   const brokers = [`127.0.0.1:${port}`];
   let child: ChildProcess | undefined;
 
-  const launch = async () => {
+  let serving: Promise<void> = Promise.resolve();
+  const launch = () => {
     const cds = classDataSharing(version, java);
     const fd = openSync(logFile, 'a');
     const c = spawn(java, [...jvmArgs(cds.jvmFlags), 'kafka.Kafka', propsFile], { cwd: dir, stdio: ['ignore', fd, fd] });
@@ -220,7 +230,9 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
       cds.afterExit(sig === null);
     });
     const died = exitOf(c).then(() => new Error(`Kafka ${version} exited during start-up (code ${c.exitCode ?? c.signalCode}):\n${tail(logFile)}`));
-    await waitUntilServing(brokers, died, () => tail(logFile));
+    serving = waitUntilServing(brokers, died, () => tail(logFile));
+    serving.catch(() => undefined); // reported to whoever awaits it
+    return serving;
   };
 
   const halt = async (sig: 'SIGTERM' | 'SIGKILL') => {
@@ -235,12 +247,15 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
     clearTimeout(killer);
   };
 
-  try {
-    await launch();
-  } catch (error) {
-    await halt('SIGKILL');
-    removeDataDir();
-    throw error;
+  if (options.background) void launch();
+  else {
+    try {
+      await launch();
+    } catch (error) {
+      await halt('SIGKILL');
+      removeDataDir();
+      throw error;
+    }
   }
 
   return {
@@ -261,6 +276,8 @@ export async function startJvmKafka(options: JvmKafkaOptions = {}): Promise<JvmK
     },
     output: () => tail(logFile),
     pid: () => child?.pid,
+    serving: () => serving,
+    logFile,
   };
 }
 

@@ -23,6 +23,7 @@
  * with process.env stay on the Postgres log. mokapi is never shared (topics are fixed at its start).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { jvmKafkaUnavailable, kafkaVersion } from './kafka-jars';
@@ -78,7 +79,11 @@ export const SHARED_KAFKA_ENV = {
   brokers: 'TESSERA_TEST_KAFKA_BROKERS',
   kind: 'TESSERA_TEST_KAFKA_KIND',
   version: 'TESSERA_TEST_KAFKA_VERSION',
+  /** JVM broker started in the background: its pid and log, so a worker waiting for it can tell why it died. */
+  pid: 'TESSERA_TEST_KAFKA_PID',
+  log: 'TESSERA_TEST_KAFKA_LOG',
 } as const;
+const SHARED_READY_TIMEOUT_MS = 120_000;
 
 export function startKafkaForTests(topics: KafkaTestTopic[], options: StartKafkaOptions & { dedicated: true }): Promise<DedicatedKafkaCluster>;
 export function startKafkaForTests(topics: KafkaTestTopic[], options?: StartKafkaOptions): Promise<KafkaTestCluster>;
@@ -86,6 +91,7 @@ export async function startKafkaForTests(topics: KafkaTestTopic[], options: Star
   if (options.dedicated) return startDedicated(topics);
   const shared = sharedKafkaFromEnv();
   if (shared) {
+    await sharedKafkaServing(shared.brokers);
     await createTopics(shared.brokers, topics);
     return shared;
   }
@@ -137,7 +143,9 @@ export async function startSharedKafka(log: (line: string) => void = () => undef
   let cluster: KafkaTestCluster;
   const started = Date.now();
   try {
-    cluster = kind === 'external' ? { brokers: externalBrokers() ?? [], kind, stop: async () => undefined } : await startLocal(kind, [], true);
+    if (kind === 'external') cluster = { brokers: externalBrokers() ?? [], kind, stop: async () => undefined };
+    else if (kind === 'jvm') cluster = await startSharedJvm();
+    else cluster = await startLocal(kind, [], true);
     if (cluster.brokers.length === 0) throw new Error('Kafka test kind "external" needs KAFKA_BROKERS');
   } catch (error) {
     if (forced) throw error;
@@ -148,8 +156,81 @@ export async function startSharedKafka(log: (line: string) => void = () => undef
   process.env[SHARED_KAFKA_ENV.brokers] = cluster.brokers.join(',');
   process.env[SHARED_KAFKA_ENV.kind] = cluster.kind;
   if (cluster.version) process.env[SHARED_KAFKA_ENV.version] = cluster.version;
-  log(`Kafka for tests: ${describeKafka(cluster)} at ${cluster.brokers.join(',')} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  log(`Kafka for tests: ${describeKafka(cluster)} at ${cluster.brokers.join(',')} (${kind === 'jvm' ? `spawned in ${took}, serving in the background` : `ready in ${took}`})`);
   return cluster;
+}
+
+/**
+ * The run's JVM broker, spawned but not awaited: a run without Kafka tests never waits for it; the
+ * first startKafkaForTests() in each worker does (sharedKafkaServing).
+ */
+async function startSharedJvm(): Promise<KafkaTestCluster> {
+  const why = jvmKafkaUnavailable();
+  if (why) throw new Error(`Kafka test kind "jvm" is unavailable: ${why}`);
+  const broker = await startJvmKafka({ version: kafkaVersion(), background: true });
+  let serving = false;
+  void broker.serving().then(() => (serving = true), () => undefined);
+  process.env[SHARED_KAFKA_ENV.pid] = String(broker.pid() ?? '');
+  process.env[SHARED_KAFKA_ENV.log] = broker.logFile;
+  return {
+    brokers: broker.brokers,
+    kind: 'jvm',
+    version: broker.version,
+    // A broker still starting is killed (a controlled shutdown would wait for the start to finish).
+    stop: async () => {
+      if (!serving) await broker.kill();
+      await broker.destroy();
+    },
+    output: () => broker.output(),
+  };
+}
+
+let sharedServing: Promise<void> | undefined;
+
+/** Until the shared broker answers (once per process); fails fast, with its log, if its JVM died. */
+function sharedKafkaServing(brokers: string[]): Promise<void> {
+  sharedServing ??= (async () => {
+    const pid = Number(process.env[SHARED_KAFKA_ENV.pid] ?? '');
+    const logFile = process.env[SHARED_KAFKA_ENV.log];
+    const alive = () => {
+      if (!pid) return true; // not ours to watch (external, container)
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + SHARED_READY_TIMEOUT_MS;
+    let lastError: unknown;
+    for (;;) {
+      if (!alive()) throw new Error(`the run's Kafka broker (pid ${pid}) exited:\n${logTail(logFile)}`);
+      const admin = quietKafka(brokers, 0).admin();
+      try {
+        await admin.connect();
+        await admin.describeCluster();
+        return;
+      } catch (error) {
+        lastError = error;
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+      if (Date.now() > deadline) throw new Error(`the run's Kafka broker at ${brokers.join(',')} did not serve within ${SHARED_READY_TIMEOUT_MS} ms: ${String(lastError)}\n${logTail(logFile)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  sharedServing.catch(() => (sharedServing = undefined)); // a later suite may try again
+  return sharedServing;
+}
+
+function logTail(file: string | undefined): string {
+  if (!file) return '';
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-40).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 /** E.g. "jvm broker, Apache Kafka 4.4.0" — for the test run's closing lines. */
@@ -364,7 +445,11 @@ async function waitForKafka(brokers: string[], timeoutMs = 60_000): Promise<void
   throw new Error(`Kafka at ${brokers.join(',')} not ready after ${timeoutMs} ms: ${String(lastError)}`);
 }
 
-/** Creates the topics that do not exist yet and waits for their leaders. */
+/**
+ * Creates the topics that do not exist yet and waits until every partition answers ListOffsets: a
+ * real broker reports the leader (waitForLeaders) a moment before it serves the partition, and
+ * answers NOT_LEADER_FOR_PARTITION meanwhile.
+ */
 export async function createTopics(brokers: string[], topics: KafkaTestTopic[]): Promise<void> {
   if (topics.length === 0) return;
   const admin = quietKafka(brokers).admin();
@@ -372,20 +457,31 @@ export async function createTopics(brokers: string[], topics: KafkaTestTopic[]):
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
-    if (missing.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
+    if (missing.length === 0) return;
+    await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
+    const deadline = Date.now() + 30_000;
+    for (const t of missing) {
+      for (;;) {
+        try {
+          await admin.fetchTopicOffsets(t.name);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
     }
   } finally {
     await admin.disconnect();
   }
 }
 
-function quietKafka(brokers: string[]): Kafka {
+function quietKafka(brokers: string[], retries = 3): Kafka {
   return new Kafka({
     brokers,
     clientId: 'tessera-test-setup',
     connectionTimeout: 3_000,
-    retry: { retries: 3 },
+    retry: { retries },
     logLevel: logLevel.NOTHING,
   });
 }
