@@ -149,7 +149,7 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
 
   /** For readiness: unhealthy once a group stopped for good or a partition waits at a record no handler takes. */
   health(): EventLogTransportHealth {
-    const stalled = [...this.stalled.values()];
+    const stalled = [...this.stalled.values()].filter((s) => this.owns(s.group, s.topic, s.partition));
     return {
       healthy: this.fatal === undefined && stalled.length === 0 && this.current !== 'disconnected',
       status: this.current,
@@ -172,6 +172,12 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
       ...(health.status === 'disconnected' ? ['not consuming (closed)'] : []),
     ];
     throw new Error(problems.join('; '));
+  }
+
+  /** A partition handed to another member is that member's to report. */
+  private owns(group: string, topic: string, partition: number): boolean {
+    const assigned = this.consumers.get(group)?.assignments() ?? [];
+    return assigned.some((a) => a.topic === topic && a.partitions.includes(partition));
   }
 
   // ---------------------------------------------------------------- start and stop
