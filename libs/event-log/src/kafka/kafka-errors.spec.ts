@@ -1,5 +1,5 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
-import { describe as describeError, isRebalancingError, isTransientKafkaError, rebalancingCause } from './kafka-errors';
+import { describe as describeError, isLeadershipMovingError, isRebalancingError, isTransientKafkaError, rebalancingCause } from './kafka-errors';
 
 // KafkaJS's own table of broker error codes (untyped module): the errors a real broker's answers become.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -49,5 +49,14 @@ describe('Kafka error classification', () => {
     const wrapped = new KafkaJSNumberOfRetriesExceeded(fromBroker(15), { retryCount: 5, retryTime: 1000 });
     expect(describeError(wrapped)).toMatch(/KafkaJSNumberOfRetriesExceeded: .*COORDINATOR_NOT_AVAILABLE/);
     expect(describeError('plain')).toBe('plain');
+  });
+
+  it('given a leader moving (new topic, broker restart, election), then the admin call is asked again; other answers are not', () => {
+    expect(isLeadershipMovingError(fromBroker(6))).toBe(true); // NOT_LEADER_FOR_PARTITION
+    expect(isLeadershipMovingError(fromBroker(5))).toBe(true); // LEADER_NOT_AVAILABLE
+    expect(isLeadershipMovingError(new KafkaJSNumberOfRetriesExceeded(fromBroker(6), { retryCount: 3, retryTime: 100 }))).toBe(true);
+    expect(isLeadershipMovingError(fromBroker(3))).toBe(false); // UNKNOWN_TOPIC_OR_PARTITION: a missing topic fails at once
+    expect(isLeadershipMovingError(fromBroker(27))).toBe(false);
+    expect(isLeadershipMovingError(new KafkaJSConnectionError('connect ECONNREFUSED'))).toBe(false);
   });
 });

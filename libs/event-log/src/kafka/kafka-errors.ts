@@ -92,6 +92,20 @@ export function isRebalancingError(error: unknown): boolean {
   return rebalancingCause(error) !== undefined;
 }
 
+const LEADERSHIP_MOVING = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * The broker answered, but a partition's leadership is moving (a new topic, a broker restart, a
+ * leader election): asking again in a moment, with fresh metadata, succeeds. KafkaJS's admin gives up
+ * on these at once for ListOffsets.
+ */
+export function isLeadershipMovingError(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 5) return false;
+  const e = error as KafkaJsLikeError;
+  if (e.type && LEADERSHIP_MOVING.has(e.type)) return true;
+  return !!e.cause && e.cause !== error && isLeadershipMovingError(e.cause, depth + 1);
+}
+
 /** Admin group APIs the server does not implement (the go-mokapi test server: DescribeGroups, member-less OffsetFetch). */
 export function isUnsupportedGroupAdminError(error: unknown): boolean {
   const e = error as KafkaJsLikeError | undefined;

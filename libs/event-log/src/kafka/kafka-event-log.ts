@@ -13,6 +13,7 @@ import { KafkaConsumerHandle, type HandlerBackoff } from './kafka-consumer';
 import {
   KafkaUnavailableError,
   describe,
+  isLeadershipMovingError,
   isTransientKafkaError,
   isUnsupportedGroupAdminError,
   toLogError,
@@ -152,7 +153,27 @@ export class KafkaEventLog implements EventLog {
         })),
       });
       for (const t of missing) this.partitionCounts.delete(t.name);
+      await this.untilServing(admin, missing.map((t) => t.name));
     });
+  }
+
+  /**
+   * createTopics' waitForLeaders only waits for the metadata to name leaders; the leader itself may
+   * answer NOT_LEADER_FOR_PARTITION / UNKNOWN_TOPIC_OR_PARTITION for a moment longer (KafkaJS #815).
+   * A created topic is returned usable: every partition answers ListOffsets. Bounded by adminCall's timeout.
+   */
+  private async untilServing(admin: Admin, topics: string[]): Promise<void> {
+    for (const topic of topics) {
+      for (;;) {
+        try {
+          await admin.fetchTopicOffsets(topic);
+          break;
+        } catch (error) {
+          if (!isTransientKafkaError(error) && (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
   }
 
   /**
@@ -452,15 +473,25 @@ export class KafkaEventLog implements EventLog {
     if (this.closed) throw new Error('KafkaEventLog is closed');
   }
 
-  /** Runs an admin call under adminTimeoutMs; a broken admin connection is rebuilt next time. */
+  /**
+   * Runs an admin call under adminTimeoutMs; a broken admin connection is rebuilt next time. An answer
+   * that a partition's leadership is moving is asked again (fresh admin, fresh metadata) within the bound.
+   */
   private async adminCall<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
     this.assertOpen();
-    const work = this.getAdmin().then(fn);
-    try {
-      return await withTimeout(work, this.adminTimeoutMs, () => new KafkaUnavailableError(`${what}: no answer within ${this.adminTimeoutMs} ms`));
-    } catch (error) {
-      if (isTransientKafkaError(error)) this.resetAdmin();
-      throw toLogError(error, what);
+    const deadline = Date.now() + this.adminTimeoutMs;
+    for (;;) {
+      const work = this.getAdmin().then(fn);
+      try {
+        return await withTimeout(work, Math.max(1, deadline - Date.now()), () => new KafkaUnavailableError(`${what}: no answer within ${this.adminTimeoutMs} ms`));
+      } catch (error) {
+        if (isTransientKafkaError(error)) this.resetAdmin();
+        if (isLeadershipMovingError(error) && Date.now() + 200 < deadline && !this.closed) {
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        throw toLogError(error, what);
+      }
     }
   }
 
