@@ -3,9 +3,9 @@ import type { SingleNodeEnv } from '@tessera/config';
 import { CoreModule, Infrastructure } from '@tessera/runtime';
 import { IngestModule } from '@tessera/profile-ingest';
 import { QueryModule } from '@tessera/profile-query';
-import { WorkerModule } from '@tessera/profile-projection';
+import { ProfileProjectionModule } from '@tessera/profile-projection';
 
-/** Single-node mode: ingest, query and the worker in one process on one port. */
+/** Single-node mode: ingest, query and the worker's consumer groups in one process on one port. */
 @Module({})
 export class TesseraModule {
   static register(infra: Infrastructure, env: SingleNodeEnv): DynamicModule {
@@ -15,7 +15,7 @@ export class TesseraModule {
         CoreModule.forRoot(infra),
         IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS }),
         QueryModule,
-        WorkerModule.register({ batchSize: env.TESSERA_WORKER_BATCH_SIZE }),
+        ProfileProjectionModule,
       ],
     };
   }

@@ -1,47 +1,55 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
-import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { ConsumerHandle, EVENT_LOG, EventLog } from '@tessera/event-log';
-import { LOGGER, logPort, TesseraLogger } from '@tessera/runtime';
+import { PROFILE_UPSERT_SCHEMA, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
+import { EVENT_LOG, EventLog, RecordBatch } from '@tessera/event-log';
+import { AssignedPartition, CheckpointSource, RecordBatchPattern } from '@tessera/event-log/transport';
+import { LOGGER, logPort, ReadinessRegistry, TesseraLogger } from '@tessera/runtime';
 import { acquireWorkerLease, ProjectionLease, TenantRepository } from '@tessera/store';
-import { ProfileProjector } from './profile-projector.service';
+import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from './profile-projector.service';
 
-export const WORKER_BATCH_SIZE = Symbol('WORKER_BATCH_SIZE');
-
-/** Runs the profile projector as a member of its consumer group for the life of the app. */
-@Injectable()
+/**
+ * The profile projector's consumer group on the EventLog transport: one handler per record kind of the
+ * event store (DESIGN §9). Kinds it does not declare are not dead-lettered: their partition waits for a
+ * version that handles them (a valid record of a newer producer is never poison), and health says so.
+ */
+@Controller()
 export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly projector: ProfileProjector;
-  private handle?: ConsumerHandle;
   private lease?: ProjectionLease;
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(EVENT_LOG) private readonly eventLog: EventLog,
+    @Inject(EVENT_LOG) eventLog: EventLog,
     tenants: TenantRepository,
     @Inject(LOGGER) private readonly logger: TesseraLogger,
-    @Inject(WORKER_BATCH_SIZE) private readonly batchSize: number,
+    readiness: ReadinessRegistry,
   ) {
-    this.projector = new ProfileProjector(dataSource, eventLog, tenants, logPort(logger.child({ component: 'projector' })));
+    this.projector = new ProfileProjector(dataSource, eventLog, tenants, logPort(logger.child({ component: 'projector' })), PROFILE_PROJECTOR_GROUP);
+    // Partitions that keep failing (or hit a checkpoint gap) fail readiness.
+    readiness.register('projector', () => this.projector.health.check());
   }
 
+  /** Runs before the transport starts consuming (app.init precedes startAllMicroservices): a replay blocks workers. */
   async onApplicationBootstrap(): Promise<void> {
     this.lease = await acquireWorkerLease(this.dataSource, () => this.logger.warn('a replay is rebuilding the projections; waiting'));
-    this.handle = await this.eventLog.consume({
-      groupId: this.projector.consumerGroup,
-      topics: [PROFILE_UPSERTS_TOPIC],
-      fromBeginning: true,
-      maxBatchRecords: this.batchSize,
-      resolveStartOffset: (topic, partition) => this.projector.startOffset(topic, partition),
-      handleBatch: (batch) => this.projector.handleBatch(batch),
-    });
-    this.logger.info({ group: this.projector.consumerGroup }, 'profile projector consuming');
   }
 
-  /** Lets the in-flight batch finish and commit before the database goes away. */
+  @CheckpointSource(PROFILE_PROJECTOR_GROUP)
+  startOffset(@Payload() assigned: AssignedPartition): Promise<number | undefined> {
+    return this.projector.startOffset(assigned.topic, assigned.partition);
+  }
+
+  /** Records written before the schema header existed are profile upserts too. */
+  @RecordBatchPattern({ group: PROFILE_PROJECTOR_GROUP, topic: PROFILE_UPSERTS_TOPIC, schema: PROFILE_UPSERT_SCHEMA, acceptsMissingHeader: true })
+  applyProfileUpserts(@Payload() batch: RecordBatch): Promise<void> {
+    // Never project beside a replay: without the lease the batch fails and is redelivered.
+    if (!this.lease) throw new Error('the projection lease is not held: consuming started before the worker took it');
+    return this.projector.handleBatch(batch);
+  }
+
+  /** After the transport stopped (its in-flight batches committed): a replay may start. */
   async onApplicationShutdown(): Promise<void> {
-    await this.handle?.stop();
-    this.handle = undefined;
     await this.lease?.release();
     this.lease = undefined;
   }

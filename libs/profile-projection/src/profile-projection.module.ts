@@ -1,13 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ProfileProjectionConsumer, WORKER_BATCH_SIZE } from './profile-projection.consumer';
+import { ProfileProjectionConsumer } from './profile-projection.consumer';
 
-@Module({})
-export class WorkerModule {
-  static register(options: { batchSize: number }) {
-    return {
-      module: WorkerModule,
-      providers: [ProfileProjectionConsumer, { provide: WORKER_BATCH_SIZE, useValue: options.batchSize }],
-      exports: [ProfileProjectionConsumer],
-    };
-  }
-}
+/** The profile projector's record handlers; they run on the app's EventLogTransport (see the worker's main). */
+@Module({ controllers: [ProfileProjectionConsumer] })
+export class ProfileProjectionModule {}
