@@ -57,9 +57,13 @@ export interface ConsumeOptions {
   /** Upper bound on records per batch. Default 1000. */
   maxBatchRecords?: number;
   /**
-   * Called when this consumer is assigned a partition. An application that checkpoints offsets in its
-   * own store (the projection transaction) returns its next offset here and the log resumes from it;
-   * `undefined` falls back to the group's committed offset, then to `fromBeginning`.
+   * Called on every assignment of a partition to this consumer (each rebalance). An application that
+   * checkpoints offsets in its own store (the projection transaction) returns its next offset here and
+   * the log resumes from it, whatever the group has committed (0 = the log's beginning; below the log
+   * start, e.g. after retention, the first record kept). `undefined` falls back to the group's
+   * committed offset, then to `fromBeginning`. An answer that arrives after the partition was
+   * reassigned is ignored. If the log has no such offset any more because it was recreated or truncated
+   * below it, nothing is delivered and `onFatal` reports it (Kafka).
    */
   resolveStartOffset?: (topic: string, partition: number) => Promise<number | undefined>;
   /**
