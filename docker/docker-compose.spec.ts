@@ -32,6 +32,10 @@ describe('docker/docker-compose.yml', () => {
     expect(s.build).toEqual({ context: '..', dockerfile: 'docker/Dockerfile' });
   });
 
+  it('PostgreSQL, with its development password, is published on loopback only', () => {
+    expect(services.postgres.ports).toEqual(['127.0.0.1:5432:5432']);
+  });
+
   it('the Dockerfile builds the apps the compose file runs', () => {
     const dockerfile = readFileSync(join(__dirname, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/npm ci/);
