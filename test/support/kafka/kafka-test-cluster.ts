@@ -9,7 +9,7 @@
  * TESSERA_KAFKA_TEST_SERVER=external|container|jvm|mokapi forces one (and fails loudly if unavailable);
  * TESSERA_KAFKA_VERSION picks the JVM broker's version (kafka-jars.ts).
  *
- * API (see also /work/notes/kafka-harness-api.md):
+ * API:
  *   startKafkaForTests(topics)                     → the run's SHARED broker with `topics` created on it;
  *                                                    stop() is a no-op. Use your own topic and group names.
  *   startKafkaForTests(topics, { dedicated: true }) → a broker of this test's own, never KAFKA_BROKERS:
@@ -19,8 +19,10 @@
  *   planKafkaTestKind({ dedicated? })              → the kind the call above will get, synchronously
  *                                                    (for sizing cases at describe time).
  * One broker per jest run: globalSetup calls startSharedKafka() and hands the address to the workers in
- * TESSERA_TEST_KAFKA_BROKERS (+ _KIND, _VERSION) — names the app never reads, so e2e servers spawned
- * with process.env stay on the Postgres log. mokapi is never shared (topics are fixed at its start).
+ * TESSERA_TEST_KAFKA_BROKERS (+ _KIND, _VERSION, _PID, _LOG) — names the app never reads, so e2e servers
+ * spawned with process.env stay on the Postgres log. The JVM broker is spawned there but not awaited:
+ * the first startKafkaForTests() of each worker waits until it serves, so runs without Kafka tests
+ * never wait for it. mokapi is never shared (topics are fixed at its start).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
