@@ -211,9 +211,10 @@ export class KafkaEventLog implements EventLog {
       );
     } catch (error) {
       const mapped = toLogError(error, `produce to ${topic}`);
-      if (mapped instanceof KafkaUnavailableError) {
-        // Drop the producer: stops KafkaJS retrying in the background, and a restarted broker
-        // (new producer-id epoch) gets a fresh idempotent session on the next call.
+      if (!(error instanceof RangeError)) {
+        // Drop the producer on any broker-side failure: stops KafkaJS retrying in the background, and
+        // an idempotent session the broker no longer accepts (a restarted broker answers
+        // OUT_OF_ORDER_SEQUENCE_NUMBER for ever) is replaced by a fresh producer id on the next call.
         this.resetProducer();
         this.partitionCounts.delete(topic);
       }
