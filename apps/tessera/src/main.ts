@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { SingleNodeEnv } from '@tessera/config';
-import { EventLogTransport } from '@tessera/event-log/transport';
-import { createHttpApp, listen, logPort, ReadinessRegistry, runService } from '@tessera/runtime';
+import { createHttpApp, listen, runService } from '@tessera/runtime';
+import { connectConsumers } from '@tessera/runtime/consumers';
 import { ProfileIngestService } from '@tessera/profile-ingest';
 import { ensureDefaultTenant } from './default-tenant/default-tenant';
 import { TesseraModule } from './tessera.module';
@@ -16,23 +16,7 @@ void runService({
     });
     // A hybrid app: ingest and query over HTTP, the worker's consumer groups on the EventLog transport.
     const app = await createHttpApp(TesseraModule.register(infra, env), env, logger);
-    const consumers = new EventLogTransport({
-      eventLog: infra.eventLog,
-      logger: logPort(logger.child({ component: 'consumers' })),
-      maxBatchRecords: env.TESSERA_WORKER_BATCH_SIZE,
-    });
-    app.connectMicroservice({ strategy: consumers });
-    app.get(ReadinessRegistry).register('consumers', () => consumers.check());
-    // A group the log will not restart: one SIGTERM to ourselves once started, so the orderly shutdown runs
-    // (HTTP stops, in-flight batches commit, the database closes); stop() then fails and the exit code is 1.
-    let fatal: Error | undefined;
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    consumers.on('fatal', (error) => {
-      if (fatal) return;
-      fatal = error;
-      void running.then(() => process.kill(process.pid, 'SIGTERM'));
-    });
+    const consumers = connectConsumers(app, infra.eventLog, env.TESSERA_WORKER_BATCH_SIZE, logger);
     await app.init(); // bootstrap hooks first: the projection lease is taken before anything is consumed
     await app.startAllMicroservices();
     const url = await listen(app, env);
@@ -48,13 +32,13 @@ void runService({
         '',
       ].join('\n'),
     );
-    started();
+    consumers.started();
     return {
       async stop() {
         app.get(ProfileIngestService).stopAccepting();
         // Waits for in-flight requests, then the transport lets in-flight batches commit, then the lease goes.
         await app.close();
-        if (fatal) throw new Error(`a consumer group stopped for good: ${fatal.message}`);
+        consumers.assertNotFatal();
       },
     };
   },

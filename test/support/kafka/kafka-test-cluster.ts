@@ -204,23 +204,12 @@ function sharedKafkaServing(brokers: string[]): Promise<void> {
         return false;
       }
     };
-    const deadline = Date.now() + SHARED_READY_TIMEOUT_MS;
-    let lastError: unknown;
-    for (;;) {
-      if (!alive()) throw new Error(`the run's Kafka broker (pid ${pid}) exited:\n${logTail(logFile)}`);
-      const admin = quietKafka(brokers, 0).admin();
-      try {
-        await admin.connect();
-        await admin.describeCluster();
-        return;
-      } catch (error) {
-        lastError = error;
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
-      if (Date.now() > deadline) throw new Error(`the run's Kafka broker at ${brokers.join(',')} did not serve within ${SHARED_READY_TIMEOUT_MS} ms: ${String(lastError)}\n${logTail(logFile)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForKafka(brokers, SHARED_READY_TIMEOUT_MS, {
+      retries: 0,
+      died: () => (alive() ? undefined : new Error(`the run's Kafka broker (pid ${pid}) exited:\n${logTail(logFile)}`)),
+      timedOut: (lastError) =>
+        new Error(`the run's Kafka broker at ${brokers.join(',')} did not serve within ${SHARED_READY_TIMEOUT_MS} ms: ${String(lastError)}\n${logTail(logFile)}`),
+    });
   })();
   sharedServing.catch(() => (sharedServing = undefined)); // a later suite may try again
   return sharedServing;
@@ -428,11 +417,21 @@ async function startMokapiCluster(topics: KafkaTestTopic[]): Promise<DedicatedKa
 
 // ------------------------------------------------------------------ shared
 
-async function waitForKafka(brokers: string[], timeoutMs = 60_000): Promise<void> {
+interface WaitOptions {
+  retries?: number;
+  /** An error when the broker's process is gone (stop waiting at once). */
+  died?: () => Error | undefined;
+  timedOut?: (lastError: unknown) => Error;
+}
+
+/** Until an admin client connects and describes the cluster. */
+async function waitForKafka(brokers: string[], timeoutMs = 60_000, options: WaitOptions = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
-    const admin = quietKafka(brokers).admin();
+  for (;;) {
+    const died = options.died?.();
+    if (died) throw died;
+    const admin = quietKafka(brokers, options.retries).admin();
     try {
       await admin.connect();
       await admin.describeCluster();
@@ -442,9 +441,11 @@ async function waitForKafka(brokers: string[], timeoutMs = 60_000): Promise<void
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+    if (Date.now() > deadline) {
+      throw options.timedOut?.(lastError) ?? new Error(`Kafka at ${brokers.join(',')} not ready after ${timeoutMs} ms: ${String(lastError)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`Kafka at ${brokers.join(',')} not ready after ${timeoutMs} ms: ${String(lastError)}`);
 }
 
 /**
