@@ -31,3 +31,4 @@ export { extractIdentifiers, preloadKeys } from './extract-identifiers';
 export type { ExtractedIdentifiers, PreloadKeys } from './extract-identifiers';
 export { IdentityGraph, IncompleteSnapshotError, isNewerVersion } from './identity-graph';
 export { profileIdFor, uuidV5, isUuid, TESSERA_PROFILE_NAMESPACE } from './profile-id';
+export { RULES_VERSION } from './rules-version';

@@ -13,3 +13,4 @@ export * from './database/projection-lease';
 export * from './database/error-classification';
 export * from './health/projector-health';
 export * from './repositories/dead-letter-outbox.repository';
+export * from './repositories/projection-rules.repository';

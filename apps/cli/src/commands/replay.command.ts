@@ -1,6 +1,7 @@
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { Infrastructure, logPort } from '@tessera/runtime';
-import { acquireReplayLease } from '@tessera/store';
+import { RULES_VERSION } from '@tessera/identity';
+import { acquireReplayLease, ProjectionRulesRepository } from '@tessera/store';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '@tessera/profile-projection';
 import { drainTopic, DrainProgress } from './drain-topic';
 
@@ -13,7 +14,8 @@ function formatProgress(p: DrainProgress): string {
 /**
  * Rebuilds every profile projection from offset 0 of the event store: once this process owns all
  * partitions of the worker's group, projections and the group's checkpoints are truncated in one
- * transaction and the log is re-consumed through the same projector the worker runs.
+ * transaction (stamped with this version's RULES_VERSION) and the log is re-consumed through the same
+ * projector the worker runs.
  */
 export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string; assignmentTimeoutMs?: number } = {}): Promise<DrainProgress> {
   const group = options.group ?? PROFILE_PROJECTOR_GROUP;
@@ -28,6 +30,8 @@ export async function replayProjections(infra: Infrastructure, options: { out?: 
       await infra.database.dataSource.transaction(async (m) => {
         await m.query('TRUNCATE profiles, identifiers, identity_warnings');
         await m.query('DELETE FROM consumer_offsets WHERE consumer_group = $1', [group]);
+        // From here on everything is projected under this version's rules (a crash mid-replay included).
+        await new ProjectionRulesRepository(m).write(RULES_VERSION);
       });
     },
     handleBatch: (batch) => projector.handleBatch(batch),
