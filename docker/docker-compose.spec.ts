@@ -27,9 +27,18 @@ describe('docker/docker-compose.yml', () => {
     // The compose file runs one broker: topics must not ask for more replicas than it has.
     expect(env).toMatchObject({ TESSERA_KAFKA_REPLICATION_FACTOR: 1, TESSERA_KAFKA_MIN_INSYNC_REPLICAS: 1 });
     expect(env.DATABASE_URL).toMatch(/@postgres:5432\//);
-    expect((s.ports as string[]).map((p) => p.split(':')[1])).toContain(String(env.PORT));
+    expect((s.ports as string[]).map((p) => p.split(':').pop())).toContain(String(env.PORT));
     expect((s.command as string[]).join(' ')).toContain(`dist/apps/${name}/src/main.js`);
     expect(s.build).toEqual({ context: '..', dockerfile: 'docker/Dockerfile' });
+  });
+
+  it('given `up --scale worker=3`, then the worker publishes no fixed host port (three containers cannot all bind one)', () => {
+    for (const port of services.worker.ports as Array<string | number>) expect(String(port)).toMatch(/^\d+$/);
+  });
+
+  it('the build context leaves out what must not go into an image (.dockerignore at the context root)', () => {
+    const ignored = readFileSync(join(__dirname, '..', '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const path of ['node_modules', 'dist', '.tessera', '.test-output', 'bench/results', '.git']) expect(ignored).toContain(path);
   });
 
   it('PostgreSQL, with its development password, is published on loopback only', () => {
