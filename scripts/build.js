@@ -4,7 +4,6 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const swc = require('@swc/core');
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'dist');
@@ -22,6 +21,19 @@ function walk(dir, files = []) {
 }
 
 const files = ['apps', 'libs', 'bench', 'tools', 'test/support'].flatMap((d) => walk(path.join(root, d)));
+const targetOf = (file) => path.join(out, path.relative(root, file)).replace(/\.ts$/, '.js');
+// --if-stale (`npm run tessera`): nothing to do when every output is newer than its source and the build setup.
+if (process.argv.includes('--if-stale') && isCurrent()) process.exit(0);
+function isCurrent() {
+  const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  const setup = Math.max(mtime(__filename), mtime(path.join(root, 'tsconfig.json')));
+  const assets = ['libs', 'test/support'].flatMap((d) => walkAssets(path.join(root, d)));
+  return [...files, ...assets].every((f) => {
+    const built = mtime(targetOf(f));
+    return built >= mtime(f) && built >= setup;
+  });
+}
+const swc = require('@swc/core');
 // Files are overwritten in place (not wiped first): tests may be running the previous build.
 for (const file of files) {
   const { code, map } = swc.transformFileSync(file, {
@@ -36,7 +48,7 @@ for (const file of files) {
       keepClassNames: true,
     },
   });
-  const target = path.join(out, path.relative(root, file)).replace(/\.ts$/, '.js');
+  const target = targetOf(file);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, `${code}\n//# sourceMappingURL=${path.basename(target)}.map`);
   fs.writeFileSync(`${target}.map`, map);
@@ -58,4 +70,5 @@ function walkAssets(dir, files = []) {
   }
   return files;
 }
-if (!process.argv.includes('--quiet')) console.log(`built ${files.length} files into dist/`);
+// stderr: stdout stays for the output of what runs after the build (`$(npm run --silent tessera -- …)`).
+if (!process.argv.includes('--quiet')) console.error(`built ${files.length} files into dist/`);

@@ -1,120 +1,88 @@
 import 'reflect-metadata';
-import { parseArgs } from 'node:util';
 import { CommonEnv, ConfigurationError, loadEnv } from '@tessera/config';
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { createLogger, Infrastructure, startInfrastructure } from '@tessera/runtime';
-import { IdentifierRules } from '@tessera/identity';
-import { TenantRepository } from '@tessera/store';
+import { CommandSpec, intFlag, parseCommand, UsageError } from './cli-args';
 import { listDeadLetters, retryDeadLetters } from './commands/dead-letters.command';
+import { createKey, listKeys, revokeKey } from './commands/keys.command';
 import { replayProjections } from './commands/replay.command';
+import { addIdentifier, CliError, createTenant, listTenants, setRateLimit, setRegion } from './commands/tenants.command';
 
 const USAGE = `usage: npm run tessera -- <command>
 
   tenants create <id> [--name NAME]          create a tenant (id: a-z, 0-9, _ and -)
   tenants list                               list tenants
-  tenants set-rate-limit <id> --items-per-second N --burst M
+  tenants set-rate-limit <id> --items-per-second N [--burst M]
                                              per-tenant ingest/look-up rate limit (token bucket)
   tenants add-identifier <id> --type NAME --confidence high|low [--limit 1]
                                              a custom identifier type for the tenant
+  tenants set-region <id> <CC>               default region for phones without a country code
+                                             (ISO 3166-1 alpha-2, e.g. US)
   keys create --tenant ID --kind public|private [--label TEXT]
                                              create an API key (printed once; stored hashed)
   keys list [--tenant ID]                    list keys (prefixes only)
   keys revoke <key-or-prefix>                revoke a key
-  replay [--from-beginning]                  rebuild all profile projections from offset 0 of
+  replay                                     rebuild all profile projections from offset 0 of
                                              ${PROFILE_UPSERTS_TOPIC} (stop the worker/server first)
   dlq list [--limit N]                       show dead-lettered records (${PROFILE_UPSERTS_DLQ_TOPIC})
   dlq retry                                  re-publish dead letters not retried yet to ${PROFILE_UPSERTS_TOPIC}
 
+Only results meant for scripts go to stdout; messages go to stderr. Exit codes: 0 done,
+1 refused or failed (e.g. no such tenant), 2 wrong command line.
 Uses the same environment as the server (DATABASE_URL, TESSERA_DATA_DIR, KAFKA_BROKERS).`;
 
+const COMMANDS: Record<string, CommandSpec> = {
+  'tenants create': { flags: ['name'], positionals: 1 },
+  'tenants list': {},
+  'tenants set-rate-limit': { flags: ['items-per-second', 'burst'], positionals: 1 },
+  'tenants add-identifier': { flags: ['type', 'confidence', 'limit'], positionals: 1 },
+  'tenants set-region': { positionals: 2 },
+  'keys create': { flags: ['tenant', 'kind', 'label'] },
+  'keys list': { flags: ['tenant'] },
+  'keys revoke': { positionals: 1 },
+  // --from-beginning is accepted for old scripts: a replay always starts at offset 0.
+  replay: { booleans: ['from-beginning'] },
+  'dlq list': { flags: ['limit'] },
+  'dlq retry': {},
+};
+
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      tenant: { type: 'string' },
-      kind: { type: 'string' },
-      label: { type: 'string' },
-      name: { type: 'string' },
-      'from-beginning': { type: 'boolean' },
-      'items-per-second': { type: 'string' },
-      burst: { type: 'string' },
-      type: { type: 'string' },
-      confidence: { type: 'string' },
-      limit: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [group, action, arg] = positionals;
-  if (values.help || !group) {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
+  const parsed = parseCommand(argv, COMMANDS);
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return argv.length === 0 ? 2 : 0;
   }
+  const { command, positionals: [arg, arg2], values } = parsed;
+  const limit = command === 'dlq list' ? intFlag(values.limit, 'limit', 100) : 0; // before any start-up work
   const env = loadEnv(CommonEnv);
   const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, 'tessera-cli');
   // Next to a running single-node server, share its embedded PostgreSQL instead of restarting it.
   const infra: Infrastructure = await startInfrastructure(env, logger, { whenEmbeddedRunning: 'share' });
+  const io = { out: process.stdout, err: process.stderr };
+  const tenants = infra.tenants;
   try {
-    const tenants: TenantRepository = infra.tenants;
-    switch (`${group} ${action ?? ''}`.trim()) {
-      case 'tenants create': {
-        if (!arg || !TenantRepository.isValidTenantId(arg)) throw new UsageError('tenants create <id>: id must match ^[a-z0-9][a-z0-9_-]{0,62}$');
-        const t = await tenants.ensureTenant(arg, values.name ?? arg);
-        console.log(`tenant ${t.id} (${t.name})`);
-        return 0;
-      }
-      case 'tenants set-rate-limit': {
-        const itemsPerSecond = Number(values['items-per-second']);
-        const burst = Number(values.burst ?? values['items-per-second']);
-        if (!arg || !(itemsPerSecond > 0) || !(burst > 0)) throw new UsageError('tenants set-rate-limit <id> --items-per-second N [--burst M] (positive numbers)');
-        const settings = await tenants.updateSettings(arg, { rateLimit: { itemsPerSecond, burst } });
-        console.log(`tenant ${arg}: ${JSON.stringify(settings.rateLimit)} (applies within 5 s)`);
-        return 0;
-      }
-      case 'tenants add-identifier': {
-        const type = values.type;
-        const confidence = values.confidence;
-        if (!arg || !type || !/^[a-z][a-z0-9_]{0,63}$/.test(type) || (confidence !== 'high' && confidence !== 'low')) {
-          throw new UsageError('tenants add-identifier <id> --type NAME --confidence high|low [--limit 1]');
-        }
-        const current = (await tenants.settings(arg)).identifierTypes ?? [];
-        const perProfileLimit = values.limit ? Number(values.limit) : null;
-        const identifierTypes = [...current.filter((t) => t.type !== type), { type, confidence: confidence as 'high' | 'low', perProfileLimit }];
-        const rules = IdentifierRules.defaults().withCustomTypes(identifierTypes); // throws on a bad definition
-        await tenants.updateSettings(arg, { identifierTypes });
-        console.log(`tenant ${arg}: identifier types ${rules.types().map((t) => t.type).join(', ')} (applies within 5 s)`);
-        return 0;
-      }
+    switch (command) {
+      case 'tenants create':
+        return await createTenant(tenants, arg, values.name as string | undefined, io);
       case 'tenants list':
-        for (const t of await tenants.listTenants()) console.log(`${t.id}\t${t.name}\t${t.createdAt.toISOString()}`);
-        return 0;
-      case 'keys create': {
-        const tenant = values.tenant;
-        const kind = values.kind;
-        if (!tenant) throw new UsageError('keys create: --tenant is required');
-        if (kind !== 'public' && kind !== 'private') throw new UsageError('keys create: --kind must be public or private');
-        await tenants.ensureTenant(tenant);
-        const key = await tenants.createApiKey(tenant, kind, values.label);
-        console.log(key);
-        console.error(`created a ${kind} key for tenant ${tenant}; it is shown only this once`);
-        return 0;
-      }
+        return await listTenants(tenants, io);
+      case 'tenants set-rate-limit':
+        return await setRateLimit(tenants, arg, values, io);
+      case 'tenants add-identifier':
+        return await addIdentifier(tenants, arg, values, io);
+      case 'tenants set-region':
+        return await setRegion(tenants, arg, arg2, io);
+      case 'keys create':
+        return await createKey(tenants, values, io);
       case 'keys list':
-        for (const k of await tenants.listApiKeys(values.tenant)) {
-          console.log(`${k.prefix}…\t${k.tenantId}\t${k.kind}\t${k.label ?? ''}\t${k.revokedAt ? 'revoked' : 'active'}`);
-        }
-        return 0;
-      case 'keys revoke': {
-        if (!arg) throw new UsageError('keys revoke <key-or-prefix>');
-        const n = await tenants.revokeApiKey(arg);
-        console.log(`revoked ${n} key(s)`);
-        return n > 0 ? 0 : 1;
-      }
+        return await listKeys(tenants, values.tenant as string | undefined, io);
+      case 'keys revoke':
+        return await revokeKey(tenants, arg, io);
       case 'replay':
         await replayProjections(infra, { out: process.stdout });
         return 0;
       case 'dlq list':
-        await listDeadLetters(infra, { limit: values.limit ? Number(values.limit) : 100, out: process.stdout });
+        await listDeadLetters(infra, { limit, out: process.stdout });
         return 0;
       case 'dlq retry': {
         const n = await retryDeadLetters(infra);
@@ -122,19 +90,18 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       default:
-        throw new UsageError(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
+        throw new UsageError(`unknown command: ${command}`);
     }
   } finally {
     await infra.close();
   }
 }
 
-class UsageError extends Error {}
-
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    if (error instanceof UsageError || error instanceof ConfigurationError) console.error(error.message);
+    if (error instanceof UsageError) console.error(`tessera: ${error.message}\n\n${USAGE}`);
+    else if (error instanceof ConfigurationError || error instanceof CliError) console.error(`tessera: ${error.message}`);
     else console.error(`tessera: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(error instanceof UsageError ? 2 : 1);
   },

@@ -43,6 +43,20 @@ describe('loadEnv', () => {
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(new RegExp(name));
   });
 
+  it('given PORT=abc, then one line names the variable and the value given (not null, not three times)', () => {
+    let message = '';
+    try {
+      loadEnv(SingleNodeEnv, { PORT: 'abc' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('Invalid configuration:\n  PORT: PORT must be an integer number (got "abc")');
+  });
+
+  it('given a number out of range, then the value given is shown once', () => {
+    expect(() => loadEnv(SingleNodeEnv, { PORT: '70000' })).toThrow(/^Invalid configuration:\n {2}PORT: PORT must not be greater than 65535 \(got "70000"\)$/);
+  });
+
   it('given an empty string, then the default applies (unset)', () => {
     expect(loadEnv(SingleNodeEnv, { PORT: '' }).PORT).toBe(8080);
   });

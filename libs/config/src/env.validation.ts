@@ -9,11 +9,16 @@ export class ConfigurationError extends Error {
   }
 }
 
-function describe(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) => [
-    ...Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m} (got ${JSON.stringify(e.value)})`),
-    ...describe(e.children ?? []),
-  ]);
+/** One line per bad variable, with the value as given (a failed number conversion would show `null`). */
+function describe(errors: ValidationError[], raw: Record<string, string>): string[] {
+  return errors.flatMap((e) => {
+    const constraints = e.constraints ?? {};
+    // Not a number at all: the range checks say nothing more.
+    const typeOnly = Number.isNaN(e.value) && constraints.isInt !== undefined;
+    const messages = typeOnly ? [constraints.isInt] : Object.values(constraints);
+    const line = messages.length ? [`${e.property}: ${messages.join('; ')} (got ${JSON.stringify(raw[e.property] ?? e.value)})`] : [];
+    return [...line, ...describe(e.children ?? [], {})];
+  });
 }
 
 /**
@@ -26,7 +31,7 @@ export function loadEnv<T extends object>(envClass: new () => T, env: NodeJS.Pro
   const instance = plainToInstance(envClass, raw, { enableImplicitConversion: true, exposeDefaultValues: true });
   const errors = validateSync(instance, { whitelist: false, forbidUnknownValues: false });
   if (errors.length > 0) {
-    throw new ConfigurationError(`Invalid configuration:\n  ${describe(errors).join('\n  ')}`);
+    throw new ConfigurationError(`Invalid configuration:\n  ${describe(errors, raw).join('\n  ')}`);
   }
   return instance;
 }

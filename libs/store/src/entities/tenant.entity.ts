@@ -5,6 +5,8 @@ export interface TenantSettings {
   identifierTypes?: Array<{ type: string; confidence: 'high' | 'low'; perProfileLimit?: number | null }>;
   /** Ingest rate limit: items per second and burst (issue: abuse). */
   rateLimit?: { itemsPerSecond: number; burst: number };
+  /** ISO 3166-1 alpha-2 region phones without a country code are read in (DESIGN §5, E.164). */
+  defaultRegion?: string;
 }
 
 @Entity('tenants')
