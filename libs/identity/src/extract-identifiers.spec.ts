@@ -1,3 +1,4 @@
+import { phoneReason } from './phone-number';
 import { extractIdentifiers, preloadKeys } from './extract-identifiers';
 import { IdentifierRules } from './identifier-rules';
 import { profileIdFor } from './profile-id';
@@ -29,7 +30,7 @@ describe('extractIdentifiers', () => {
       const result = extractIdentifiers({ email: 'guest', vuid: null, phone: '12', customer_id: { a: 1 } }, rules);
       expect(result.identifiers).toEqual([]);
       expect(result.invalid).toEqual([
-        { field: 'phone', reason: 'must have at least 7 digits' },
+        { field: 'phone', reason: phoneReason('US') },
         { field: 'customer_id', reason: 'must be a string of 1-255 characters or an integer' },
       ]);
     });

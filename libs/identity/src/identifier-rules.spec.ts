@@ -1,7 +1,12 @@
 import { IdentifierRules } from './identifier-rules';
+import { REASON_PHONE_EXTENSION, phoneReason } from './phone-number';
 
 describe('IdentifierRules', () => {
   const rules = IdentifierRules.defaults();
+
+  it('when no region is set, then phones are read in the default region US', () => {
+    expect(rules.defaultRegion).toBe('US');
+  });
 
   describe('given the default rules', () => {
     it('when listing the types, then they follow the DESIGN §5 table in priority order', () => {
@@ -38,19 +43,47 @@ describe('IdentifierRules', () => {
     );
   });
 
-  describe('given a phone number', () => {
-    it('when it has punctuation and a leading +, then only the + and the digits are kept', () => {
-      expect(rules.normalise('phone', ' +1 (555) 010-9999 ')).toEqual({ ok: true, value: '+15550109999' });
+  describe('given a phone number and the default region US', () => {
+    const notPossible = { ok: false, blocked: false, reason: phoneReason('US') };
+    it.each(['555-867-5309', '+1 (555) 867-5309', '15558675309', '(555) 867-5309', ' 5558675309 ', '+15558675309', '+1.555.867.5309'])(
+      'when it is written %p, then it is the one E.164 identifier +15558675309 (possible, though 555 is not a valid exchange)',
+      (raw) => {
+        expect(rules.normalise('phone', raw)).toEqual({ ok: true, value: '+15558675309' });
+      },
+    );
+    it('when it carries another country code, then the code is kept', () => {
+      expect(rules.normalise('phone', '+44 20 7946 0958')).toEqual({ ok: true, value: '+442079460958' });
     });
-    it('when a + is not leading, then it is dropped', () => {
-      expect(rules.normalise('phone', '555+0109999')).toEqual({ ok: true, value: '5550109999' });
-    });
-    it('when it has fewer than 7 digits, then it is invalid', () => {
-      expect(rules.normalise('phone', '+12-345')).toEqual({ ok: false, blocked: false, reason: 'must have at least 7 digits' });
-      expect(rules.normalise('phone', '1234567')).toEqual({ ok: true, value: '1234567' });
+    it.each(['555-1234', '+12-345', '1234567', '5558675309999', 'call 555-867-5309', '1-800-FLOWERS', 'abc', '+ -1', '+999 123 4567'])(
+      'when it is %p, then it is not a possible number and invalid (naming the region)',
+      (raw) => {
+        expect(rules.normalise('phone', raw)).toEqual(notPossible);
+      },
+    );
+    it('when it has an extension, then it is invalid (everyone behind one switchboard would merge)', () => {
+      expect(rules.normalise('phone', '+1 555 867 5309 ext. 12')).toEqual({ ok: false, blocked: false, reason: REASON_PHONE_EXTENSION });
     });
     it('when it is a number instead of a string, then it is invalid', () => {
       expect(rules.normalise('phone', 5550109999)).toEqual({ ok: false, blocked: false, reason: 'must be a string of 1-255 characters' });
+    });
+  });
+
+  describe('given a tenant whose default region is GB', () => {
+    const gb = IdentifierRules.defaults().withCustomTypes([{ type: 'loyalty_no', confidence: 'high' }]).withDefaultRegion('GB');
+    it('when a national number is given, then it is read as a GB number', () => {
+      expect(gb.defaultRegion).toBe('GB');
+      expect(gb.normalise('phone', '020 7946 0958')).toEqual({ ok: true, value: '+442079460958' });
+      expect(gb.normalise('phone', '+1 555 867 5309')).toEqual({ ok: true, value: '+15558675309' });
+      expect(gb.isIdentifier('loyalty_no')).toBe(true);
+    });
+    it('when a national number has a length no GB number has, then it is invalid and the reason names GB', () => {
+      expect(gb.normalise('phone', '020 794')).toEqual({ ok: false, blocked: false, reason: phoneReason('GB') });
+    });
+    it('when custom types are added after the region, then the region is kept', () => {
+      expect(IdentifierRules.defaults().withDefaultRegion('DE').withCustomTypes([{ type: 'x_id', confidence: 'low' }]).defaultRegion).toBe('DE');
+    });
+    it.each(['gb', 'XX', 'UK', '', 'USA'])('when the region is %p, then it is a configuration error', (region) => {
+      expect(() => IdentifierRules.defaults().withDefaultRegion(region)).toThrow(/default region/);
     });
   });
 

@@ -1,3 +1,4 @@
+import { DEFAULT_REGION, isSupportedRegion, normalisePhone } from './phone-number';
 import { isUuid } from './profile-id';
 import type { Confidence } from './types';
 
@@ -9,7 +10,7 @@ import type { Confidence } from './types';
  * | zaius_id    | system     | a UUID (the profile id): trim, lower-case       | 1     | 0        |
  * | customer_id | high       | trim; safe integers → decimal string            | 1     | 1        |
  * | email       | high       | trim, lower-case; must look like an address     | none  | 2        |
- * | phone       | high       | keep digits and a leading '+'; ≥ 7 digits       | none  | 3        |
+ * | phone       | high       | E.164 under the default region; isPossible      | none  | 3        |
  * | vuid        | low        | trim                                            | none  | 4        |
  * | custom      | high / low | trim                                            | given | 5, 6, …  |
  */
@@ -58,7 +59,6 @@ export function isBlockedIdentifierValue(value: string): boolean {
 export const REASON_STRING = `must be a string of 1-${MAX_IDENTIFIER_LENGTH} characters`;
 export const REASON_STRING_OR_INTEGER = `must be a string of 1-${MAX_IDENTIFIER_LENGTH} characters or an integer`;
 export const REASON_EMAIL = 'must look like an email address';
-export const REASON_PHONE = 'must have at least 7 digits';
 export const REASON_UNKNOWN_TYPE = 'is not an identifier type';
 export const REASON_UUID = 'must be a UUID';
 
@@ -80,11 +80,6 @@ const NORMALISERS: ReadonlyMap<string, Normaliser> = new Map(Object.entries({
     const value = trimmed.toLowerCase();
     return EMAIL_PATTERN.test(value) ? { ok: true, value } : { ok: false, blocked: false, reason: REASON_EMAIL };
   },
-  phone: (trimmed) => {
-    const digits = trimmed.replace(/\D+/g, '');
-    if (digits.length < 7) return { ok: false, blocked: false, reason: REASON_PHONE };
-    return { ok: true, value: (trimmed.startsWith('+') ? '+' : '') + digits };
-  },
   vuid: trimOnly,
 } satisfies Record<string, Normaliser>));
 
@@ -100,12 +95,24 @@ const DEFAULT_TYPES: readonly IdentifierType[] = [
 export class IdentifierRules {
   private readonly byType: ReadonlyMap<string, IdentifierType>;
 
-  private constructor(private readonly ordered: readonly IdentifierType[]) {
+  private constructor(
+    private readonly ordered: readonly IdentifierType[],
+    /** ISO 3166-1 alpha-2 region of phone numbers written without a country code (DESIGN §5). */
+    readonly defaultRegion: string = DEFAULT_REGION,
+  ) {
     this.byType = new Map(ordered.map((t) => [t.type, t]));
   }
 
   static defaults(): IdentifierRules {
     return new IdentifierRules(DEFAULT_TYPES.map((t) => ({ ...t })));
+  }
+
+  /** The same rules reading phones in `region` (upper-case ISO 3166-1 alpha-2). Throws on an unknown region. */
+  withDefaultRegion(region: string): IdentifierRules {
+    if (!isSupportedRegion(region)) {
+      throw new Error(`default region "${region}" must be an upper-case ISO 3166-1 alpha-2 code with phone numbers (e.g. US, GB, DE)`);
+    }
+    return new IdentifierRules(this.ordered, region);
   }
 
   /**
@@ -131,7 +138,7 @@ export class IdentifierRules {
       seen.add(c.type);
       next.push({ type: c.type, confidence: c.confidence, perProfileLimit: limit, priority: ++priority });
     }
-    return new IdentifierRules(next);
+    return new IdentifierRules(next, this.defaultRegion);
   }
 
   get(type: string): IdentifierType | undefined {
@@ -174,8 +181,12 @@ export class IdentifierRules {
       return { ok: false, blocked: false, reason: type === 'customer_id' ? REASON_STRING_OR_INTEGER : REASON_STRING };
     }
 
+    if (type === 'phone') {
+      const phone = normalisePhone(trimmed, this.defaultRegion);
+      return phone.ok ? phone : { ok: false, blocked: false, reason: phone.reason };
+    }
     const result = (NORMALISERS.get(type) ?? trimOnly)(trimmed);
-    // A value that only becomes a blocked word once normalised (e.g. phone "+ -1") is still blocked.
+    // A value that only becomes a blocked word once normalised is still blocked.
     if (result.ok && BLOCKED_VALUES.has(result.value.toLowerCase())) return { ok: false, blocked: true };
     return result;
   }

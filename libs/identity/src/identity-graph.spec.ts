@@ -149,7 +149,7 @@ describe('IdentityGraph', () => {
       const g = emptyGraph();
       const p = applyTo(g, rec('r1', 100, { email: 'a@x.io', phone: '5550109999' }));
       g.apply(rec('r2', 200, { email: 'a@x.io', phone: null }));
-      expect(g.profile(p)?.attributes.phone).toBe('5550109999');
+      expect(g.profile(p)?.attributes.phone).toBe('+15550109999');
     });
   });
 
@@ -271,7 +271,7 @@ describe('IdentityGraph', () => {
         const out = g.apply(rec('r3', 200, { phone: '5550000002', email: 'a@x.io' }));
         expect(out.profileId).toBe(p1); // email (priority 2) before phone (priority 3)
         expect(g.profile(p2)?.mergedInto).toBeNull();
-        expect(ownerOf(g, 'phone', '5550000002')).toBe(p2);
+        expect(ownerOf(g, 'phone', '+15550000002')).toBe(p2);
       });
     });
 
@@ -293,7 +293,7 @@ describe('IdentityGraph', () => {
         expect(out.profileId).toBe(p3);
         expect(out.mergedProfileIds).toEqual([p1]);
         expect(g.profile(p2)?.mergedInto).toBeNull();
-        expect(idsOf(g, p3)).toEqual(['customer_id:c1', 'email:a@x.io', 'phone:5550000003']);
+        expect(idsOf(g, p3)).toEqual(['customer_id:c1', 'email:a@x.io', 'phone:+15550000003']);
       });
     });
 

@@ -24,6 +24,10 @@ export const TS_RULE =
   'date (YYYY-MM-DD) or date-time with an offset (e.g. 2024-05-01T12:00:00Z)';
 export const TS_RANGE_RULE = '`ts` must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z';
 
+/** How far after its receipt an item's `ts` may lie (DESIGN §3): clock skew, not a future that wins every later write. */
+export const MAX_EVENT_TIME_AHEAD_MS = 3_600_000;
+export const TS_FUTURE_RULE = '`ts` is more than 1 hour after the time the item was received';
+
 export type EventTimeResult = { ok: true; ms: number } | { ok: false; message: string };
 
 function daysInMonth(year: number, month: number): number {

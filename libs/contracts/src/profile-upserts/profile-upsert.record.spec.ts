@@ -79,7 +79,7 @@ describe('buildProfileUpsertRecords', () => {
       [{ vuid: 'v1', email: 'a@b.co' }, 'acme:email:a@b.co'], // high beats low
       [{ zaius_id: '0190d5c4-7b1e-7000-8000-0000000000aa', email: 'a@b.co' }, 'acme:email:a@b.co'], // zaius_id is system, not high
       [{ email: 'a@b.co', customer_id: 42 }, 'acme:customer_id:42'], // priority among high
-      [{ phone: '555-867-5309', email: 'guest' }, 'acme:phone:5558675309'], // blocked dropped
+      [{ phone: '555-867-5309', email: 'guest' }, 'acme:phone:+15558675309'], // blocked dropped
       [{ vuid: 'v1' }, 'acme:vuid:v1'], // else first identifier
       [{ zaius_id: '0190D5C4-7B1E-7000-8000-0000000000AA', vuid: 'v1' }, 'acme:zaius_id:0190d5c4-7b1e-7000-8000-0000000000aa'],
     ])('when %p is built, then the key is %s', (attributes, key) => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { IdentifierRules } from '@tessera/identity';
+import { IdentifierRules, phoneReason } from '@tessera/identity';
 import {
   IDENTIFIER_REQUIRED,
   MISSING_ATTRIBUTES,
@@ -50,11 +50,11 @@ describe('validateProfileUpsertBody', () => {
       expect({ ...items[1].attributes }).toEqual(body[1].attributes);
       expect(items[0].identifiers).toEqual([
         { type: 'email', value: 'sample@test.com' },
-        { type: 'phone', value: '5558675309' },
+        { type: 'phone', value: '+15558675309' },
       ]);
       expect(items[1].identifiers).toEqual([
         { type: 'email', value: 'example@notreal.com' },
-        { type: 'phone', value: '5555555555' },
+        { type: 'phone', value: '+15555555555' },
       ]);
       expect(items.every((i) => i.ts.getTime() === receivedAt.getTime() && i.tsFromBody === false)).toBe(true);
     });
@@ -278,7 +278,8 @@ describe('validateProfileUpsertBody', () => {
       [{ email: 42 }, '`email` must be a string of 1-255 characters'],
       [{ email: ['a@b.co'] }, '`email` must be a string of 1-255 characters'],
       [{ email: `${'a'.repeat(250)}@b.com` }, '`email` must be a string of 1-255 characters'],
-      [{ phone: '12-34' }, '`phone` must have at least 7 digits'],
+      [{ phone: '12-34' }, `\`phone\` ${phoneReason('US')}`],
+      [{ phone: '555-1234' }, `\`phone\` ${phoneReason('US')}`],
       [{ customer_id: 4.5 }, '`customer_id` must be a string of 1-255 characters or an integer'],
       [{ vuid: true }, '`vuid` must be a string of 1-255 characters'],
     ])('when the item has %p, then it is invalid naming the identifier and the rule', (attributes, message) => {
@@ -286,7 +287,7 @@ describe('validateProfileUpsertBody', () => {
     });
 
     it('when an identifier is invalid next to a valid one, then the item is still invalid', () => {
-      expect(onlyMessage({ attributes: { email: 'a@b.co', phone: '1' } })).toBe('`phone` must have at least 7 digits');
+      expect(onlyMessage({ attributes: { email: 'a@b.co', phone: '1' } })).toBe(`\`phone\` ${phoneReason('US')}`);
     });
 
     it('when there is no identifier, then at least one is required', () => {
@@ -377,6 +378,27 @@ describe('validateProfileUpsertBody', () => {
       },
     );
 
+    // receivedAt is 2024-06-01T10:00:00.000Z: up to 1 hour of clock skew is accepted (DESIGN §3).
+    it.each<[unknown, string]>([
+      ['2024-06-01T11:00:00Z', '2024-06-01T11:00:00.000Z'],
+      [1_717_239_600, '2024-06-01T11:00:00.000Z'],
+      [1_717_239_600_000, '2024-06-01T11:00:00.000Z'],
+    ])('when ts is %p, exactly 1 hour after receipt, then it is accepted', (ts, expected) => {
+      expect(itemsOf(validate(ok({ ts })))[0].ts.toISOString()).toBe(expected);
+    });
+
+    it.each<[unknown, string]>([
+      ['2024-06-01T11:00:00.001Z', '2024-06-01T11:00:00.001Z'],
+      [1_717_239_600_001, '2024-06-01T11:00:00.001Z'],
+      [1_717_239_601, '2024-06-01T11:00:01.000Z'],
+      ['2030-01-01T00:00:00Z', '2030-01-01T00:00:00.000Z'],
+      ['9999-12-31', '9999-12-31T00:00:00.000Z'],
+    ])('when ts is %p, more than 1 hour after receipt, then the item is invalid naming ts and both times', (ts, shown) => {
+      expect(badAttribute({ ts })).toBe(
+        `\`ts\` is more than 1 hour after the time the item was received (got ${shown}, received at 2024-06-01T10:00:00.000Z)`,
+      );
+    });
+
     it('when no receivedAt is given, then items without ts get the validation time', () => {
       const before = Date.now();
       const r = validateProfileUpsertBody(ok({}), rules);
@@ -421,6 +443,8 @@ describe('validateProfileUpsertBody', () => {
             for (const it of r.items) {
               if (it.identifiers.length === 0) return false;
               if (Number.isNaN(it.ts.getTime())) return false;
+              if (it.ts.getTime() > receivedAt.getTime() + 3_600_000) return false; // never a future ts
+              if (it.identifiers.some((i) => i.type === 'phone' && !/^\+[1-9]\d{6,14}$/.test(i.value))) return false; // E.164
               if (Object.getPrototypeOf(it.attributes) !== null || 'ts' in it.attributes) return false;
             }
             // and whatever validates builds into records the worker's decoder accepts unchanged

@@ -9,7 +9,7 @@ import {
   isPlainObject,
   showName,
 } from './attribute-rules';
-import { parseEventTime } from './event-time';
+import { MAX_EVENT_TIME_AHEAD_MS, TS_FUTURE_RULE, parseEventTime } from './event-time';
 
 /**
  * The hot-path validator of the POST /v3/profiles body (DESIGN §3). Plain functions, no per-item
@@ -163,8 +163,10 @@ export function validateProfileUpsertItem(
   let ts = receivedAt;
   if (hasTs) {
     const t = parseEventTime(attrs[TS_ATTRIBUTE]);
-    if (t.ok) ts = new Date(t.ms);
-    else (problems ??= []).push(t.message);
+    if (!t.ok) (problems ??= []).push(t.message);
+    else if (t.ms - receivedAt.getTime() > MAX_EVENT_TIME_AHEAD_MS) {
+      (problems ??= []).push(`${TS_FUTURE_RULE} (got ${new Date(t.ms).toISOString()}, received at ${receivedAt.toISOString()})`);
+    } else ts = new Date(t.ms);
   }
 
   // The identity rules judge identifier values (an email must look like one, a zaius_id must be a UUID, …).
