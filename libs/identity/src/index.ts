@@ -22,11 +22,12 @@ export {
   REASON_STRING,
   REASON_STRING_OR_INTEGER,
   REASON_EMAIL,
-  REASON_PHONE,
   REASON_UNKNOWN_TYPE,
   REASON_UUID,
 } from './identifier-rules';
 export type { IdentifierType, NormaliseResult, CustomIdentifierType } from './identifier-rules';
+export { DEFAULT_REGION, REASON_PHONE_EXTENSION, isSupportedRegion, normalisePhone, phoneReason } from './phone-number';
+export type { PhoneResult } from './phone-number';
 export { extractIdentifiers, preloadKeys } from './extract-identifiers';
 export type { ExtractedIdentifiers, PreloadKeys } from './extract-identifiers';
 export { IdentityGraph, IncompleteSnapshotError, isNewerVersion } from './identity-graph';
