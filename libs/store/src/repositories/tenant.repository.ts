@@ -160,7 +160,9 @@ export class TenantRepository {
       async (id) => {
         const entity = await this.dataSource.getRepository(TenantEntity).findOneBy({ id });
         const custom = entity?.settings?.identifierTypes ?? [];
-        return { tenant: entity, rules: custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults() };
+        const rules = custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults();
+        const region = entity?.settings?.defaultRegion;
+        return { tenant: entity, rules: region ? rules.withDefaultRegion(region) : rules };
       },
       readSince,
     );
