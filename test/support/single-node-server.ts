@@ -24,6 +24,11 @@ export interface SingleNodeOptions {
   dataDir?: string;
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /** The built entry point to run (default: this checkout's dist/apps/tessera/src/main.js). */
+  main?: string;
+  cwd?: string;
+  /** Its own process group (as a shell starts a foreground job): the test can signal the whole group. */
+  detached?: boolean;
 }
 
 /**
@@ -34,9 +39,11 @@ export interface SingleNodeOptions {
 export async function startSingleNode(options: SingleNodeOptions = {}): Promise<SingleNode> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [options.main ?? MAIN], {
     env: { ...process.env, DATABASE_URL: '', KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', TESSERA_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+    detached: options.detached,
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
