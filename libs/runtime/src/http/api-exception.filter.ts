@@ -23,7 +23,8 @@ function fastifyStatus(error: { code?: string; statusCode?: number }): number | 
 
 function fastifyMessage(error: { code?: string; message?: string }, status: number): string {
   if (status === 413) return 'Request body is larger than the limit';
-  if (status === 415 && !/charset/.test(error.message ?? '')) return 'Content-Type must be application/json';
+  // fastify's own 415 names the type it got; the answer names the one to send.
+  if (status === 415 && !/^Content-Type must be/.test(error.message ?? '')) return 'Content-Type must be application/json';
   return error.message ?? titleFor(status);
 }
 
@@ -51,7 +52,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
         reply.status(403).send({ message: 'Forbidden' });
         return;
       }
-      const message = status === 404 ? 'No such route' : exception.message;
+      const message = status === 404 ? 'No such route' : status === 415 ? fastifyMessage(exception, 415) : exception.message;
       reply.status(status).send({ title: titleFor(status), status, timestamp, detail: { message } });
       return;
     }

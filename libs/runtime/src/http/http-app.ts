@@ -44,7 +44,7 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(request.headers['content-type'] ?? ''))?.[1];
-    if (charset && !/^utf-?8$/i.test(charset)) return done(parserError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type charset must be utf-8'));
+    if (charset && !/^utf-?8$/i.test(charset)) return done(parserError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', `Content-Type must be application/json; charset=utf-8 (got charset ${charset})`));
     let text: string;
     try {
       text = utf8.decode(body as Buffer);
