@@ -350,6 +350,40 @@ describe('given wrong types in every field', () => {
   });
 });
 
+describe('given event times in the future (DESIGN §3)', () => {
+  it('when a ts is more than 1 hour after receipt, then 400 names ts and the item index, and nothing is published', async () => {
+    const ok = `future-ok.${tag}@example.com`;
+    const r = await post(JSON.stringify([
+      { attributes: { email: ok } },
+      { attributes: { email: `future.${tag}@example.com`, ts: '2030-01-01T00:00:00Z' } },
+      { attributes: { email: `future2.${tag}@example.com`, ts: Date.now() + 3_600_000 + 60_000 } },
+    ]));
+    expectInvalids(r, [[1, /^`ts` is more than 1 hour after the time the item was received \(got 2030-01-01T00:00:00.000Z, received at /], [2, '`ts`']]);
+    await new Promise((res) => setTimeout(res, 500));
+    expect((await get(`email=${encodeURIComponent(ok)}`)).status).toBe(404);
+  });
+
+  it('when a ts is up to 1 hour ahead (clock skew), then it is accepted', async () => {
+    const email = `skew.${tag}@example.com`;
+    const r = await post(JSON.stringify({ attributes: { email, ts: Math.floor(Date.now() / 1000) + 3600 } }));
+    expect(r.status).toBe(202);
+  });
+});
+
+describe('given phone numbers that are not possible', () => {
+  it.each([
+    ['7 digits (a local number without area code)', '555-1234'],
+    ['too many digits', '+1 555 867 5309 9'],
+    ['letters', '1-800-FLOWERS'],
+    ['text around the number', 'call 555-867-5309'],
+    ['an unknown country code', '+999 123 4567'],
+    ['an extension', '+1 555 867 5309 ext. 12'],
+  ])('when the phone has %s, then 400 naming phone and the item index', async (_what, phone) => {
+    const r = await post(JSON.stringify([{ attributes: { email: `ph-ok.${tag}@example.com` } }, { attributes: { email: `ph.${tag}@example.com`, phone } }]));
+    expectInvalids(r, [[1, '`phone`']]);
+  });
+});
+
 describe('given bad query strings', () => {
   it.each([
     ['several identifiers', 'email=a%40b.co&phone=5551234567', /exactly one identifier.*email, phone/],
@@ -362,6 +396,7 @@ describe('given bad query strings', () => {
     ['an identifier and an unknown parameter', 'email=a%40b.co&debug=1', /exactly one identifier/],
     ['an invalid email', 'email=not-an-email', /email/],
     ['a phone with too few digits', 'phone=123', /phone/],
+    ['a phone that is not possible', 'phone=555-1234', /`phone` must be a possible phone number/],
     ['an identifier over 255 characters', `vuid=${'v'.repeat(300)}`, /vuid/],
   ])('when the query has %s, then 400 with detail.message', async (_what, query, pattern) => {
     expectBodyError(await get(query), pattern);

@@ -74,8 +74,8 @@ describe('given a batch with explicit event times, including a merge of two peop
 
   it('when a retry of an old batch arrives after newer writes, then it does not roll them back', async () => {
     const newer = [
-      { attributes: { email: e('ann'), first_name: 'Annabel', score: 11, ts: 1_800_000_000 } },
-      { attributes: { email: e('bob'), first_name: 'Robert', ts: 1_800_000_000 } },
+      { attributes: { email: e('ann'), first_name: 'Annabel', score: 11, ts: 1_750_000_000 } },
+      { attributes: { email: e('bob'), first_name: 'Robert', ts: 1_750_000_000 } },
     ];
     expect((await api.post(newer)).status).toBe(202);
     await settled('newer');

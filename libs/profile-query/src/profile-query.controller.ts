@@ -1,6 +1,7 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import { Access, ApiProblemException, AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
+import { restoreUnencodedPlus } from './unencoded-plus';
 
 @Controller('v3/profiles')
 export class ProfileQueryController {
@@ -13,7 +14,7 @@ export class ProfileQueryController {
   /** Look-up by exactly one identifier, normalised as on ingest (DESIGN §3). */
   @Get()
   @Access('read')
-  async find(@Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest) {
+  async find(@Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest & { url: string }) {
     const tenant = request.principal!.tenant;
     await this.rateLimiter.take(tenant, 1);
     const rules = await this.tenants.identifierRules(tenant);
@@ -25,7 +26,8 @@ export class ProfileQueryController {
       });
     }
     const [type] = names;
-    const raw = query[type];
+    // Phones only: a leading space means nothing in a phone number, a leading `+` does.
+    const raw = type === 'phone' && typeof query[type] === 'string' ? restoreUnencodedPlus(request.url, type, query[type]) : query[type];
     if (!rules.isIdentifier(type)) throw new ApiProblemException(400, { message: `\`${type}\` is not an identifier type (${known})` });
     if (typeof raw !== 'string') throw new ApiProblemException(400, { message: `\`${type}\` must be given once` });
     if (raw.trim() === '') throw new ApiProblemException(400, { message: `\`${type}\` must not be empty` });
