@@ -218,12 +218,15 @@ async function initialise(bins: PostgresBinaries, pgDir: string, user: OsUser | 
 async function spawnPostgres(bins: PostgresBinaries, pgDir: string, port: number, user: OsUser | undefined, log: (l: string) => void): Promise<ChildProcess> {
   const child = spawn(bins.postgres, ['-D', pgDir, '-p', String(port), ...SERVER_FLAGS], { ...runAs(user), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
+  let wake: () => void = () => undefined;
   const onOutput = (d: Buffer) => {
     tail = (tail + d).slice(-4000);
     for (const line of String(d).split('\n')) if (line.trim()) log(line.trim());
+    wake(); // its log line says "ready" as the pid file does: look now rather than at the next poll
   };
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
+  child.once('exit', () => wake());
   let failed: Error | undefined;
   child.once('error', (e) => (failed = e));
   const deadline = Date.now() + 120_000;
@@ -235,7 +238,13 @@ async function spawnPostgres(bins: PostgresBinaries, pgDir: string, port: number
       child.kill('SIGKILL');
       throw new Error(`PostgreSQL did not get ready within 120 s: ${tail.trim()}`);
     }
-    await sleep(50);
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, 50);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
   }
 }
 
