@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { embeddedPostgresUrl } from '@tessera/store';
+import { npmTessera, tesseraCli } from '../support/faults/cli';
+import { distPath, repoRoot } from '../support/paths';
 import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
-const CLI = resolve(__dirname, '../../dist/apps/cli/src/main.js');
 const run = promisify(execFile);
 
 let server: SingleNode;
@@ -16,15 +19,15 @@ async function eventuallyStatus(send: () => Promise<{ status: number }>, want: n
 }
 
 /** `npm run tessera -- …` against the running server's data dir (shares its embedded PostgreSQL). */
-async function tessera(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+const tessera = (...args: string[]) => tesseraCli(server.dataDir, ...args);
+
+async function tenantSettings(id: string): Promise<Record<string, unknown> | undefined> {
+  const db = new Client({ connectionString: embeddedPostgresUrl(server.dataDir, 'tessera') });
+  await db.connect();
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, DATABASE_URL: '', KAFKA_BROKERS: '', TESSERA_DATA_DIR: server.dataDir, LOG_LEVEL: 'warn' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    return (await db.query('SELECT settings FROM tenants WHERE id = $1', [id])).rows[0]?.settings;
+  } finally {
+    await db.end();
   }
 }
 
@@ -144,6 +147,106 @@ describe('given a second tenant created with the CLI', () => {
   it('when the dead-letter queue is listed, then it reports its size', async () => {
     const listed = await tessera('dlq', 'list');
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/0 dead-lettered record\(s\)/);
+    expect(listed.stdout).toBe(''); // one JSON line per dead letter; the count is a message (stderr)
+    expect(listed.stderr).toMatch(/^0 dead letter\(s\)$/m);
+  });
+});
+
+describe('given the CLI used by a person or a script (issue 9)', () => {
+  it('when a key is created for an unknown tenant, then it fails naming the tenant and creates nothing', async () => {
+    const r = await tessera('keys', 'create', '--tenant', 'nosuch', '--kind', 'public');
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/no tenant 'nosuch'/);
+    expect((await tessera('tenants', 'list')).stdout).not.toMatch(/^nosuch\t/m);
+    expect(await tenantSettings('nosuch')).toBeUndefined();
+  });
+
+  it('when a tenant is created twice, then the second call says it exists on stderr and changes nothing (exit 0)', async () => {
+    expect(await tessera('tenants', 'create', 'twice', '--name', 'First')).toMatchObject({ code: 0, stdout: 'tenant twice (First)\n' });
+    const again = await tessera('tenants', 'create', 'twice', '--name', 'Second');
+    expect(again).toMatchObject({ code: 0, stdout: '' });
+    expect(again.stderr).toMatch(/tenant twice already exists \(First\); nothing changed/);
+    expect((await tessera('tenants', 'list')).stdout).toMatch(/^twice\tFirst\t/m);
+  });
+
+  it('when settings are changed for an unknown tenant or a key matches nothing, then exit 1 naming it', async () => {
+    for (const args of [
+      ['tenants', 'set-rate-limit', 'nosuch', '--items-per-second', '5'],
+      ['tenants', 'add-identifier', 'nosuch', '--type', 'loyalty_id', '--confidence', 'high'],
+      ['tenants', 'set-region', 'nosuch', 'US'],
+      ['keys', 'list', '--tenant', 'nosuch'],
+    ]) {
+      const r = await tessera(...args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: '' });
+      expect(r.stderr).toMatch(/no tenant 'nosuch'/);
+    }
+    expect(await tessera('keys', 'revoke', 'tpk_nosuchkey')).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/no active key matches 'tpk_nosuchkey'/) });
+  });
+
+  it.each([
+    [['dlq', 'list', '--limit', 'abc'], /--limit must be .*integer/],
+    [['dlq', 'list', '--limit', '0'], /--limit must be .*integer/],
+    [['dlq', 'list', '--limit', '1.5'], /--limit must be .*integer/],
+    [['dlq', 'list', '--limit'], /--limit <value>' argument missing/],
+    [['tenants', 'set-rate-limit', 'default', '--items-per-second', 'fast'], /--items-per-second must be a positive number \(got "fast"\)/],
+    [['tenants', 'add-identifier', 'default', '--type', 'card_id', '--confidence', 'high', '--limit', 'x'], /--limit must be an integer from 1/],
+    [['keys', 'create', '--tenant', 'default', '--kind', 'public', '--bogus'], /Unknown option '--bogus'/],
+    [['keys', 'create', '--tenant', 'default', '--kind', 'public', '--limit', '3'], /Unknown option '--limit'/],
+    [['tenants', 'list', '--tenant', 'x'], /Unknown option '--tenant'/],
+    [['tenants', 'frobnicate'], /unknown command: tenants frobnicate/],
+    [['frobnicate'], /unknown command: frobnicate/],
+    [['keys', 'revoke', 'a', 'b'], /unexpected argument 'b'/],
+    [['replay', 'now'], /unexpected argument 'now'/],
+  ])('when the command line is %j, then a usage error on stderr, nothing on stdout, exit 2', async (args, message) => {
+    const r = await tessera(...(args as string[]));
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/usage: npm run tessera/);
+  });
+
+  it('when a default phone region is set, then it is stored as the tenant setting defaultRegion; a non-country is refused', async () => {
+    expect(await tessera('tenants', 'set-region', 'default', 'gb')).toMatchObject({ code: 0, stdout: expect.stringMatching(/default phone region GB/) });
+    expect(await tenantSettings('default')).toMatchObject({ defaultRegion: 'GB' });
+    for (const code of ['ZZ', 'USA', 'U1', 'xx']) {
+      const r = await tessera('tenants', 'set-region', 'default', code);
+      expect({ code, exit: r.code, stdout: r.stdout }).toEqual({ code, exit: 2, stdout: '' });
+      expect(r.stderr).toMatch(new RegExp(`'${code}' is not an ISO 3166-1 alpha-2 country code`));
+    }
+    expect(await tenantSettings('default')).toMatchObject({ defaultRegion: 'GB' });
+    expect(await tessera('tenants', 'set-region', 'default', 'US')).toMatchObject({ code: 0 });
+    expect(await tenantSettings('default')).toMatchObject({ defaultRegion: 'US' });
+  });
+
+  it('when a key is captured with $(npm run --silent tessera -- keys create …), then stdout is exactly the key; dist/ is not rebuilt', async () => {
+    const built = statSync(distPath('apps/cli/src/main.js')).mtimeMs;
+    const r = await npmTessera(server.dataDir, 'keys', 'create', '--tenant', 'default', '--kind', 'public');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^tpk_[A-Za-z0-9_-]+\n$/);
+    expect(r.stderr).not.toMatch(/built \d+ files/);
+    expect(statSync(distPath('apps/cli/src/main.js')).mtimeMs).toBe(built);
+    const client = new ProfilesClient(server.url, r.stdout.trim(), server.privateKey);
+    expect((await client.post({ attributes: { email: 'captured-key@example.com' } })).status).toBe(202);
+  }, 60_000);
+
+  it('when dist/ is current, then the build check costs well under 0.5 s', async () => {
+    const started = Date.now();
+    const { stdout, stderr } = await run(process.execPath, ['scripts/build.js', '--if-stale'], { cwd: repoRoot() });
+    const ms = Date.now() - started;
+    console.log(`build --if-stale on a current dist/: ${ms} ms`);
+    expect({ stdout, stderr }).toEqual({ stdout: '', stderr: '' });
+    expect(ms).toBeLessThan(500);
+  });
+});
+
+describe('given a bad environment variable', () => {
+  it('when PORT=abc, then the error names the value given, once', async () => {
+    const r = await run(process.execPath, [distPath('apps/tessera/src/main.js')], { env: { ...process.env, PORT: 'abc', DATABASE_URL: '', KAFKA_BROKERS: '' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/PORT: PORT must be an integer number \(got "abc"\)/);
+    expect(r.stderr.match(/got /g)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/null/);
   });
 });

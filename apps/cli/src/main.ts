@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { CommonEnv, ConfigurationError, loadEnv } from '@tessera/config';
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { createLogger, Infrastructure, startInfrastructure } from '@tessera/runtime';
-import { CommandSpec, intFlag, parseCommand, UsageError } from './cli-args';
-import { listDeadLetters, retryDeadLetters } from './commands/dead-letters.command';
+import { CommandSpec, parseCommand, UsageError } from './cli-args';
+import { deadLettersMain } from './commands/dead-letters.command';
 import { createKey, listKeys, revokeKey } from './commands/keys.command';
 import { replayProjections } from './commands/replay.command';
 import { addIdentifier, CliError, createTenant, listTenants, setRateLimit, setRegion } from './commands/tenants.command';
@@ -24,8 +24,10 @@ const USAGE = `usage: npm run tessera -- <command>
   keys revoke <key-or-prefix>                revoke a key
   replay                                     rebuild all profile projections from offset 0 of
                                              ${PROFILE_UPSERTS_TOPIC} (stop the worker/server first)
-  dlq list [--limit N]                       show dead-lettered records (${PROFILE_UPSERTS_DLQ_TOPIC})
-  dlq retry                                  re-publish dead letters not retried yet to ${PROFILE_UPSERTS_TOPIC}
+  dlq list [--limit N] [--state S]           dead letters (${PROFILE_UPSERTS_DLQ_TOPIC}) with id and state
+  dlq retry                                  re-publish dead letters in state new to ${PROFILE_UPSERTS_TOPIC}
+  dlq discard <id>… | dlq purge --before DATE
+                                             never retry / delete dead letters (dlq --help)
 
 Only results meant for scripts go to stdout; messages go to stderr. Exit codes: 0 done,
 1 refused or failed (e.g. no such tenant), 2 wrong command line.
@@ -42,18 +44,16 @@ const COMMANDS: Record<string, CommandSpec> = {
   'keys revoke': { positionals: 1 },
   // --from-beginning is accepted for old scripts: a replay always starts at offset 0.
   replay: { booleans: ['from-beginning'] },
-  'dlq list': { flags: ['limit'] },
-  'dlq retry': {},
 };
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'dlq') return deadLettersMain(argv.slice(1)); // parses its own flags
   const parsed = parseCommand(argv, COMMANDS);
   if (parsed === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
   }
   const { command, positionals: [arg, arg2], values } = parsed;
-  const limit = command === 'dlq list' ? intFlag(values.limit, 'limit', 100) : 0; // before any start-up work
   const env = loadEnv(CommonEnv);
   const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, 'tessera-cli');
   // Next to a running single-node server, share its embedded PostgreSQL instead of restarting it.
@@ -81,14 +81,6 @@ async function main(argv: string[]): Promise<number> {
       case 'replay':
         await replayProjections(infra, { out: process.stdout });
         return 0;
-      case 'dlq list':
-        await listDeadLetters(infra, { limit, out: process.stdout });
-        return 0;
-      case 'dlq retry': {
-        const n = await retryDeadLetters(infra);
-        console.log(`re-published ${n} dead-lettered record(s) to ${PROFILE_UPSERTS_TOPIC}`);
-        return 0;
-      }
       default:
         throw new UsageError(`unknown command: ${command}`);
     }

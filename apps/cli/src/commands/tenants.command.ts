@@ -1,7 +1,7 @@
 import { isSupportedCountry } from 'libphonenumber-js';
 import { IdentifierRules } from '@tessera/identity';
 import { TenantEntity, TenantRepository } from '@tessera/store';
-import { positiveNumberFlag, UsageError } from '../cli-args';
+import { intFlag, positiveNumberFlag, UsageError } from '../cli-args';
 
 type Flags = Record<string, string | boolean | undefined>;
 type Out = { out: NodeJS.WritableStream; err: NodeJS.WritableStream };
@@ -47,8 +47,7 @@ export async function addIdentifier(tenants: TenantRepository, id: string | unde
   const confidence: 'high' | 'low' | undefined = values.confidence === 'high' ? 'high' : values.confidence === 'low' ? 'low' : undefined;
   if (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(type)) throw new UsageError(`${usage}: --type must match ^[a-z][a-z0-9_]{0,63}$`);
   if (!confidence) throw new UsageError(`${usage}: --confidence must be high or low`);
-  const perProfileLimit = values.limit === undefined ? null : positiveNumberFlag(values.limit, 'limit')!;
-  if (perProfileLimit !== null && !Number.isInteger(perProfileLimit)) throw new UsageError(`--limit must be a positive integer (got ${JSON.stringify(values.limit)})`);
+  const perProfileLimit = values.limit === undefined ? null : intFlag(values.limit, 'limit', 1);
   await requireTenant(tenants, id, usage);
   const current = (await tenants.settings(id!)).identifierTypes ?? [];
   const identifierTypes = [...current.filter((t) => t.type !== type), { type, confidence, perProfileLimit }];
