@@ -22,7 +22,8 @@ export interface ParsedCommand {
  */
 export function parseCommand(argv: string[], commands: Record<string, CommandSpec>): ParsedCommand | 'help' {
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) return 'help';
-  const words = argv.slice(0, 2).filter((w) => !w.startsWith('-'));
+  const firstFlag = argv.findIndex((w) => w.startsWith('-'));
+  const words = argv.slice(0, firstFlag === -1 ? 2 : Math.min(2, firstFlag));
   const command = [words.join(' '), words[0]].find((c) => c !== undefined && commands[c] !== undefined);
   if (command === undefined) throw new UsageError(`unknown command: ${words.join(' ') || argv[0]}`);
   const spec = commands[command];
