@@ -21,6 +21,8 @@ async function eventuallyStatus(send: () => Promise<{ status: number }>, want: n
 /** `npm run tessera -- …` against the running server's data dir (shares its embedded PostgreSQL). */
 const tessera = (...args: string[]) => tesseraCli(server.dataDir, ...args);
 
+const buildIfStale = () => run(process.execPath, ['scripts/build.js', '--if-stale'], { cwd: repoRoot() });
+
 async function tenantSettings(id: string): Promise<Record<string, unknown> | undefined> {
   const db = new Client({ connectionString: embeddedPostgresUrl(server.dataDir, 'tessera') });
   await db.connect();
@@ -195,6 +197,7 @@ describe('given the CLI used by a person or a script (issue 9)', () => {
     [['tenants', 'list', '--tenant', 'x'], /Unknown option '--tenant'/],
     [['tenants', 'frobnicate'], /unknown command: tenants frobnicate/],
     [['frobnicate'], /unknown command: frobnicate/],
+    [[], /a command is required/],
     [['keys', 'revoke', 'a', 'b'], /unexpected argument 'b'/],
     [['replay', 'now'], /unexpected argument 'now'/],
   ])('when the command line is %j, then a usage error on stderr, nothing on stdout, exit 2', async (args, message) => {
@@ -202,6 +205,12 @@ describe('given the CLI used by a person or a script (issue 9)', () => {
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/usage: npm run tessera/);
+  });
+
+  it('when help is asked for, then the usage on stdout, exit 0', async () => {
+    const r = await tessera('--help');
+    expect(r).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^usage: npm run tessera -- <command>/) });
+    expect(r.stdout).toMatch(/tenants set-region <id> <CC>/);
   });
 
   it('when a default phone region is set, then it is stored as the tenant setting defaultRegion; a non-country is refused', async () => {
@@ -218,6 +227,7 @@ describe('given the CLI used by a person or a script (issue 9)', () => {
   });
 
   it('when a key is captured with $(npm run --silent tessera -- keys create …), then stdout is exactly the key; dist/ is not rebuilt', async () => {
+    await buildIfStale(); // a source edited since jest's global set-up would rebuild here, not below
     const built = statSync(distPath('apps/cli/src/main.js')).mtimeMs;
     const r = await npmTessera(server.dataDir, 'keys', 'create', '--tenant', 'default', '--kind', 'public');
     expect(r.code).toBe(0);
@@ -229,8 +239,9 @@ describe('given the CLI used by a person or a script (issue 9)', () => {
   }, 60_000);
 
   it('when dist/ is current, then the build check costs well under 0.5 s', async () => {
+    await buildIfStale();
     const started = Date.now();
-    const { stdout, stderr } = await run(process.execPath, ['scripts/build.js', '--if-stale'], { cwd: repoRoot() });
+    const { stdout, stderr } = await buildIfStale();
     const ms = Date.now() - started;
     console.log(`build --if-stale on a current dist/: ${ms} ms`);
     expect({ stdout, stderr }).toEqual({ stdout: '', stderr: '' });

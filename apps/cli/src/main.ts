@@ -50,8 +50,9 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'dlq') return deadLettersMain(argv.slice(1)); // parses its own flags
   const parsed = parseCommand(argv, COMMANDS);
   if (parsed === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return argv.length === 0 ? 2 : 0;
+    if (argv.length === 0) throw new UsageError('a command is required'); // stderr, exit 2
+    process.stdout.write(`${USAGE}\n`); // asked for: stdout, exit 0
+    return 0;
   }
   const { command, positionals: [arg, arg2], values } = parsed;
   const env = loadEnv(CommonEnv);
