@@ -1,5 +1,8 @@
 // Issue 5 §1: poison records (valid log entries the worker cannot apply) go to the DLQ with their
-// headers while the partition keeps moving; `dlq list` shows them and `dlq retry` re-publishes them.
+// headers while the partition keeps moving. Issue 9 item 6: each dead letter has an id and a state
+// (new, retried, resolved, discarded); `dlq retry` is idempotent (a copy that fails again updates its
+// dead letter, never adds one), as is a replay; `dlq discard` / `dlq purge --before`; the server logs
+// each dead letter at warn without the record's key or values; `dlq list` joins no consumer group.
 // Also: one record stored twice in the log (a producer retry) has no double effect.
 //
 // The records are written straight into the Postgres log of a stopped server's database, between good
@@ -8,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Pool } from 'pg';
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
+import { DEAD_LETTER_ID_HEADER } from '@tessera/store';
 import { PostgresEventLog } from '@tessera/event-log';
 import { startPostgresProcess } from '../support/embedded-postgres-process';
 import { tesseraCli } from '../support/faults/cli';
@@ -21,6 +25,16 @@ const emailA = `a.${tag}@example.com`;
 const emailB = `b.${tag}@example.com`;
 const emailC = `c.${tag}@example.com`;
 const dupVuid = `dup-${tag}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface ListedDeadLetter {
+  id: string;
+  state: string;
+  attempts: number;
+  source: string;
+  error: string;
+  retriedAt: string | null;
+}
 
 interface Poison {
   what: string;
@@ -111,7 +125,7 @@ describe('given poison records between good records in the log', () => {
     }
   });
 
-  it('then each poison record is in the DLQ once, with its key, value and headers plus error and source headers', async () => {
+  it('then each poison record is in the DLQ once, with its key, value and headers plus error, source and dead letter id', async () => {
     const db = await connectDataDirDb(dataDir);
     try {
       const dlq = await eventually(async () => {
@@ -128,12 +142,27 @@ describe('given poison records between good records in the log', () => {
           [DLQ_HEADER.sourceTopic]: PROFILE_UPSERTS_TOPIC,
           [DLQ_HEADER.sourcePartition]: '0',
           [DLQ_HEADER.sourceOffset]: String(poisonOffsets[i]),
+          [DEAD_LETTER_ID_HEADER]: expect.stringMatching(UUID),
         });
         expect(r.headers[DLQ_HEADER.error]).toMatch(poison[i].error);
       });
     } finally {
       await db.end();
     }
+  });
+
+  it('then the server logged each dead letter once at warn with topic, partition, offset and error, never the key or values', () => {
+    const lines = server!
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('record dead-lettered'))
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.level, l.topic, l.partition, l.offset])).toEqual(poisonOffsets.map((o) => [40, PROFILE_UPSERTS_TOPIC, 0, o]));
+    lines.forEach((l, i) => expect(l.error).toMatch(poison[i].error));
+    for (const l of lines) expect(l.deadLetterId).toMatch(UUID);
+    const logged = lines.map((l) => JSON.stringify(l)).join('\n');
+    expect(logged).not.toContain(tag); // in every poison record's key and values
+    expect(logged).not.toContain(poison[0].key);
   });
 
   it('then a record stored twice in the log has no double effect: one profile, same attributes', async () => {
@@ -150,36 +179,51 @@ describe('given poison records between good records in the log', () => {
     }
   });
 
-  it('then `dlq list` shows them with error and source offset', async () => {
-    const listed = await tesseraCli(dataDir, 'dlq', 'list');
-    expect(listed.code).toBe(0);
-    const lines = listed.stdout.trim().split('\n');
-    expect(lines[lines.length - 1]).toBe(`${poison.length} dead-lettered record(s)`);
-    const entries = lines.slice(0, -1).map((l) => JSON.parse(l));
-    expect(entries.map((e) => e.source)).toEqual(poisonOffsets.map((o) => `${PROFILE_UPSERTS_TOPIC}/0@${o}`));
-    entries.forEach((e, i) => expect(e.error).toMatch(poison[i].error));
-  });
-
-  it('then `dlq retry` re-publishes them to the topic; still poison, they are dead-lettered again and the partition keeps moving', async () => {
+  it('then `dlq list` shows them with id, state new, error and source offset, and leaves no consumer group behind', async () => {
     const db = await connectDataDirDb(dataDir);
     try {
+      const groups = async () => (await db.query(`SELECT DISTINCT group_id FROM log_group_offsets ORDER BY 1`)).rows.map((r) => r.group_id);
+      const before = await groups();
+      const listed = await tesseraCli(dataDir, 'dlq', 'list');
+      expect(listed.code).toBe(0);
+      expect(listed.stderr).toMatch(new RegExp(`^${poison.length} dead letter\\(s\\)$`, 'm'));
+      const entries = list(listed.stdout);
+      expect(entries.map((e) => e.source)).toEqual(poisonOffsets.map((o) => `${PROFILE_UPSERTS_TOPIC}/0@${o}`));
+      expect(entries.map((e) => [e.state, e.attempts])).toEqual(poison.map(() => ['new', 1]));
+      entries.forEach((e, i) => expect(e.error).toMatch(poison[i].error));
+      for (const e of entries) expect(e.id).toMatch(UUID);
+      expect(listed.stdout).not.toContain(tag); // no key or values
+      expect(await groups()).toEqual(before);
+      expect(await tesseraCli(dataDir, 'dlq', 'list', '--limit', '1')).toMatchObject({ code: 0, stderr: expect.stringContaining(`, last 1 shown`) });
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('then `dlq retry` re-publishes each once with its dead letter id; failing again, each goes back to new (attempts 2) and the DLQ does not grow', async () => {
+    const db = await connectDataDirDb(dataDir);
+    try {
+      const ids = list((await tesseraCli(dataDir, 'dlq', 'list')).stdout).map((e) => e.id);
       const mainBefore = await logRecords(db, PROFILE_UPSERTS_TOPIC);
       const retried = await tesseraCli(dataDir, 'dlq', 'retry');
-      expect(retried).toMatchObject({ code: 0, stdout: expect.stringContaining(`re-published ${poison.length} dead-lettered record(s)`) });
+      expect(retried).toMatchObject({ code: 0, stdout: ids.map((id) => `${id}\n`).join('') });
+      expect(retried.stderr).toContain(`re-published ${poison.length} dead letter(s)`);
 
-      const mainAfter = await logRecords(db, PROFILE_UPSERTS_TOPIC);
-      const republished = mainAfter.slice(mainBefore.length);
+      const republished = (await logRecords(db, PROFILE_UPSERTS_TOPIC)).slice(mainBefore.length);
       expect(republished.map((r) => r.value.toString('utf8'))).toEqual(poison.map((p) => p.value.toString('utf8')));
       expect(republished.map((r) => r.key)).toEqual(poison.map((p) => p.key));
-      // Re-published without the DLQ headers.
-      for (const r of republished) expect(Object.keys(r.headers).sort()).toEqual(['content-type', 'schema']);
+      // Re-published without the DLQ headers, naming the dead letter.
+      republished.forEach((r, i) => expect(r.headers).toEqual({ 'content-type': 'application/json', schema: 'profile-upsert.v1', [DEAD_LETTER_ID_HEADER]: ids[i] }));
 
-      const dlq = await eventually(async () => {
-        const records = await logRecords(db, PROFILE_UPSERTS_DLQ_TOPIC);
-        return records.length >= 2 * poison.length ? records : undefined;
+      const failedAgain = await eventually(async () => {
+        const entries = list((await tesseraCli(dataDir, 'dlq', 'list')).stdout);
+        return entries.every((e) => e.state === 'new' && e.attempts === 2) ? entries : undefined;
       }, 30_000);
-      expect(dlq).toHaveLength(2 * poison.length);
-      expect(dlq.slice(poison.length).map((r) => r.headers[DLQ_HEADER.sourceOffset])).toEqual(republished.map((r) => String(r.offset)));
+      expect(failedAgain.map((e) => e.id)).toEqual(ids);
+      for (const e of failedAgain) expect(e.retriedAt).toEqual(expect.any(String));
+      expect(await logRecords(db, PROFILE_UPSERTS_DLQ_TOPIC)).toHaveLength(poison.length); // not 2×
+      const warned = server!.output().split('\n').filter((l) => l.includes('retried dead letter failed again'));
+      expect(warned.map((l) => JSON.parse(l).deadLetterId)).toEqual(ids);
 
       // A good batch after them is applied: the partition did not stop at the poison.
       const api = new ProfilesClient(server!.url, server!.publicKey, server!.privateKey);
@@ -187,14 +231,85 @@ describe('given poison records between good records in the log', () => {
       expect((await api.post({ attributes: { email: after, n: 9 } })).status).toBe(202);
       expect((await api.until(`email=${encodeURIComponent(after)}`)).attributes.n).toBe(9);
 
-      // Only dead letters not retried yet are re-published by the next retry.
-      const again = await tesseraCli(dataDir, 'dlq', 'retry');
-      expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining(`re-published ${poison.length} dead-lettered record(s)`) });
-      await eventually(async () => ((await logRecords(db, PROFILE_UPSERTS_DLQ_TOPIC)).length >= 3 * poison.length ? true : undefined), 30_000);
-      const listed = await tesseraCli(dataDir, 'dlq', 'list');
-      expect(listed.stdout).toMatch(new RegExp(`^${3 * poison.length} dead-lettered record\\(s\\)`, 'm'));
+      // Again: attempts 3, still one dead letter each.
+      expect((await tesseraCli(dataDir, 'dlq', 'retry')).stdout.trim().split('\n')).toEqual(ids);
+      await eventually(async () => (list((await tesseraCli(dataDir, 'dlq', 'list')).stdout).every((e) => e.state === 'new' && e.attempts === 3) ? true : undefined), 30_000);
+      expect(await logRecords(db, PROFILE_UPSERTS_DLQ_TOPIC)).toHaveLength(poison.length);
+      expect((await db.query(`SELECT count(*)::int AS n FROM dead_letters`)).rows[0].n).toBe(poison.length);
     } finally {
       await db.end();
     }
-  }, 90_000);
+  }, 120_000);
+
+  it('then `dlq discard` takes a dead letter out of retries, and unknown or malformed ids are errors', async () => {
+    const [first, ...others] = list((await tesseraCli(dataDir, 'dlq', 'list')).stdout);
+    const discarded = await tesseraCli(dataDir, 'dlq', 'discard', first.id);
+    expect(discarded).toMatchObject({ code: 0, stdout: `${first.id}\n` });
+    expect(await tesseraCli(dataDir, 'dlq', 'discard', '0190a0a0-0000-7000-8000-000000000000')).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringContaining('no dead letter 0190a0a0-0000-7000-8000-000000000000'),
+    });
+    expect(await tesseraCli(dataDir, 'dlq', 'discard', 'abc')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('"abc" is not a dead letter id') });
+
+    const retried = await tesseraCli(dataDir, 'dlq', 'retry');
+    expect(retried.stdout.trim().split('\n')).toEqual(others.map((e) => e.id));
+    const entries = await eventually(async () => {
+      const all = list((await tesseraCli(dataDir, 'dlq', 'list')).stdout);
+      return all.filter((e) => e.id !== first.id).every((e) => e.state === 'new' && e.attempts === first.attempts + 1) ? all : undefined;
+    }, 30_000);
+    expect(entries.find((e) => e.id === first.id)).toMatchObject({ state: 'discarded', attempts: first.attempts });
+    const onlyDiscarded = await tesseraCli(dataDir, 'dlq', 'list', '--state', 'discarded');
+    expect(list(onlyDiscarded.stdout).map((e) => e.id)).toEqual([first.id]);
+  }, 60_000);
+
+  it('then bad `dlq` flags are usage errors with nothing on stdout', async () => {
+    for (const [args, message] of [
+      [['list', '--limit', 'abc'], /--limit must be a positive integer \(got "abc"\)/],
+      [['list', '--state', 'gone'], /--state must be one of new, retried, resolved, discarded/],
+      [['purge'], /--before DATE is required/],
+      [['purge', '--before', 'yesterday'], /--before must be an ISO 8601 date/],
+      [['purge', '--before', '2026-13-45'], /--before must be an ISO 8601 date/],
+      [['retry', '--limit', '3'], /unknown option '--limit'|Unknown option '--limit'/],
+      [['discard'], /at least one dead letter id/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await tesseraCli(dataDir, 'dlq', ...args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(r.stderr).toMatch(message);
+    }
+  }, 60_000);
+
+  it('then a replay re-dead-letters nothing: same dead letters, same DLQ', async () => {
+    const before = list((await tesseraCli(dataDir, 'dlq', 'list')).stdout);
+    const db = await connectDataDirDb(dataDir);
+    const dlqBefore = (await logRecords(db, PROFILE_UPSERTS_DLQ_TOPIC)).length;
+    await db.end();
+    expect(await server!.stop('SIGTERM')).toBe(0);
+    server = undefined;
+    const replayed = await tesseraCli(dataDir, 'replay');
+    expect({ code: replayed.code, stderr: replayed.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(list((await tesseraCli(dataDir, 'dlq', 'list')).stdout)).toEqual(before);
+    server = await startSingleNode({ dataDir, env: ENV });
+    const again = await connectDataDirDb(dataDir);
+    try {
+      expect(await logRecords(again, PROFILE_UPSERTS_DLQ_TOPIC)).toHaveLength(dlqBefore);
+    } finally {
+      await again.end();
+    }
+  }, 150_000);
+
+  it('then `dlq purge --before` deletes the dead letters created before that time', async () => {
+    expect(await tesseraCli(dataDir, 'dlq', 'purge', '--before', '2000-01-01')).toMatchObject({ code: 0, stdout: '0\n' });
+    const purged = await tesseraCli(dataDir, 'dlq', 'purge', '--before', new Date(Date.now() + 60_000).toISOString());
+    expect(purged).toMatchObject({ code: 0, stdout: `${poison.length}\n` });
+    expect(await tesseraCli(dataDir, 'dlq', 'list')).toMatchObject({ code: 0, stdout: '', stderr: expect.stringMatching(/^0 dead letter\(s\)$/m) });
+    expect((await tesseraCli(dataDir, 'dlq', 'retry')).stdout).toBe('');
+  }, 60_000);
 });
+
+function list(stdout: string): ListedDeadLetter[] {
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}

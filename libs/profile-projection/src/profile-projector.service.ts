@@ -1,11 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { DLQ_HEADER, parseProfileUpsertRecord, PROFILE_UPSERTS_DLQ_TOPIC, ProfileUpsertRecord } from '@tessera/contracts';
 import { EventLog, LogRecord, PostgresEventLog, RecordBatch } from '@tessera/event-log';
 import { IdentifierRules, IdentityGraph, preloadKeys, ProfileUpsert } from '@tessera/identity';
 import {
   classifyError,
+  DEAD_LETTER_ID_HEADER,
+  DeadLetterInput,
   DeadLetterOutbox,
+  DeadLettersRepository,
   errorMessage,
+  errorWithoutValues,
+  isDeadLetterId,
   GraphChanges,
   OutboxRecord,
   ProfileGraphRepository,
@@ -76,6 +82,11 @@ export interface ProjectionStats {
   lastBatchMs: number;
 }
 
+/** Dead letter ids of re-published copies among records that applied. */
+function retriedIds(applied: Decoded[]): string[] {
+  return applied.flatMap((d) => (isDeadLetterId(d.log.headers[DEAD_LETTER_ID_HEADER]) ? [d.log.headers[DEAD_LETTER_ID_HEADER]] : []));
+}
+
 function toUpsert(d: Decoded): ProfileUpsert {
   return { recordId: d.record.id, ts: d.ts, attributes: d.record.attributes };
 }
@@ -91,9 +102,14 @@ function decode(records: LogRecord[]): { decoded: Decoded[]; poison: Poison[] } 
   return { decoded, poison };
 }
 
-/** The dead-letter form of a record: original key, value and headers plus why and where from. */
-function deadLetterRecords(batch: RecordBatch, poison: Poison[]): OutboxRecord[] {
-  return poison.map((p) => ({
+/** A dead letter as logged and kept in dead_letters: where from and why, never the key or values. */
+interface DeadLetterReport extends DeadLetterInput {
+  state: 'new' | 'failed-again';
+}
+
+/** The dead-letter form of a record: original key, value and headers plus why, where from and its dead letter id. */
+function deadLetterRecords(batch: RecordBatch, poison: Poison[], ids: string[]): OutboxRecord[] {
+  return poison.map((p, i) => ({
     key: p.log.key ?? '',
     value: p.log.value,
     headers: {
@@ -102,6 +118,7 @@ function deadLetterRecords(batch: RecordBatch, poison: Poison[]): OutboxRecord[]
       [DLQ_HEADER.sourceTopic]: batch.topic,
       [DLQ_HEADER.sourcePartition]: String(batch.partition),
       [DLQ_HEADER.sourceOffset]: String(p.log.offset),
+      [DEAD_LETTER_ID_HEADER]: ids[i],
     },
   }));
 }
@@ -177,14 +194,8 @@ export class ProfileProjector {
     } catch (error) {
       if (classifyError(error) !== 'data') throw error;
       if (range.length === 1) {
-        const message = errorMessage(error);
-        this.logger.warn('profile upsert can never apply (data error); dead-lettering it', {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: range[0].offset,
-          error: message,
-        });
-        await this.applyRange(batch, range, [], [{ log: range[0], error: message }]);
+        // Logged once it is committed as a dead letter (storeDeadLetters), without values.
+        await this.applyRange(batch, range, [], [{ log: range[0], error: errorMessage(error) }]);
         return;
       }
       const half = Math.ceil(range.length / 2);
@@ -203,6 +214,7 @@ export class ProfileProjector {
   /** One transaction: fence on the checkpoint, resolve the records, store dead letters, projections and checkpoint. */
   private async applyRange(batch: RecordBatch, range: LogRecord[], decoded: Decoded[], poison: Poison[]): Promise<void> {
     const nextOffset = range[range.length - 1].offset + 1;
+    let reports: DeadLetterReport[] = [];
     const deadLettered = await runInTransaction(this.dataSource, async (manager) => {
       // The projection and its checkpoint commit together and the log is durable: if a crash loses
       // this commit, the worker simply re-applies from the older checkpoint. No need to wait for fsync.
@@ -218,10 +230,12 @@ export class ProfileProjector {
         decoded.filter((d) => d.log.offset >= from),
         { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset },
       );
-      await this.storeDeadLetters(manager, batch, deadLetters);
+      reports = await this.storeDeadLetters(manager, batch, deadLetters);
+      await DeadLettersRepository.resolve(manager, retriedIds(decoded.filter((d) => d.log.offset >= from)));
       await repo.save(changes);
       return deadLetters.length;
     });
+    this.logDeadLetters(reports);
     this.stats.deadLettered += deadLettered;
     if (deadLettered && this.deadLetterMode === 'outbox') this.outboxPending = true;
   }
@@ -290,14 +304,47 @@ export class ProfileProjector {
     return changes;
   }
 
-  /** In the checkpoint's transaction: a retried batch can never dead-letter a record twice. */
-  private async storeDeadLetters(manager: EntityManager, batch: RecordBatch, poison: Poison[]): Promise<void> {
-    if (poison.length === 0) return;
-    const records = deadLetterRecords(batch, poison);
-    if (this.deadLetterMode === 'log-transaction') {
+  /**
+   * In the checkpoint's transaction: a retried batch can never dead-letter a record twice. Only new
+   * dead letters go to the DLQ topic: a re-published copy that fails again moves its dead letter back
+   * to `new`, and a replay meets its source record in dead_letters already (unique) and adds nothing.
+   */
+  private async storeDeadLetters(manager: EntityManager, batch: RecordBatch, poison: Poison[]): Promise<DeadLetterReport[]> {
+    if (poison.length === 0) return [];
+    const letters: DeadLetterInput[] = poison.map((p) => ({
+      id: randomUUID(),
+      retryOf: isDeadLetterId(p.log.headers[DEAD_LETTER_ID_HEADER]) ? p.log.headers[DEAD_LETTER_ID_HEADER] : undefined,
+      sourceTopic: batch.topic,
+      sourcePartition: batch.partition,
+      sourceOffset: p.log.offset,
+      schema: p.log.headers.schema,
+      error: errorWithoutValues(p.error),
+    }));
+    const outcome = await DeadLettersRepository.record(manager, letters);
+    const added = poison.filter((_, i) => outcome.added.has(letters[i].id));
+    const records = deadLetterRecords(batch, added, letters.filter((l) => outcome.added.has(l.id)).map((l) => l.id));
+    if (records.length && this.deadLetterMode === 'log-transaction') {
       await (this.eventLog as PostgresEventLog).appendInTransaction((sql, params) => manager.query(sql, params), PROFILE_UPSERTS_DLQ_TOPIC, records);
-    } else {
+    } else if (records.length) {
       await DeadLetterOutbox.add(manager, PROFILE_UPSERTS_DLQ_TOPIC, records);
+    }
+    return letters.flatMap((l): DeadLetterReport[] => {
+      if (outcome.added.has(l.id)) return [{ ...l, state: 'new' }];
+      if (l.retryOf && outcome.failedAgain.has(l.retryOf)) return [{ ...l, id: l.retryOf, state: 'failed-again' }];
+      return []; // already a dead letter (replay): nothing happened
+    });
+  }
+
+  /** One warn line per dead letter, after commit: where and why, never the record's key or values (personal data). */
+  private logDeadLetters(reports: DeadLetterReport[]): void {
+    for (const r of reports) {
+      this.logger.warn(r.state === 'new' ? 'record dead-lettered' : 'retried dead letter failed again', {
+        deadLetterId: r.id,
+        topic: r.sourceTopic,
+        partition: r.sourcePartition,
+        offset: r.sourceOffset,
+        error: r.error,
+      });
     }
   }
 

@@ -14,3 +14,5 @@ export * from './database/error-classification';
 export * from './health/projector-health';
 export * from './repositories/dead-letter-outbox.repository';
 export * from './repositories/projection-rules.repository';
+export * from './repositories/dead-letters.repository';
+export * from './dead-letters/dead-letter-error';

@@ -10,10 +10,11 @@ import { ProfileStore1700000000100 } from '../migrations/1700000000100-profile-s
 import { HotUpdates1700000000200 } from '../migrations/1700000000200-hot-updates.migration';
 import { DeadLetterOutbox1700000000300 } from '../migrations/1700000000300-dead-letter-outbox.migration';
 import { ProjectionRules1700000000500 } from '../migrations/1700000000500-projection-rules.migration';
+import { DeadLetters1700000000400 } from '../migrations/1700000000400-dead-letters.migration';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
 
 export const ENTITIES = [TenantEntity, ApiKeyEntity, ProfileEntity, IdentifierEntity, ConsumerOffsetEntity];
-export const MIGRATIONS = [PostgresLog1700000000000, ProfileStore1700000000100, HotUpdates1700000000200, DeadLetterOutbox1700000000300, ProjectionRules1700000000500];
+export const MIGRATIONS = [PostgresLog1700000000000, ProfileStore1700000000100, HotUpdates1700000000200, DeadLetterOutbox1700000000300, DeadLetters1700000000400, ProjectionRules1700000000500];
 
 /** Any constant works; it only has to be the same in every Tessera process. */
 const MIGRATION_LOCK_KEY = 7_361_029_114;
