@@ -207,6 +207,17 @@ describe('given the CLI used by a person or a script (issue 9)', () => {
     expect(r.stderr).toMatch(/usage: npm run tessera/);
   });
 
+  it('when a tenant sets region GB, then its national-format phones are stored and found as +44 E.164', async () => {
+    expect((await tessera('tenants', 'create', 'uk')).code).toBe(0);
+    expect((await tessera('tenants', 'set-region', 'uk', 'GB')).code).toBe(0);
+    const publicKey = (await tessera('keys', 'create', '--tenant', 'uk', '--kind', 'public')).stdout.trim();
+    const privateKey = (await tessera('keys', 'create', '--tenant', 'uk', '--kind', 'private')).stdout.trim();
+    const uk = new ProfilesClient(server.url, publicKey, privateKey);
+    expect((await uk.post({ attributes: { phone: '020 7946 0018', first_name: 'Londoner' } })).status).toBe(202);
+    const found = await uk.until('phone=%2B442079460018');
+    expect(found.attributes.first_name).toBe('Londoner');
+  }, 30_000);
+
   it('when help is asked for, then the usage on stdout, exit 0', async () => {
     const r = await tessera('--help');
     expect(r).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^usage: npm run tessera -- <command>/) });
