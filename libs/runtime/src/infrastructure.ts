@@ -27,7 +27,13 @@ export async function startInfrastructure(
     log: (line) => logger.debug({ component: 'postgres' }, line),
     whenEmbeddedRunning: options.whenEmbeddedRunning,
   });
-  if (database.embedded) logger.info({ port: database.embedded.port, dataDir: database.embedded.dataDir }, 'embedded PostgreSQL started');
+  if (database.embedded?.owner !== undefined) {
+    const { port, dataDir, owner } = database.embedded;
+    logger.info({ port, dataDir, owner }, 'sharing the embedded PostgreSQL of another Tessera process on this data dir (it stops with that process)');
+  } else if (database.embedded) {
+    const { port, dataDir, pgDir } = database.embedded;
+    logger.info({ port, dataDir, pgDir }, 'embedded PostgreSQL started');
+  }
   let eventLog: EventLog | undefined;
   try {
     eventLog = createEventLog({

@@ -18,6 +18,8 @@ export interface EmbeddedPostgresHandle {
   url: string;
   port: number;
   dataDir: string;
+  /** Where the cluster's files are (`<dataDir>/pg`, or the folder it links to); unset when shared. */
+  pgDir?: string;
   /** Set when the server belongs to another live Tessera process (shared: `stop` leaves it running). */
   owner?: number;
   stop(): Promise<void>;
@@ -340,5 +342,5 @@ async function startOwned(options: EmbeddedPostgresOptions, dataDir: string, pgD
       throw error;
     }
   }
-  return { url: serverUrl(password, port), port, dataDir, stop };
+  return { url: serverUrl(password, port), port, dataDir, pgDir: realPgDir, stop };
 }
