@@ -219,6 +219,10 @@ async function initialise(bins: PostgresBinaries, pgDir: string, user: OsUser | 
  */
 async function spawnPostgres(bins: PostgresBinaries, pgDir: string, port: number, user: OsUser | undefined, log: (l: string) => void): Promise<ChildProcess> {
   const child = spawn(bins.postgres, ['-D', pgDir, '-p', String(port), ...SERVER_FLAGS], { ...runAs(user), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Out of our process group, it no longer dies with us: stop it on any exit, even mid-start.
+  const killOnExit = () => child.kill('SIGINT');
+  process.on('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   let tail = '';
   let wake: () => void = () => undefined;
   const onOutput = (d: Buffer) => {
@@ -320,11 +324,8 @@ async function startOwned(options: EmbeddedPostgresOptions, dataDir: string, pgD
   if (password) await chmod(passwordPath, 0o600);
   const child = await spawnPostgres(bins, realPgDir, port, user, log);
   let stopped = false;
-  // If this process dies without a clean stop, do not leave the server running (a later start also copes).
-  const onExit = () => {
-    child.kill('SIGINT');
-    ownership.release();
-  };
+  // Dying without a clean stop, this process gives up its claim (spawnPostgres stops the server).
+  const onExit = () => ownership.release();
   process.once('exit', onExit);
   const stop = async () => {
     if (stopped) return;
