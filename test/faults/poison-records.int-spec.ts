@@ -272,6 +272,8 @@ describe('given poison records between good records in the log', () => {
       [['purge', '--before', '2026-13-45'], /--before must be an ISO 8601 date/],
       [['retry', '--limit', '3'], /unknown option '--limit'|Unknown option '--limit'/],
       [['discard'], /at least one dead letter id/],
+      [[], /dlq needs a command/],
+      [['frobnicate'], /unknown command: dlq frobnicate/],
     ] as Array<[string[], RegExp]>) {
       const r = await tesseraCli(dataDir, 'dlq', ...args);
       expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });

@@ -86,9 +86,13 @@ export function parseDeadLettersArgs(argv: string[]): DlqCommand {
  * Exit codes: 0 done, 1 refused (unknown ids), 2 wrong command line.
  */
 export async function deadLettersMain(argv: string[], io: DlqIo = { out: process.stdout, err: process.stderr }): Promise<number> {
-  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+  if (argv.length === 0) {
+    io.err.write(`tessera: dlq needs a command\n\n${DLQ_USAGE}\n`);
+    return 2;
+  }
+  if (argv.includes('--help') || argv.includes('-h')) {
     io.out.write(`${DLQ_USAGE}\n`);
-    return argv.length === 0 ? 2 : 0;
+    return 0;
   }
   let command: DlqCommand;
   try {
