@@ -4,6 +4,7 @@
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC } from '@tessera/contracts';
 import { DEAD_LETTER_ID_HEADER, DeadLettersRepository } from '@tessera/store';
 import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture } from '@tessera/testing/projection-fixture';
+import { DeadLetters1700000000400 } from '@tessera/store/migrations/1700000000400-dead-letters.migration';
 import { ProfileProjector, ProjectorLogger } from './profile-projector.service';
 
 let fx: ProjectionFixture;
@@ -56,7 +57,7 @@ describe.each(['log-transaction', 'outbox'] as const)('given dead letters writte
     const poison = poisonOf(template);
     await projector.handleBatch(batchOf(0, [poison]));
     const [letter] = (await repo.list({ limit: 10 })).rows;
-    expect(await repo.markRetried()).toEqual([letter.id]);
+    expect(await repo.markRetried()).toEqual([{ id: letter.id, source: letter.source }]);
 
     const copy = { ...poison, headers: { ...poison.headers, [DEAD_LETTER_ID_HEADER]: letter.id } };
     await projector.handleBatch(batchOf(0, [copy], 1));
@@ -91,5 +92,35 @@ describe.each(['log-transaction', 'outbox'] as const)('given dead letters writte
       [second.id, 'discarded'],
     ]);
     expect(await repo.markRetried()).toEqual([]);
+  });
+});
+
+describe('given a Postgres-log DLQ written before dead letters had ids', () => {
+  it('when the migration runs, then each becomes a new dead letter by its source, without quoted input in its error', async () => {
+    const [legacy] = encodeUpserts([{ email: 'old@example.com' }]);
+    await fx.eventLog.produce(PROFILE_UPSERTS_DLQ_TOPIC, [
+      {
+        ...legacy,
+        headers: {
+          ...legacy.headers,
+          [DLQ_HEADER.error]: 'record value is not valid JSON: Unexpected token \'x\', "{"email":"old@example.com" x" is not valid JSON',
+          [DLQ_HEADER.sourceTopic]: 'tessera.profile-upserts.v1',
+          [DLQ_HEADER.sourcePartition]: '0',
+          [DLQ_HEADER.sourceOffset]: '7',
+        },
+      },
+    ]);
+    await fx.dataSource.query('DROP TABLE dead_letters');
+    const runner = fx.dataSource.createQueryRunner();
+    try {
+      await new DeadLetters1700000000400().up(runner);
+    } finally {
+      await runner.release();
+    }
+    const { rows } = await repo.list({ limit: 10 });
+    expect(rows).toEqual([expect.objectContaining({ state: 'new', attempts: 1, source: 'tessera.profile-upserts.v1/0@7', schema: 'profile-upsert.v1' })]);
+    expect(rows[0].error).toMatch(/^record value is not valid JSON: Unexpected token '…', "…/);
+    expect(rows[0].error).not.toContain('old@example.com');
+    expect(await repo.markRetried()).toEqual([{ id: rows[0].id, source: 'tessera.profile-upserts.v1/0@7' }]);
   });
 });

@@ -160,31 +160,32 @@ export async function listDeadLetters(
  * it so). The worker then resolves it, or moves it back to `new` — never a second dead letter.
  */
 export async function retryDeadLetters(infra: Infrastructure, repo: DeadLettersRepository): Promise<string[]> {
+  // By source record (the DLQ headers every dead letter has, also those written before dead letters had ids).
   const records = new Map<string, LogRecord>();
   await drainTopic(infra.eventLog, {
     groupId: DLQ_RETRY_GROUP,
     topic: PROFILE_UPSERTS_DLQ_TOPIC,
     fromZero: true,
     handleBatch: async (batch) => {
-      for (const r of batch.records) if (isDeadLetterId(r.headers[DEAD_LETTER_ID_HEADER])) records.set(r.headers[DEAD_LETTER_ID_HEADER], r);
+      for (const r of batch.records) records.set(`${r.headers[DLQ_HEADER.sourceTopic]}/${r.headers[DLQ_HEADER.sourcePartition]}@${r.headers[DLQ_HEADER.sourceOffset]}`, r);
     },
   });
   const marked = await repo.markRetried();
-  const found = marked.filter((id) => records.has(id));
+  const found = marked.filter((m) => records.has(m.source));
   // Not in the DLQ topic yet (an outbox not published yet): left `new` for the next retry.
-  await repo.unmarkRetried(marked.filter((id) => !records.has(id)));
+  await repo.unmarkRetried(marked.filter((m) => !records.has(m.source)).map((m) => m.id));
   try {
     await infra.eventLog.produce(
       PROFILE_UPSERTS_TOPIC,
-      found.map((id) => {
-        const r = records.get(id)!;
+      found.map(({ id, source }) => {
+        const r = records.get(source)!;
         const headers = Object.fromEntries(Object.entries(r.headers).filter(([k]) => !DLQ_HEADERS.has(k)));
         return { key: r.key ?? '', value: r.value, headers: { ...headers, [DEAD_LETTER_ID_HEADER]: id } };
       }),
     );
   } catch (error) {
-    await repo.unmarkRetried(found);
+    await repo.unmarkRetried(found.map((m) => m.id));
     throw error;
   }
-  return found;
+  return found.map((m) => m.id);
 }

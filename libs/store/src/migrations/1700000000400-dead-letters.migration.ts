@@ -26,6 +26,19 @@ export class DeadLetters1700000000400 implements MigrationInterface {
         UNIQUE (source_topic, source_partition, source_offset)
       )`);
     await q.query(`CREATE INDEX dead_letters_state_idx ON dead_letters (state, created_at)`);
+    // Dead letters already in a Postgres log's DLQ become `new` dead letters (a Kafka DLQ cannot be read
+    // here). The error loses quoted input, as errorWithoutValues does.
+    await q.query(`
+      INSERT INTO dead_letters (id, source_topic, source_partition, source_offset, schema, error, created_at, updated_at)
+      SELECT gen_random_uuid(), headers->>'source-topic', (headers->>'source-partition')::int, (headers->>'source-offset')::bigint,
+             headers->>'schema',
+             left(regexp_replace(regexp_replace(coalesce(headers->>'error', ''), '".*("|$)', '"…"'), '''[^'']*''', '''…''', 'g'), 1000),
+             ts, ts
+      FROM log_records
+      WHERE topic = 'tessera.profile-upserts.v1.dlq' AND headers->>'source-topic' IS NOT NULL
+        AND headers->>'source-partition' ~ '^[0-9]+$' AND headers->>'source-offset' ~ '^[0-9]+$'
+      ORDER BY partition, "offset"
+      ON CONFLICT DO NOTHING`);
   }
 
   async down(q: QueryRunner): Promise<void> {

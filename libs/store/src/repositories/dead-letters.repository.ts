@@ -118,12 +118,15 @@ export class DeadLettersRepository {
     };
   }
 
-  /** Moves every `new` dead letter to `retried` (committed before the copies are published) and returns their ids. */
-  async markRetried(): Promise<string[]> {
-    const rows = returned<{ id: string }>(
-      await this.dataSource.query(`UPDATE dead_letters SET state = 'retried', retried_at = now(), updated_at = now() WHERE state = 'new' RETURNING id`),
+  /** Moves every `new` dead letter to `retried` (committed before the copies are published); returns them with their source (`topic/partition@offset`). */
+  async markRetried(): Promise<Array<{ id: string; source: string }>> {
+    const rows = returned<{ id: string; source: string }>(
+      await this.dataSource.query(
+        `UPDATE dead_letters SET state = 'retried', retried_at = now(), updated_at = now() WHERE state = 'new'
+         RETURNING id, source_topic || '/' || source_partition || '@' || source_offset AS source`,
+      ),
     );
-    return rows.map((r) => r.id);
+    return rows.map((r) => ({ id: r.id, source: r.source }));
   }
 
   /** Publishing failed: the ids are `new` again, for the next retry. */
