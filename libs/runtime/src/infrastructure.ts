@@ -25,6 +25,7 @@ export async function startInfrastructure(
     dataDir: env.TESSERA_DATA_DIR,
     poolSize: env.TESSERA_DB_POOL_SIZE,
     log: (line) => logger.debug({ component: 'postgres' }, line),
+    notice: (line) => logger.info({ component: 'postgres' }, line),
     whenEmbeddedRunning: options.whenEmbeddedRunning,
   });
   if (database.embedded?.owner !== undefined) {

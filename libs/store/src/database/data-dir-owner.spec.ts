@@ -14,11 +14,16 @@ describe('claimDataDir', () => {
   it('gives the data dir to one claimant while it lives, and to the next once released', async () => {
     const mine = await claimDataDir(dir);
     expect(mine).toBeDefined();
-    expect(liveOwner(dir)).toBe(process.pid);
+    expect(liveOwner(dir)).toEqual({ pid: process.pid, role: 'server' });
     expect(await claimDataDir(dir)).toBeUndefined();
     mine!.release();
     expect(liveOwner(dir)).toBeUndefined();
     expect(await claimDataDir(dir)).toBeDefined();
+  });
+
+  it('records whether the owner is a server (shared) or the CLI (waited for)', async () => {
+    (await claimDataDir(dir, 'client'))!;
+    expect(liveOwner(dir)).toEqual({ pid: process.pid, role: 'client' });
   });
 
   it('takes over the claim of a process that is gone', async () => {

@@ -28,22 +28,34 @@ function startTime(pid: number): string {
   }
 }
 
-function ownerLine(pid: number): string {
-  return `${pid} ${startTime(pid)}\n`;
+/**
+ * 'server': a long-running Tessera process, whose database others share. 'client': the CLI, which runs
+ * PostgreSQL for one command and stops it when done — others wait for it rather than lose the database.
+ */
+export type OwnerRole = 'server' | 'client';
+
+export interface Owner {
+  pid: number;
+  role: OwnerRole;
 }
 
-/** The pid of the live process that owns the data dir's server, if any. */
-export function liveOwner(dataDir: string): number | undefined {
+function ownerLine(pid: number, role: OwnerRole): string {
+  return `${pid} ${startTime(pid)} ${role}\n`;
+}
+
+/** The live process that owns the data dir's server, if any. */
+export function liveOwner(dataDir: string): Owner | undefined {
   let text: string;
   try {
     text = readFileSync(join(dataDir, OWNER_FILE), 'utf8');
   } catch {
     return undefined;
   }
-  const [pidText, started = ''] = text.trim().split(' ');
+  const [pidText, started = '', role = 'server'] = text.trim().split(' ');
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  return started === '' || startTime(pid) === '' || startTime(pid) === started ? pid : undefined;
+  const same = started === '' || startTime(pid) === '' || startTime(pid) === started;
+  return same ? { pid, role: role === 'client' ? 'client' : 'server' } : undefined;
 }
 
 function readIfExists(path: string): string | undefined {
@@ -65,9 +77,9 @@ export interface Ownership {
 }
 
 /** Claims the data dir for this process (exclusive create); undefined when a live process owns it. */
-export async function claimDataDir(dataDir: string): Promise<Ownership | undefined> {
+export async function claimDataDir(dataDir: string, role: OwnerRole = 'server'): Promise<Ownership | undefined> {
   const path = join(dataDir, OWNER_FILE);
-  const mine = ownerLine(process.pid);
+  const mine = ownerLine(process.pid, role);
   const temp = `${path}.${process.pid}`;
   // Written whole to a temp file, then linked into place: the claim never exists half-written.
   const file = await open(temp, 'w', 0o644);

@@ -35,6 +35,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   poolSize: number;
   log?: (line: string) => void;
+  /** See EmbeddedPostgresOptions.onNotice. */
+  notice?: (line: string) => void;
   /** See EmbeddedPostgresOptions.whenRunning. */
   whenEmbeddedRunning?: 'restart' | 'share';
 }
@@ -85,7 +87,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let embedded: EmbeddedPostgresHandle | undefined;
   let url = options.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, onLog: options.log, whenRunning: options.whenEmbeddedRunning });
+    embedded = await startEmbeddedPostgres({
+      dataDir: options.dataDir,
+      onLog: options.log,
+      onNotice: options.notice,
+      whenRunning: options.whenEmbeddedRunning,
+    });
     url = await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
   }
   const dataSource = createDataSource(url, options.poolSize);

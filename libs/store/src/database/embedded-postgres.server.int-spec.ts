@@ -117,3 +117,28 @@ describe('given a data dir made with the old fixed password (no password file)',
     expect(await loginError(OLD_FIXED_URL(again.port))).toBe('28P01');
   });
 });
+
+// Issue 9 item 2: a second process never stops a live owner's server.
+describe('given a server started by a live process', () => {
+  it('when a second process starts on the data dir as a server, then it shares the running server and stopping it leaves that server up', async () => {
+    const owner = await start();
+    const second = await start();
+    expect(second.port).toBe(owner.port);
+    await second.stop();
+    running.splice(running.indexOf(second), 1);
+    expect(await query(owner.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('when the owner is the CLI (it stops its server after one command), then a server waits for it, then starts its own', async () => {
+    const cli = await start('share'); // nothing ran: the CLI started PostgreSQL itself
+    let serverStarted = false;
+    const server = start().then((pg) => ((serverStarted = true), pg));
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(serverStarted).toBe(false); // waiting, and the CLI's server was not stopped under it
+    expect(await query(cli.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await cli.stop();
+    running.splice(running.indexOf(cli), 1);
+    const own = await server;
+    expect(await query(own.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+});

@@ -5,7 +5,7 @@ import { chmod, chown, mkdir, open, readFile, rename, rm, stat } from 'node:fs/p
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { claimDataDir, isAlive, liveOwner, Ownership } from './data-dir-owner';
+import { claimDataDir, isAlive, liveOwner, OwnerRole, Ownership } from './data-dir-owner';
 import { clusterDir, OsUser, postgresBinaries, PostgresBinaries, postgresOsUser } from './postgres-os-user';
 
 /**
@@ -30,6 +30,8 @@ export interface EmbeddedPostgresOptions {
   /** 0 (default) picks a free loopback port at each start. */
   port?: number;
   onLog?: (line: string) => void;
+  /** What the user should see (waiting for the CLI, sharing another process's server). */
+  onNotice?: (line: string) => void;
   /**
    * A server already running on this data dir whose owner (another live Tessera process) is gone:
    * 'restart' (default) stops it first — it is an orphan of a killed process; 'share' connects to it
@@ -291,13 +293,30 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const user = postgresOsUser();
   // As root, PostgreSQL runs as another OS user that must be able to enter the data dir.
   if (user && ((await stat(dataDir)).mode & 0o005) !== 0o005) await chmod(dataDir, 0o755);
-  if (options.whenRunning === 'share' && runningServer(pgDir)) return shareRunning(dataDir, pgDir, liveOwner(dataDir));
-  const ownership = await claimDataDir(dataDir);
-  if (!ownership) {
+  const role: OwnerRole = options.whenRunning === 'share' ? 'client' : 'server';
+  const notice = options.onNotice ?? options.onLog ?? (() => undefined);
+  let waiting = false;
+  for (;;) {
     const owner = liveOwner(dataDir);
-    options.onLog?.(`sharing the PostgreSQL server of the Tessera process ${owner} on ${dataDir}`);
-    return shareRunning(dataDir, pgDir, owner);
+    if (owner?.role === 'server') {
+      notice(`sharing the PostgreSQL server of the Tessera process ${owner.pid} on ${dataDir}; it stops with that process`);
+      return shareRunning(dataDir, pgDir, owner.pid);
+    }
+    // A server nobody owns (its process was killed): the CLI uses it and leaves it running.
+    if (!owner && role === 'client' && runningServer(pgDir)) return shareRunning(dataDir, pgDir, undefined);
+    if (!owner) {
+      const ownership = await claimDataDir(dataDir, role);
+      if (ownership) return startClaimed(options, dataDir, pgDir, user, ownership);
+      continue; // claimed by another process in between: look again
+    }
+    // The CLI runs PostgreSQL for one command and stops it then: wait rather than lose the database.
+    if (!waiting) notice(`waiting for the Tessera CLI (pid ${owner.pid}) to finish with the PostgreSQL server of ${dataDir}`);
+    waiting = true;
+    await sleep(200);
   }
+}
+
+async function startClaimed(options: EmbeddedPostgresOptions, dataDir: string, pgDir: string, user: OsUser | undefined, ownership: Ownership) {
   try {
     return await startOwned(options, dataDir, pgDir, user, ownership);
   } catch (error) {
