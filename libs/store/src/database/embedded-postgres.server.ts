@@ -35,7 +35,8 @@ export interface EmbeddedPostgresOptions {
   /**
    * A server already running on this data dir whose owner (another live Tessera process) is gone:
    * 'restart' (default) stops it first — it is an orphan of a killed process; 'share' connects to it
-   * and leaves it running (the CLI). A server whose owner is alive is always shared, never stopped.
+   * and leaves it running (the CLI). A live owner's server is never stopped: a server's is shared,
+   * the CLI's (it runs for one command) is waited for.
    */
   whenRunning?: 'restart' | 'share';
 }
