@@ -123,8 +123,9 @@ function makePerson(i: number, o: PopulationOptions, r: () => number): Person {
     email,
     sentEmail,
     vuid: hasVuid ? `${o.prefix}-${hex(r, 8)}-${i.toString(36)}` : undefined,
-    // Unique per person: country code + 10 digits derived from the index.
-    phone: hasPhone ? `+1 (${200 + (i % 700)}) ${String(Math.floor(i / 700) % 1000).padStart(3, '0')}-${String(i % 10_000).padStart(4, '0')}${o.prefix.length}` : undefined,
+    // Unique per person and segment, and a possible US number (E.164 rule): an area code per prefix,
+    // the index as the 7-digit subscriber number, written the way people type it.
+    phone: hasPhone ? `+1 (${phoneArea(o.prefix)}) ${String(i).padStart(7, '0').slice(0, 3)}-${String(i).padStart(7, '0').slice(3)}` : undefined,
     customerId: hasCustomerId ? `${o.prefix.toUpperCase()}C${String(i).padStart(8, '0')}` : undefined,
     anonymousFirst: hasVuid && r() < ANONYMOUS_OF_VUID_PEOPLE,
     mergePerson: hasPhone && r() < MERGE_OF_PHONE_PEOPLE,
@@ -218,4 +219,11 @@ export function generatePopulation(options: PopulationOptions): Population {
     avgItemBytes: items.length ? bytes / items.length : 0,
     avgAttributes: items.length ? attributes / items.length : 0,
   };
+}
+
+/** A 3-digit area code (200–999) per population prefix, so segments of one run never share a phone. */
+function phoneArea(prefix: string): number {
+  let h = 7;
+  for (const c of prefix) h = (h * 31 + c.charCodeAt(0)) % 1_000_003;
+  return 200 + (h % 800);
 }
