@@ -5,10 +5,10 @@
 // As in graceful-shutdown.int-spec.ts, a SQL session of the test holds the Postgres log's partition
 // row lock, so every client's batch is inside produce() when the signal arrives.
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { connectDataDirDb } from '../support/faults/data-dir-db';
+import { connectDataDirDb, holdLogPartitions } from '../support/faults/data-dir-db';
 import { mapLimit, sleep } from '../support/faults/http';
 import { itemState, LoadDriver } from '../support/faults/load';
-import { eventually, ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
+import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
 const ENV = { TESSERA_PARTITIONS: '1' };
 const CLIENTS = 4;
@@ -30,15 +30,9 @@ describe('given the single-node server started in a process group of its own, un
     const load = new LoadDriver({ url: server.url, key: server.publicKey, clients: CLIENTS, itemsPerBatch: 50, tag }).start();
     await load.untilAccepted(10);
 
-    const db = await connectDataDirDb(server.dataDir);
+    const db = await holdLogPartitions(server.dataDir, PROFILE_UPSERTS_TOPIC);
     const exited = new Promise<number | null>((r) => server.process.once('exit', (code) => r(code)));
     try {
-      await db.query('BEGIN');
-      await db.query('SELECT * FROM log_partitions WHERE topic = $1 FOR UPDATE', [PROFILE_UPSERTS_TOPIC]);
-      await eventually(async () => {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'tessera' AND wait_event_type = 'Lock'`);
-        return rows[0].n > 0 ? true : undefined;
-      });
       await sleep(500); // every client's current batch has reached the log by now
       const inFlight = load.pending();
       expect(inFlight).toHaveLength(CLIENTS);

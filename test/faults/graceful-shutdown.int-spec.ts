@@ -5,10 +5,10 @@
 // To make "in flight" deterministic the test holds the Postgres log's partition row lock from a SQL
 // session of its own: every batch that reached the log waits inside produce() when SIGTERM arrives.
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { connectDataDirDb } from '../support/faults/data-dir-db';
+import { holdLogPartitions } from '../support/faults/data-dir-db';
 import { mapLimit, postProfiles, sleep, startSlowRequest } from '../support/faults/http';
 import { itemState, LoadDriver, loadItem } from '../support/faults/load';
-import { eventually, ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
+import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
 const ENV = { TESSERA_PARTITIONS: '1' };
 const CLIENTS = 4;
@@ -31,15 +31,9 @@ describe('given clients posting continuously to the single-node server', () => {
     await load.untilAccepted(10);
 
     // Hold the log: batches that reach produce() now wait on the partition row.
-    const db = await connectDataDirDb(server.dataDir);
+    const db = await holdLogPartitions(server.dataDir, PROFILE_UPSERTS_TOPIC);
     let exit: Promise<number | null> | undefined;
     try {
-      await db.query('BEGIN');
-      await db.query('SELECT * FROM log_partitions WHERE topic = $1 FOR UPDATE', [PROFILE_UPSERTS_TOPIC]);
-      await eventually(async () => {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'tessera' AND wait_event_type = 'Lock'`);
-        return rows[0].n > 0 ? true : undefined;
-      });
       await sleep(500); // every client's current batch has reached the log by now
       const inFlight = load.pending();
       expect(inFlight).toHaveLength(CLIENTS);

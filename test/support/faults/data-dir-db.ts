@@ -32,3 +32,20 @@ export async function logRecords(
   const { rows } = await client.query(`SELECT partition, "offset", key, value, headers FROM log_records WHERE topic = $1 ORDER BY partition, "offset"`, [topic]);
   return rows.map((r) => ({ partition: r.partition, offset: Number(r.offset), key: r.key, value: r.value, headers: r.headers }));
 }
+
+/**
+ * Holds the Postgres log's partition rows of `topic` from a session of the test's own (BEGIN … FOR UPDATE)
+ * and resolves once a server session waits on them: every batch that reaches produce() now waits there,
+ * so "in flight" is deterministic. ROLLBACK on the returned client lets the log take the held batches.
+ */
+export async function holdLogPartitions(dataDir: string, topic: string): Promise<Client> {
+  const db = await connectDataDirDb(dataDir);
+  await db.query('BEGIN');
+  await db.query('SELECT * FROM log_partitions WHERE topic = $1 FOR UPDATE', [topic]);
+  for (let waited = 0; ; waited += 50) {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'tessera' AND wait_event_type = 'Lock'`);
+    if (rows[0].n > 0) return db;
+    if (waited > 20_000) throw new Error('no server session waited on the held log partitions within 20 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
