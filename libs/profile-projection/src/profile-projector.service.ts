@@ -364,21 +364,19 @@ export class ProfileProjector {
   private reportFailure(batch: RecordBatch, error: unknown): void {
     const key = `${batch.topic}\u0000${batch.partition}`;
     const where = { group: this.consumerGroup, topic: batch.topic, partition: batch.partition, firstOffset: batch.records[0].offset };
-    if (error instanceof CheckpointGapError) {
-      const attempts = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, attempts);
-      this.logger.error('checkpoint gap: partition stopped, nothing skipped', { ...where, expected: error.expected, got: error.got, attempts });
-      this.stall(batch, 'checkpoint-gap', error.message, attempts);
-      return;
-    }
-    const kind = classifyError(error);
     const message = errorMessage(error);
-    if (kind === 'connection') {
+    const gap = error instanceof CheckpointGapError ? error : undefined;
+    if (!gap && classifyError(error) === 'connection') {
       this.logger.warn('database unreachable; the batch is retried', { ...where, error: message });
       return;
     }
     const attempts = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, attempts);
+    if (gap) {
+      this.logger.error('checkpoint gap: partition stopped, nothing skipped', { ...where, expected: gap.expected, got: gap.got, attempts });
+      this.stall(batch, 'checkpoint-gap', gap.message, attempts);
+      return;
+    }
     if (attempts < this.surfaceAfterAttempts) {
       this.logger.warn('batch failed; retried after a back-off', { ...where, error: message, attempts });
       return;

@@ -1,5 +1,4 @@
-import { isSupportedCountry } from 'libphonenumber-js';
-import { IdentifierRules } from '@tessera/identity';
+import { IdentifierRules, isSupportedRegion } from '@tessera/identity';
 import { TenantEntity, TenantRepository } from '@tessera/store';
 import { intFlag, positiveNumberFlag, UsageError } from '../cli-args';
 
@@ -63,7 +62,7 @@ export async function setRegion(tenants: TenantRepository, id: string | undefine
   if (!code) throw new UsageError(usage);
   const region = code.trim().toUpperCase();
   // Only regions the phone library has a numbering plan for: any other code could never normalise a phone.
-  if (!/^[A-Z]{2}$/.test(region) || !isSupportedCountry(region)) {
+  if (!/^[A-Z]{2}$/.test(region) || !isSupportedRegion(region)) {
     throw new UsageError(`tenants set-region: '${code}' is not an ISO 3166-1 alpha-2 country code with a phone numbering plan (e.g. US, GB, DE)`);
   }
   await requireTenant(tenants, id, usage);
