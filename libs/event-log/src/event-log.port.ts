@@ -15,8 +15,13 @@ export interface TopicSpec {
 }
 
 export interface LogRecordInput {
-  /** Records with the same key go to the same partition, in produce order. */
+  /** Stored with the record (Kafka: the message key). Without `partitionKey`, records with the same key share a partition, in produce order. */
   key: string;
+  /**
+   * Chooses the partition instead of `key` (murmur2, as for keys) and is not stored: records of one
+   * person share a partition while the stored key (e.g. the record id) holds no personal data (DESIGN §4, §11).
+   */
+  partitionKey?: string;
   value: Buffer | string;
   headers?: Record<string, string>;
   /** Explicit partition; default: stable hash of the key (murmur2, as KafkaJS's default partitioner). */

@@ -225,7 +225,7 @@ export class KafkaEventLog implements EventLog {
   private async doProduce(topic: string, records: LogRecordInput[]): Promise<ProducedRecord[]> {
     const count = await this.partitionCount(topic);
     const partitions = records.map((r) => {
-      const p = r.partition ?? partitionForKey(r.key, count);
+      const p = r.partition ?? partitionForKey(r.partitionKey ?? r.key, count);
       if (!Number.isInteger(p) || p < 0 || p >= count) {
         throw new RangeError(`produce to ${topic}: partition ${p} outside 0..${count - 1}`);
       }

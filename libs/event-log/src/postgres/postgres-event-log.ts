@@ -118,7 +118,7 @@ export class PostgresEventLog implements EventLog {
     const count = await this.partitionCount(topic);
     return records.map((r, i) => {
       if (typeof r.key !== 'string') throw new TypeError(`record ${i}: key must be a string`);
-      const partition = r.partition ?? partitionForKey(r.key, count);
+      const partition = r.partition ?? partitionForKey(r.partitionKey ?? r.key, count);
       if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
         throw new RangeError(`record ${i}: partition ${partition} does not exist in topic ${topic} (${count} partitions)`);
       }

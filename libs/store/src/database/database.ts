@@ -11,10 +11,27 @@ import { HotUpdates1700000000200 } from '../migrations/1700000000200-hot-updates
 import { DeadLetterOutbox1700000000300 } from '../migrations/1700000000300-dead-letter-outbox.migration';
 import { ProjectionRules1700000000500 } from '../migrations/1700000000500-projection-rules.migration';
 import { DeadLetters1700000000400 } from '../migrations/1700000000400-dead-letters.migration';
+import { ProfileEvents1700000000600 } from '../migrations/1700000000600-profile-events.migration';
+import { IdempotencyRequests1700000000700 } from '../migrations/1700000000700-idempotency-requests.migration';
+import { CustomerFields1700000000800 } from '../migrations/1700000000800-customer-fields.migration';
+import { ReadKeysConsents1700000000900 } from '../migrations/1700000000900-read-keys-consents.migration';
+import { Erasures1700000001000 } from '../migrations/1700000001000-erasures.migration';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
 
 export const ENTITIES = [TenantEntity, ApiKeyEntity, ProfileEntity, IdentifierEntity, ConsumerOffsetEntity];
-export const MIGRATIONS = [PostgresLog1700000000000, ProfileStore1700000000100, HotUpdates1700000000200, DeadLetterOutbox1700000000300, DeadLetters1700000000400, ProjectionRules1700000000500];
+export const MIGRATIONS = [
+  PostgresLog1700000000000,
+  ProfileStore1700000000100,
+  HotUpdates1700000000200,
+  DeadLetterOutbox1700000000300,
+  DeadLetters1700000000400,
+  ProjectionRules1700000000500,
+  ProfileEvents1700000000600,
+  IdempotencyRequests1700000000700,
+  CustomerFields1700000000800,
+  ReadKeysConsents1700000000900,
+  Erasures1700000001000,
+];
 
 /** Any constant works; it only has to be the same in every Tessera process. */
 const MIGRATION_LOCK_KEY = 7_361_029_114;
