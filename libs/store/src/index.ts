@@ -16,3 +16,4 @@ export * from './repositories/dead-letter-outbox.repository';
 export * from './repositories/projection-rules.repository';
 export * from './repositories/dead-letters.repository';
 export * from './dead-letters/dead-letter-error';
+export * from './erasures/identifier-hasher';
