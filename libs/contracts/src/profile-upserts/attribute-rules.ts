@@ -131,3 +131,21 @@ export function showValue(value: unknown): string {
   if (shown.length > 80) shown = `${shown.slice(0, 80)}…`;
   return shown;
 }
+
+/**
+ * The look-up attribute that lists a profile's values of identifier type `type` (DESIGN §10):
+ * `emails`, `vuids`, `fs_user_ids`. Upserts may not set it (it is reserved while the type exists).
+ */
+export function pluralIdentifierName(type: string): string {
+  return `${type}s`;
+}
+
+/** Types a declared customer field may have (DESIGN §10 field schema). */
+export const CUSTOMER_FIELD_TYPES = ['string', 'number', 'timestamp', 'boolean'] as const;
+export type CustomerFieldType = (typeof CUSTOMER_FIELD_TYPES)[number];
+/** A tenant's declared customer fields: name → declared type. */
+export type DeclaredFieldTypes = ReadonlyMap<string, CustomerFieldType>;
+
+export function isCustomerFieldType(value: unknown): value is CustomerFieldType {
+  return (CUSTOMER_FIELD_TYPES as readonly unknown[]).includes(value);
+}

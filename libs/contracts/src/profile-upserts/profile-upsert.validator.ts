@@ -1,4 +1,4 @@
-import { extractIdentifiers, type AttributeValue, type IdentifierRef, type IdentifierRules } from '@tessera/identity';
+import { extractIdentifiers, ZAIUS_ID, type AttributeValue, type IdentifierRef, type IdentifierRules } from '@tessera/identity';
 import {
   PROFILE_UPSERT_LIMITS,
   RESERVED_ATTRIBUTE_NAMES,
@@ -7,7 +7,11 @@ import {
   attributeValueProblem,
   isOwn,
   isPlainObject,
+  pluralIdentifierName,
   showName,
+  showValue,
+  type CustomerFieldType,
+  type DeclaredFieldTypes,
 } from './attribute-rules';
 import { MAX_EVENT_TIME_AHEAD_MS, TS_FUTURE_RULE, parseEventTime } from './event-time';
 
@@ -55,6 +59,12 @@ export interface ValidateProfileUpsertOptions {
   maxItems?: number;
   /** Default event time of items without `ts`. Default: now (read once per body). Pass the same Date to buildProfileUpsertRecords. */
   receivedAt?: Date;
+  /**
+   * The tenant's declared customer fields (DESIGN §10 field schema, `TenantRepository.fieldsOf`): a
+   * value of another type makes the item invalid; `null` always passes (it clears). Undeclared
+   * attributes are not affected.
+   */
+  fields?: DeclaredFieldTypes;
 }
 
 export const MAX_PROBLEMS_PER_ITEM = 10;
@@ -94,7 +104,7 @@ export function validateProfileUpsertBody(
   const items: ValidatedProfileUpsert[] = new Array(list.length);
   let invalids: ProfileUpsertInvalid[] | undefined;
   for (let i = 0; i < list.length; i++) {
-    const r = validateProfileUpsertItem(list[i], rules, receivedAt);
+    const r = validateProfileUpsertItem(list[i], rules, receivedAt, opts.fields);
     if (r.ok) items[i] = r.item;
     else (invalids ??= []).push({ event: i, message: r.message });
   }
@@ -107,6 +117,7 @@ export function validateProfileUpsertItem(
   item: unknown,
   rules: IdentifierRules,
   receivedAt: Date,
+  declaredFields?: DeclaredFieldTypes,
 ): ProfileUpsertItemValidation {
   if (!isPlainObject(item)) {
     return { ok: false, message: 'item must be an object `{"attributes": {…}}`' };
@@ -134,6 +145,8 @@ export function validateProfileUpsertItem(
   // Safe while filling: only names matching ^[a-z][a-z0-9_]{0,63}$ other than `constructor` are
   // assigned, and no such name is an accessor or method of Object.prototype (`__proto__` cannot match).
   const out: Record<string, AttributeValue> = {};
+  const plurals = pluralsOf(rules);
+  const declared = declaredFields !== undefined && declaredFields.size > 0 ? declaredFields : undefined;
   for (let n = 0; n < names.length; n++) {
     const name = names[n];
     if (name === TS_ATTRIBUTE) continue;
@@ -149,10 +162,20 @@ export function validateProfileUpsertItem(
       (problems ??= []).push(`attribute name \`${name}\` is reserved and refused`);
       continue;
     }
+    const pluralOf = plurals.get(name);
+    if (pluralOf !== undefined) {
+      (problems ??= []).push(`attribute name \`${name}\` is reserved: look-ups list the profile's \`${pluralOf}\` values under it`);
+      continue;
+    }
     const value = attrs[name];
     const problem = attributeValueProblem(value, true);
     if (problem !== null) {
       (problems ??= []).push(`attribute \`${name}\` ${problem}`);
+      continue;
+    }
+    const fieldType = declared?.get(name);
+    if (fieldType !== undefined && value !== null && !hasFieldType(value, fieldType)) {
+      (problems ??= []).push(`attribute \`${name}\` ${FIELD_TYPE_RULES[fieldType]} (declared field of type ${fieldType}; got ${showValue(value)})`);
       continue;
     }
     out[name] = Array.isArray(value) ? (value.slice() as Array<string | number>) : (value as AttributeValue);
@@ -182,6 +205,40 @@ export function validateProfileUpsertItem(
     ok: true,
     item: { attributes: out, ts, tsFromBody: hasTs, identifiers: extracted.identifiers },
   };
+}
+
+/** Plural attribute name → identifier type, per rules instance (tenants' rules are cached, so this is too). */
+const PLURALS = new WeakMap<IdentifierRules, ReadonlyMap<string, string>>();
+
+/** The reserved plural names of the rules' identifier types (not zaius_id: it is the profile id, listed by no look-up). */
+export function pluralsOf(rules: IdentifierRules): ReadonlyMap<string, string> {
+  let plurals = PLURALS.get(rules);
+  if (plurals === undefined) {
+    plurals = new Map(rules.types().filter((t) => t.type !== ZAIUS_ID).map((t) => [pluralIdentifierName(t.type), t.type]));
+    PLURALS.set(rules, plurals);
+  }
+  return plurals;
+}
+
+const FIELD_TYPE_RULES: Record<CustomerFieldType, string> = {
+  string: 'must be a string',
+  number: 'must be a number',
+  boolean: 'must be a boolean (true or false)',
+  timestamp: 'must be a timestamp: epoch seconds, epoch milliseconds or an ISO 8601 date or date-time with an offset',
+};
+
+/** Does an (already well-formed) attribute value have a declared field's type? Timestamps take the `ts` formats (DESIGN §3). */
+function hasFieldType(value: unknown, type: CustomerFieldType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'timestamp':
+      return (typeof value === 'number' || typeof value === 'string') && parseEventTime(value).ok;
+  }
 }
 
 function identifierMessage(field: string, reason: string): string {
