@@ -21,7 +21,7 @@ function validated(body: unknown): ValidatedProfileUpsert[] {
 function build(body: unknown) {
   return buildProfileUpsertRecords('acme', validated(body), receivedAt, rules);
 }
-const keyOf = (attributes: Record<string, unknown>) => build({ attributes })[0].key;
+const keyOf = (attributes: Record<string, unknown>) => build({ attributes })[0].partitionKey;
 
 describe('buildProfileUpsertRecords', () => {
   describe('given the Zaius documentation example payload', () => {
@@ -32,8 +32,10 @@ describe('buildProfileUpsertRecords', () => {
       // when
       const records = build(body);
       // then
-      expect(records.map((r) => r.key)).toEqual(['acme:email:sample@test.com', 'acme:email:example@notreal.com']);
+      expect(records.map((r) => r.partitionKey)).toEqual(['acme:email:sample@test.com', 'acme:email:example@notreal.com']);
       const values: ProfileUpsertRecord[] = records.map((r) => JSON.parse(r.value));
+      // The stored key is the record id: no personal data (DESIGN §4).
+      expect(records.map((r) => r.key)).toEqual(values.map((v) => v.id));
       for (const [i, v] of values.entries()) {
         expect(Object.keys(v)).toEqual(['id', 'tenant', 'receivedAt', 'ts', 'source', 'attributes']);
         expect(isUuidV7(v.id)).toBe(true);
@@ -68,9 +70,11 @@ describe('buildProfileUpsertRecords', () => {
     expect(JSON.parse(record.value).ts).toBe('2024-06-01T10:00:00.000Z');
   });
 
-  it('given raw identifier values, when built, then the attributes stay raw and the key is normalised', () => {
+  it('given raw identifier values, when built, then the attributes stay raw and the partition key is normalised', () => {
     const [record] = build({ attributes: { email: '  Sample@Test.COM ' } });
-    expect(record.key).toBe('acme:email:sample@test.com');
+    expect(record.partitionKey).toBe('acme:email:sample@test.com');
+    expect(record.key).toBe(JSON.parse(record.value).id);
+    expect(record.key).not.toContain('sample');
     expect(JSON.parse(record.value).attributes.email).toBe('  Sample@Test.COM ');
   });
 
@@ -82,11 +86,11 @@ describe('buildProfileUpsertRecords', () => {
       [{ phone: '555-867-5309', email: 'guest' }, 'acme:phone:+15558675309'], // blocked dropped
       [{ vuid: 'v1' }, 'acme:vuid:v1'], // else first identifier
       [{ zaius_id: '0190D5C4-7B1E-7000-8000-0000000000AA', vuid: 'v1' }, 'acme:zaius_id:0190d5c4-7b1e-7000-8000-0000000000aa'],
-    ])('when %p is built, then the key is %s', (attributes, key) => {
+    ])('when %p is built, then the partition key is %s', (attributes, key) => {
       expect(keyOf(attributes)).toBe(key);
     });
 
-    it('when a custom high-confidence type is the only high one, then it is the key', () => {
+    it('when a custom high-confidence type is the only high one, then it is the partition key', () => {
       const custom = rules.withCustomTypes([{ type: 'loyalty_no', confidence: 'high' }]);
       expect(profileUpsertKey('t', [{ type: 'vuid', value: 'v' }, { type: 'loyalty_no', value: 'L7' }], custom)).toBe('t:loyalty_no:L7');
     });

@@ -28,7 +28,10 @@ export interface ProfileUpsertRecord {
 
 /** A record ready for EventLog.produce (structurally a LogRecordInput). */
 export interface ProfileUpsertLogRecord {
+  /** The record id: the stored key (Postgres log `key`, Kafka message key) holds no personal data (DESIGN §4, §11). */
   key: string;
+  /** profileUpsertKey: chooses the partition (one person's records share one) and is not stored. */
+  partitionKey: string;
   /** JSON of a ProfileUpsertRecord. */
   value: string;
   headers: Record<string, string>;
@@ -63,6 +66,8 @@ function isHighConfidence(rules: IdentifierRules, type: string): boolean {
 /**
  * Turns validated items into log records, in item order: one UUID v7 per item (monotonic, so ids
  * follow item order), `receivedAt` shared by the batch, `ts` the item's own or `receivedAt`.
+ * The key is the record id and profileUpsertKey only the partition key: the identifier is personal
+ * data, and a stored key would outlive an erasure (DESIGN §4).
  * Throws (a programming error, not a client error) on an empty tenant, an invalid date or an item
  * without identifiers.
  */
@@ -82,8 +87,9 @@ export function buildProfileUpsertRecords(
       item.identifiers && item.identifiers.length > 0
         ? item.identifiers
         : extractIdentifiers(item.attributes, rules).identifiers;
+    const id = uuidv7();
     const record: ProfileUpsertRecord = {
-      id: uuidv7(),
+      id,
       tenant,
       receivedAt: receivedAtIso,
       ts: item.tsFromBody === false ? receivedAtIso : item.ts.toISOString(),
@@ -91,7 +97,8 @@ export function buildProfileUpsertRecords(
       attributes: item.attributes,
     };
     out[i] = {
-      key: profileUpsertKey(tenant, identifiers, rules),
+      key: id,
+      partitionKey: profileUpsertKey(tenant, identifiers, rules),
       value: JSON.stringify(record),
       headers: { ...PROFILE_UPSERT_HEADERS },
     };
