@@ -38,6 +38,13 @@ describe('loadEnv', () => {
     ['TESSERA_KAFKA_MIN_INSYNC_REPLICAS', '0'],
     ['TESSERA_KAFKA_MIN_INSYNC_REPLICAS', '1.5'],
     ['TESSERA_KAFKA_SESSION_TIMEOUT_MS', '500'],
+    ['TESSERA_IDEMPOTENCY_WINDOW', '0'],
+    ['TESSERA_IDEMPOTENCY_WINDOW', '0s'],
+    ['TESSERA_IDEMPOTENCY_WINDOW', '-1h'],
+    ['TESSERA_IDEMPOTENCY_WINDOW', 'a day'],
+    ['TESSERA_IDEMPOTENCY_WINDOW', '400d'],
+    ['TESSERA_CORS_ORIGINS', 'shop.example'],
+    ['TESSERA_CORS_ORIGINS', 'https://shop.example/'],
   ])('given %s=%s, then start-up fails naming the variable', (name, value) => {
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(ConfigurationError);
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(new RegExp(name));
@@ -55,6 +62,33 @@ describe('loadEnv', () => {
 
   it('given a number out of range, then the value given is shown once', () => {
     expect(() => loadEnv(SingleNodeEnv, { PORT: '70000' })).toThrow(/^Invalid configuration:\n {2}PORT: PORT must not be greater than 65535 \(got "70000"\)$/);
+  });
+
+  it('given no idempotency window or CORS origins, then 24 hours and any origin', () => {
+    const env = loadEnv(SingleNodeEnv, {});
+    expect(env.idempotencyWindowMs).toBe(86_400_000);
+    expect(env.corsOrigins).toBe('*');
+    expect(loadEnv(WorkerEnv, {}).idempotencyWindowMs).toBe(86_400_000); // the projector reads it too
+  });
+
+  it.each([
+    ['24h', 86_400_000],
+    ['90m', 5_400_000],
+    ['3600s', 3_600_000],
+    ['500ms', 500],
+    ['60000', 60_000],
+  ])('given TESSERA_IDEMPOTENCY_WINDOW=%s, then idempotencyWindowMs is %i', (value, ms) => {
+    expect(loadEnv(SingleNodeEnv, { TESSERA_IDEMPOTENCY_WINDOW: value }).idempotencyWindowMs).toBe(ms);
+  });
+
+  it('given a bad TESSERA_IDEMPOTENCY_WINDOW, then one line names the variable, the accepted forms and the value given', () => {
+    expect(() => loadEnv(SingleNodeEnv, { TESSERA_IDEMPOTENCY_WINDOW: '1 day' })).toThrow(
+      /^Invalid configuration:\n {2}TESSERA_IDEMPOTENCY_WINDOW: TESSERA_IDEMPOTENCY_WINDOW must be a duration .*24h, 90m, 3600s, 500ms.* \(got "1 day"\)$/,
+    );
+  });
+
+  it('given TESSERA_CORS_ORIGINS as a list, then corsOrigins holds those origins', () => {
+    expect(loadEnv(SingleNodeEnv, { TESSERA_CORS_ORIGINS: 'https://shop.example,http://localhost:3000' }).corsOrigins).toEqual(['https://shop.example', 'http://localhost:3000']);
   });
 
   it('given an empty string, then the default applies (unset)', () => {

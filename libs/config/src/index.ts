@@ -1,2 +1,3 @@
 export * from './env.validation';
 export * from './tessera.env';
+export * from './duration';

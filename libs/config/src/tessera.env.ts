@@ -13,6 +13,7 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
+import { CorsOrigins, parseCorsOrigins, parseDuration } from './duration';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
@@ -25,6 +26,32 @@ class AtMostReplicationFactor implements ValidatorConstraintInterface {
 
   defaultMessage(args: ValidationArguments): string {
     return `TESSERA_KAFKA_MIN_INSYNC_REPLICAS must not exceed TESSERA_KAFKA_REPLICATION_FACTOR (${(args.object as CommonEnv).TESSERA_KAFKA_REPLICATION_FACTOR})`;
+  }
+}
+
+/** Longest `TESSERA_IDEMPOTENCY_WINDOW` accepted: a year (a typo such as `24d` for `24h` still fits). */
+const MAX_IDEMPOTENCY_WINDOW_MS = 366 * 86_400_000;
+
+@ValidatorConstraint({ name: 'isIdempotencyWindow' })
+class IsIdempotencyWindow implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+    return ms !== undefined && ms > 0 && ms <= MAX_IDEMPOTENCY_WINDOW_MS;
+  }
+
+  defaultMessage(): string {
+    return 'TESSERA_IDEMPOTENCY_WINDOW must be a duration above 0 and at most 366d, such as 24h, 90m, 3600s, 500ms or a number of milliseconds';
+  }
+}
+
+@ValidatorConstraint({ name: 'isCorsOrigins' })
+class IsCorsOrigins implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseCorsOrigins(value) !== undefined;
+  }
+
+  defaultMessage(): string {
+    return 'TESSERA_CORS_ORIGINS must be * or a comma-separated list of origins scheme://host[:port] (no path)';
   }
 }
 
@@ -92,6 +119,19 @@ export class CommonEnv {
   @Min(2)
   @Max(200)
   TESSERA_DB_POOL_SIZE: number = 20;
+
+  /**
+   * How long a request's `Idempotency-Key` answer and an event's `data.idempotence_id` are remembered
+   * (DESIGN §10): `24h`, `90m`, `3600s`, `500ms`, `7d` or a number of milliseconds. Read it as
+   * `idempotencyWindowMs`.
+   */
+  @Validate(IsIdempotencyWindow)
+  TESSERA_IDEMPOTENCY_WINDOW: string = '24h';
+
+  /** `TESSERA_IDEMPOTENCY_WINDOW` in milliseconds. */
+  get idempotencyWindowMs(): number {
+    return parseDuration(this.TESSERA_IDEMPOTENCY_WINDOW) ?? 86_400_000;
+  }
 }
 
 /** HTTP surfaces (ingest, query, single-node). */
@@ -128,6 +168,19 @@ export class HttpEnv extends CommonEnv {
   @IsInt()
   @Min(100)
   TESSERA_PRODUCE_TIMEOUT_MS: number = 10_000;
+
+  /**
+   * Browser origins allowed to call the API cross-origin (CORS): `*` (any, the default; browser SDKs
+   * post from customers' sites) or a comma-separated list such as `https://shop.example,http://localhost:3000`.
+   * Read it as `corsOrigins`.
+   */
+  @Validate(IsCorsOrigins)
+  TESSERA_CORS_ORIGINS: string = '*';
+
+  /** `TESSERA_CORS_ORIGINS` parsed: `'*'` or the allowed origins, lower case. */
+  get corsOrigins(): CorsOrigins {
+    return parseCorsOrigins(this.TESSERA_CORS_ORIGINS) ?? '*';
+  }
 }
 
 /** The worker app (scale-out): the profile projector, with health endpoints on PORT. */
