@@ -1,2 +1,3 @@
 export * from './profile-ingest.module';
 export * from './profile-ingest.service';
+export * from './ingest-kinds';

@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
+import { EventsController } from './events.controller';
 import { ProfileIngestController } from './profile-ingest.controller';
 import { PRODUCE_TIMEOUT_MS, ProfileIngestService } from './profile-ingest.service';
 
+/** The ingest routes, POST /v3/profiles and POST /v3/events, over one publishing path (ProfileIngestService). */
 @Module({})
 export class IngestModule {
   static register(options: { produceTimeoutMs: number }) {
     return {
       module: IngestModule,
-      controllers: [ProfileIngestController],
+      controllers: [ProfileIngestController, EventsController],
       providers: [ProfileIngestService, { provide: PRODUCE_TIMEOUT_MS, useValue: options.produceTimeoutMs }],
       exports: [ProfileIngestService],
     };

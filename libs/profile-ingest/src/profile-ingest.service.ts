@@ -1,13 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { buildProfileUpsertRecords, PROFILE_UPSERTS_TOPIC, validateProfileUpsertBody } from '@tessera/contracts';
+import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EVENT_LOG, EventLog } from '@tessera/event-log';
 import { ApiProblemException, LOGGER, TenantRateLimiter, TesseraLogger } from '@tessera/runtime';
 import { TenantRepository } from '@tessera/store';
+import { EVENT_INGEST, PROFILE_UPSERT_INGEST, type IngestKind } from './ingest-kinds';
 
 export const PRODUCE_TIMEOUT_MS = Symbol('PRODUCE_TIMEOUT_MS');
 const RETRY_AFTER_SECONDS = '5';
 
-/** Accepts a Zaius v3 batch all-or-nothing and answers only after the log stored every record. */
+/**
+ * The one publishing path of every ingest route (POST /v3/profiles, POST /v3/events): accepts a
+ * batch all-or-nothing and answers only after the log stored every record. All kinds go on the one
+ * topic (DESIGN §9), so a person's upserts and events are applied in one order.
+ */
 @Injectable()
 export class ProfileIngestService {
   private draining = false;
@@ -20,21 +25,33 @@ export class ProfileIngestService {
     private readonly rateLimiter: TenantRateLimiter,
   ) {}
 
-  /** New batches are refused with 503 once shutdown has begun; in-flight ones finish. */
+  /** New batches (of every route) are refused with 503 once shutdown has begun; in-flight ones finish. */
   stopAccepting(): void {
     this.draining = true;
   }
 
-  async accept(tenant: string, body: unknown): Promise<number> {
+  /** POST /v3/profiles. Resolves to the number of records published. */
+  accept(tenant: string, body: unknown): Promise<number> {
+    return this.publish(tenant, body, PROFILE_UPSERT_INGEST);
+  }
+
+  /** POST /v3/events. Resolves to the number of records published. */
+  acceptEvents(tenant: string, body: unknown): Promise<number> {
+    return this.publish(tenant, body, EVENT_INGEST);
+  }
+
+  async publish(tenant: string, body: unknown, kind: IngestKind): Promise<number> {
+    // Step 1: refuse early — draining, then the tenant's rate (one token per item, as the client counts them).
     if (this.draining) throw new ApiProblemException(503, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
     await this.rateLimiter.take(tenant, Array.isArray(body) ? Math.max(1, body.length) : 1);
+
+    // Step 2: validate and encode under the tenant's identifier rules; nothing is published unless every item is valid.
     const rules = await this.tenants.identifierRules(tenant);
-    const receivedAt = new Date();
-    const result = validateProfileUpsertBody(body, rules, { receivedAt });
-    if (!result.ok) {
-      throw new ApiProblemException(400, 'invalids' in result ? { invalids: result.invalids } : { message: result.bodyError });
-    }
-    const records = buildProfileUpsertRecords(tenant, result.items, receivedAt, rules);
+    const prepared = kind.prepare(tenant, body, { rules, receivedAt: new Date() });
+    if (!prepared.ok) throw new ApiProblemException(400, prepared.detail);
+    const { records } = prepared;
+
+    // Step 3: produce with a deadline; a log that cannot take the batch in time is a 503 the client retries.
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -44,8 +61,12 @@ export class ProfileIngestService {
         }),
       ]);
     } catch (error) {
-      // Records stored before the failure are harmless: a retried batch applies the same values again.
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error), tenant, items: records.length }, 'log unavailable, answering 503');
+      // Records stored before the failure are harmless: a retried batch applies the same values again
+      // (events carry their idempotence_id, so a retried event is applied once).
+      this.logger.warn(
+        { err: error instanceof Error ? error.message : String(error), tenant, route: kind.name, items: records.length },
+        'log unavailable, answering 503',
+      );
       throw new ApiProblemException(503, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
     } finally {
       if (timer) clearTimeout(timer);

@@ -1,0 +1,17 @@
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { Access, AuthenticatedRequest } from '@tessera/runtime';
+import { ProfileIngestService } from './profile-ingest.service';
+
+@Controller('v3/events')
+export class EventsController {
+  constructor(private readonly ingest: ProfileIngestService) {}
+
+  /** Batch of events (DESIGN §10): 202 only after the log acknowledged every item. */
+  @Post()
+  @HttpCode(202)
+  @Access('write')
+  async track(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
+    await this.ingest.acceptEvents(request.principal!.tenant, body);
+    return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+  }
+}
