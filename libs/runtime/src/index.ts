@@ -10,3 +10,6 @@ export * from './logger';
 export * from './tokens';
 export * from './process';
 export * from './http/tenant-rate-limiter';
+export * from './http/native-api';
+export * from './http/problem.exception';
+export * from './http/problem-json.filter';

@@ -1,4 +1,4 @@
-import { TenantRepository } from '@tessera/store';
+import { API_KEY_KINDS, ApiKeyKind, TenantRepository } from '@tessera/store';
 import { UsageError } from '../cli-args';
 import { CliError, requireTenant } from './tenants.command';
 
@@ -9,9 +9,9 @@ type Out = { out: NodeJS.WritableStream; err: NodeJS.WritableStream };
 export async function createKey(tenants: TenantRepository, values: Flags, io: Out): Promise<number> {
   const { tenant, kind, label } = values;
   if (typeof tenant !== 'string') throw new UsageError('keys create: --tenant is required');
-  if (kind !== 'public' && kind !== 'private') throw new UsageError('keys create: --kind must be public or private');
+  if (!API_KEY_KINDS.includes(kind as ApiKeyKind)) throw new UsageError('keys create: --kind must be public or private, or read (every GET, no writes)');
   await requireTenant(tenants, tenant, 'keys create --tenant ID');
-  const key = await tenants.createApiKey(tenant, kind, typeof label === 'string' ? label : undefined);
+  const key = await tenants.createApiKey(tenant, kind as ApiKeyKind, typeof label === 'string' ? label : undefined);
   io.out.write(`${key}\n`);
   io.err.write(`created a ${kind} key for tenant ${tenant}; it is shown only this once\n`);
   return 0;

@@ -1,17 +1,27 @@
 import { INestApplicationContext, Inject, Injectable, OnApplicationBootstrap, Optional, RequestMethod, SetMetadata } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer } from '@nestjs/core';
+import type { ApiKeyKind } from '@tessera/store';
 import type { TesseraLogger } from '../logger';
 import { LOGGER } from '../tokens';
 
 /**
- * Who may call an HTTP route (DESIGN §3): `none` — anyone, no key (health probes); `write` — a public
- * or private key; `read` — a private key. Every route declares one; the API-key guard refuses a route
- * that does not (fails closed), so a route added without thought is never open.
+ * Who may call an HTTP route (DESIGN §3, §12): `none` — anyone, no key (health probes); `write` — a
+ * public or private key (ingest); `read` — a read or private key (every GET); `private` — a private
+ * key only (writes that are not ingest: schema, compliance, the native API's writes). Every route
+ * declares one; the API-key guard refuses a route that does not (fails closed), so a route added
+ * without thought is never open.
  */
-export type AccessPolicy = 'none' | 'write' | 'read';
+export type AccessPolicy = 'none' | 'write' | 'read' | 'private';
 
-export const ACCESS_POLICIES: readonly AccessPolicy[] = ['none', 'write', 'read'];
+export const ACCESS_POLICIES: readonly AccessPolicy[] = ['none', 'write', 'read', 'private'];
+
+/** The key kinds each policy admits (`none` needs no key). */
+export const POLICY_KEY_KINDS: Readonly<Record<Exclude<AccessPolicy, 'none'>, ReadonlySet<ApiKeyKind>>> = {
+  write: new Set<ApiKeyKind>(['public', 'private']),
+  read: new Set<ApiKeyKind>(['read', 'private']),
+  private: new Set<ApiKeyKind>(['private']),
+};
 export const ACCESS_POLICY = 'tessera:access-policy';
 
 /** Declares a route's (or a controller's routes') access policy. */

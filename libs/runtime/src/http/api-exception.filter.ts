@@ -2,38 +2,28 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/co
 import type { FastifyReply } from 'fastify';
 import { isPassingDatabaseError } from '@tessera/store';
 import { ApiProblemException, ForbiddenApiKeyException, titleFor } from './api-problem.exception';
+import { fastifyMessage, fastifyStatus } from './fastify-errors';
+import { isNativeApiPath } from './native-api';
+import { ProblemJsonFilter } from './problem-json.filter';
 
 type Logger = { error(obj: object, msg: string): void };
 
-/** Fastify's own errors (body parsing, limits) mapped to their status and a safe message. */
-function fastifyStatus(error: { code?: string; statusCode?: number }): number | undefined {
-  switch (error.code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 415;
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 413;
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return 400;
-    default:
-      return error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : undefined;
-  }
-}
-
-function fastifyMessage(error: { code?: string; message?: string }, status: number): string {
-  if (status === 413) return 'Request body is larger than the limit';
-  // fastify's own 415 names the type it got; the answer names the one to send.
-  if (status === 415 && !/^Content-Type must be/.test(error.message ?? '')) return 'Content-Type must be application/json';
-  return error.message ?? titleFor(status);
-}
-
-/** The one exception filter of every HTTP surface: documented error shapes, never a stack trace. */
+/**
+ * The global exception filter: documented error shapes, never a stack trace. One filter per HTTP
+ * surface — the native API (`/api/v1`, problem+json, DESIGN §12) has its own, chosen here by path so
+ * that errors raised before any controller (router 404, body parser, guard) get it too; everything
+ * else answers in Zaius's shapes (DESIGN §3).
+ */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger?: Logger) {}
+  private readonly nativeApi: ProblemJsonFilter;
+
+  constructor(private readonly logger?: Logger) {
+    this.nativeApi = new ProblemJsonFilter(logger);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
+    if (isNativeApiPath(host.switchToHttp().getRequest<{ url?: string }>()?.url)) return this.nativeApi.catch(exception, host);
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const timestamp = new Date().toISOString();
     if (exception instanceof ForbiddenApiKeyException) {

@@ -3,17 +3,35 @@ import type { ApiKeyPrincipal } from '@tessera/store';
 import { TenantRepository } from '@tessera/store';
 import type { TesseraLogger } from '../logger';
 import { LOGGER } from '../tokens';
-import { declaredAccess } from './access-policy';
+import { declaredAccess, POLICY_KEY_KINDS } from './access-policy';
 import { ForbiddenApiKeyException } from './api-problem.exception';
 
 export interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
+  method?: string;
   principal?: ApiKeyPrincipal;
+}
+
+const MAX_KEY_LENGTH = 256;
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * The key a request presents: `x-api-key` (DESIGN §3), else `Authorization: Bearer <key>` (DESIGN §12).
+ * `undefined` when there is none; `null` when what is there cannot be a key (refused as unknown).
+ */
+export function presentedApiKey(headers: AuthenticatedRequest['headers']): string | null | undefined {
+  const apiKey = headers['x-api-key'];
+  if (apiKey !== undefined && apiKey !== '') return typeof apiKey === 'string' && apiKey.length <= MAX_KEY_LENGTH ? apiKey : null;
+  const authorization = headers.authorization;
+  if (authorization === undefined || authorization === '') return undefined;
+  const key = typeof authorization === 'string' ? BEARER.exec(authorization)?.[1] : undefined;
+  return key && key.length <= MAX_KEY_LENGTH ? key : null;
 }
 
 /**
  * The API-key check of every HTTP route, by its declared access policy (see `Access`). It fails
- * closed: a route that declares none is refused with the same 403 as a bad key.
+ * closed: a route that declares none is refused with the same 403 as a bad key. It says why it
+ * refused (`ForbiddenApiKeyException.refusal`); each surface's filter decides what the client sees.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -27,17 +45,20 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     // Handlers on the event-log transport (consumer groups) are fed by Tessera itself, not by clients.
     if (context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    // A CORS preflight carries no credentials by definition (Fetch standard); it reads and writes nothing.
+    if (request.method === 'OPTIONS') return true;
     const policy = declaredAccess(context.getHandler(), context.getClass());
     if (!policy) {
       this.reportUndeclared(`${context.getClass().name}.${context.getHandler().name}`);
-      throw new ForbiddenApiKeyException();
+      throw new ForbiddenApiKeyException('undeclared');
     }
     if (policy === 'none') return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const presented = request.headers['x-api-key'];
-    if (typeof presented !== 'string' || presented.length === 0 || presented.length > 256) throw new ForbiddenApiKeyException();
-    const principal = await this.tenants.authenticate(presented);
-    if (!principal || (policy === 'read' && principal.kind !== 'private')) throw new ForbiddenApiKeyException();
+    const presented = presentedApiKey(request.headers);
+    if (presented === undefined) throw new ForbiddenApiKeyException('missing');
+    const principal = presented === null ? null : await this.tenants.authenticate(presented);
+    if (!principal) throw new ForbiddenApiKeyException('unknown');
+    if (!POLICY_KEY_KINDS[policy].has(principal.kind)) throw new ForbiddenApiKeyException('insufficient');
     request.principal = principal;
     return true;
   }

@@ -2,11 +2,14 @@ import { HttpException } from '@nestjs/common';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -29,9 +32,18 @@ export class ApiProblemException extends HttpException {
   }
 }
 
-/** 403 `{"message":"Forbidden"}` — the same for a missing, unknown or insufficient key. */
+/**
+ * Why the API-key guard refused a request: no key, a key it does not know (or revoked), a key of a
+ * kind the route does not admit, or a route that declares no access policy.
+ */
+export type ApiKeyRefusal = 'missing' | 'unknown' | 'insufficient' | 'undeclared';
+
+/**
+ * A refused key. /v3 answers 403 `{"message":"Forbidden"}` whatever the reason (DESIGN §3); the
+ * native API answers 401 for a missing or unknown key and 403 for an insufficient one (DESIGN §12).
+ */
 export class ForbiddenApiKeyException extends HttpException {
-  constructor() {
+  constructor(readonly refusal: ApiKeyRefusal = 'insufficient') {
     super({ message: 'Forbidden' }, 403);
   }
 }

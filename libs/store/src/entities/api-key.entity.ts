@@ -1,6 +1,9 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
-export type ApiKeyKind = 'public' | 'private';
+/** `public`: writes only; `read`: every GET (DESIGN §12); `private`: everything. */
+export type ApiKeyKind = 'public' | 'read' | 'private';
+
+export const API_KEY_KINDS: readonly ApiKeyKind[] = ['public', 'read', 'private'];
 
 /** Keys are stored as SHA-256 hashes; `prefix` is the first characters, for listing only. */
 @Entity('api_keys')
