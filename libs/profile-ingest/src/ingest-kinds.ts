@@ -3,6 +3,7 @@ import {
   buildProfileUpsertRecords,
   validateEventBody,
   validateProfileUpsertBody,
+  type DeclaredFieldTypes,
   type EventInvalid,
   type ProfileUpsertInvalid,
 } from '@tessera/contracts';
@@ -25,6 +26,8 @@ export interface IngestContext {
   rules: IdentifierRules;
   /** When the body was received: records' `receivedAt` and the default event time. */
   receivedAt: Date;
+  /** The tenant's declared customer fields (DESIGN §10 field schema): upsert values are checked against them. */
+  fields: DeclaredFieldTypes;
 }
 
 export type IngestPreparation = { ok: true; records: IngestLogRecord[] } | { ok: false; detail: IngestRefusal };
@@ -43,8 +46,8 @@ export interface IngestKind {
 /** POST /v3/profiles (DESIGN §3, §4): profile-upsert.v1 records. */
 export const PROFILE_UPSERT_INGEST: IngestKind = {
   name: 'profiles',
-  prepare(tenant, body, { rules, receivedAt }) {
-    const result = validateProfileUpsertBody(body, rules, { receivedAt });
+  prepare(tenant, body, { rules, receivedAt, fields }) {
+    const result = validateProfileUpsertBody(body, rules, { receivedAt, fields });
     if (!result.ok) return { ok: false, detail: 'invalids' in result ? { invalids: result.invalids } : { message: result.bodyError } };
     return { ok: true, records: buildProfileUpsertRecords(tenant, result.items, receivedAt, rules) };
   },

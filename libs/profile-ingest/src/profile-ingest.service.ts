@@ -46,8 +46,8 @@ export class ProfileIngestService {
     await this.rateLimiter.take(tenant, Array.isArray(body) ? Math.max(1, body.length) : 1);
 
     // Step 2: validate and encode under the tenant's identifier rules; nothing is published unless every item is valid.
-    const rules = await this.tenants.identifierRules(tenant);
-    const prepared = kind.prepare(tenant, body, { rules, receivedAt: new Date() });
+    const [rules, fields] = await Promise.all([this.tenants.identifierRules(tenant), this.tenants.fieldsOf(tenant)]);
+    const prepared = kind.prepare(tenant, body, { rules, fields, receivedAt: new Date() });
     if (!prepared.ok) throw new ApiProblemException(400, prepared.detail);
     const { records } = prepared;
 
