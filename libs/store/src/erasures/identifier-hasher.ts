@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 
 /** Anything that runs SQL: a DataSource, an EntityManager or a pg client adapter. */
 export interface SqlRunner {
@@ -26,5 +26,19 @@ export class IdentifierHasher {
   /** Hex HMAC of `<tenant>\u0000<type>\u0000<value>` (the separator cannot occur in any of them). */
   hash(tenant: string, type: string, normalisedValue: string): string {
     return createHmac('sha256', this.secret).update(`${tenant}\u0000${type}\u0000${normalisedValue}`).digest('hex');
+  }
+
+  /**
+   * The same HMAC computed inside PostgreSQL (RFC 2104 with its built-in sha256()), for finding which
+   * stored value of a tenant's type has a given hash without moving the values out of the database:
+   * `sha256(outer || sha256(inner || convert_to(value, 'UTF8')))` equals decode(hash(tenant, type, value), 'hex').
+   * `inner` is the key's inner pad followed by `<tenant>\u0000<type>\u0000`; `outer` the key's outer pad.
+   */
+  sqlHmacParts(tenant: string, type: string): { inner: Buffer; outer: Buffer } {
+    const key = Buffer.alloc(64); // SHA-256 block size; the 32-byte secret is zero-padded
+    (this.secret.length > 64 ? createHash('sha256').update(this.secret).digest() : this.secret).copy(key);
+    const inner = Buffer.from(key.map((b) => b ^ 0x36));
+    const outer = Buffer.from(key.map((b) => b ^ 0x5c));
+    return { inner: Buffer.concat([inner, Buffer.from(`${tenant}\u0000${type}\u0000`, 'utf8')]), outer };
   }
 }
