@@ -26,7 +26,11 @@ export {
   attributeNameProblem,
   attributeValueProblem,
   isWellFormedText,
+  pluralIdentifierName,
+  CUSTOMER_FIELD_TYPES,
+  isCustomerFieldType,
 } from './profile-upserts/attribute-rules';
+export type { CustomerFieldType, DeclaredFieldTypes } from './profile-upserts/attribute-rules';
 
 export {
   parseEventTime,
@@ -46,6 +50,7 @@ export {
   MISSING_ATTRIBUTES,
   IDENTIFIER_REQUIRED,
   MAX_PROBLEMS_PER_ITEM,
+  pluralsOf,
 } from './profile-upserts/profile-upsert.validator';
 export type {
   ProfileUpsertIdentifier,
@@ -58,3 +63,21 @@ export type {
 
 export { buildProfileUpsertRecords, parseProfileUpsertRecord, profileUpsertKey } from './profile-upserts/profile-upsert.record';
 export type { ProfileUpsertRecord, ProfileUpsertLogRecord, ProfileUpsertRecordParse } from './profile-upserts/profile-upsert.record';
+
+export { decodeRecord, envelopeOf, identifierRefsOf, PROJECTED_SCHEMAS, REDACTED_FIELD } from './records';
+export type { DecodedRecord, RecordDecoding, RecordEnvelope, RedactedRecord } from './records';
+
+export { EVENT_SCHEMA, EVENT_SOURCE, EVENT_HEADERS, EVENT_LIMITS, EVENT_NAME_PATTERN, IDEMPOTENCE_ID } from './events/events.topic';
+export {
+  validateEventBody,
+  validateEventItem,
+  EVENT_FIELDS,
+  MISSING_TYPE,
+  MISSING_IDENTIFIERS,
+  EVENT_IDENTIFIER_REQUIRED,
+  EVENT_DATA_VALUE_RULE,
+} from './events/event.validator';
+export type { EventDataValue, ValidatedEvent, EventInvalid, EventValidation, EventItemValidation, ValidateEventOptions } from './events/event.validator';
+export { buildEventRecords, parseEventRecord, eventIdempotenceId } from './events/event.record';
+export type { EventRecord, EventLogRecord, EventRecordParse } from './events/event.record';
+export * from './erasures';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { DLQ_HEADER, parseProfileUpsertRecord, PROFILE_UPSERTS_DLQ_TOPIC, ProfileUpsertRecord } from '@tessera/contracts';
+import { decodeRecord, DecodedRecord, DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, RecordEnvelope } from '@tessera/contracts';
 import { EventLog, LogRecord, PostgresEventLog, RecordBatch } from '@tessera/event-log';
+import { SCHEMA_HEADER } from '@tessera/event-log/transport/record-runs';
 import { IdentifierRules, IdentityGraph, preloadKeys, ProfileUpsert } from '@tessera/identity';
 import {
   classifyError,
@@ -9,6 +10,7 @@ import {
   DeadLetterInput,
   DeadLetterOutbox,
   DeadLettersRepository,
+  emptyGraphChanges,
   errorMessage,
   errorWithoutValues,
   isDeadLetterId,
@@ -41,7 +43,11 @@ export interface ProjectorOptions {
    * commit (a log outside PostgreSQL: Kafka). Default: by the log's engine.
    */
   deadLetters?: 'log-transaction' | 'outbox';
+  /** TESSERA_IDEMPOTENCY_WINDOW: how long an applied `data.idempotence_id` suppresses repeats. Default 24 h. */
+  idempotencyWindowMs?: number;
 }
+
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /**
  * A batch starts above the stored checkpoint: records between them are missing from the log (it was
@@ -66,8 +72,13 @@ export class CheckpointGapError extends Error {
 
 interface Decoded {
   log: LogRecord;
-  record: ProfileUpsertRecord;
+  decoded: DecodedRecord;
+  /** Undefined for a tombstone (an erased record on Kafka). */
+  envelope: RecordEnvelope | undefined;
+  /** Event time, epoch ms. */
   ts: number;
+  /** When ingest received it, epoch ms. */
+  receivedAt: number;
 }
 
 interface Poison {
@@ -79,6 +90,8 @@ export interface ProjectionStats {
   records: number;
   batches: number;
   deadLettered: number;
+  /** Events dropped because their idempotence_id was applied within the window. */
+  repeatedEvents: number;
   lastBatchMs: number;
 }
 
@@ -87,17 +100,37 @@ function retriedIds(applied: Decoded[]): string[] {
   return applied.flatMap((d) => (isDeadLetterId(d.log.headers[DEAD_LETTER_ID_HEADER]) ? [d.log.headers[DEAD_LETTER_ID_HEADER]] : []));
 }
 
-function toUpsert(d: Decoded): ProfileUpsert {
-  return { recordId: d.record.id, ts: d.ts, attributes: d.record.attributes };
+/** What the identity graph applies for a record: an upsert's attributes, an event's identifiers (§10). */
+function graphInput(d: Decoded): ProfileUpsert | undefined {
+  switch (d.decoded.kind) {
+    case 'profile-upsert':
+      return { recordId: d.decoded.record.id, ts: d.ts, attributes: d.decoded.record.attributes };
+    default:
+      return undefined;
+  }
+}
+
+/** An event's `data.idempotence_id`, if it has one. */
+function idempotenceIdOf(_d: Decoded): string | undefined {
+  return undefined;
+}
+
+/** The stored form of an applied event; none for other kinds or an event that reached no profile. */
+function eventRowOf(_d: Decoded, _profileId: string | null): GraphChanges['events'][number] | undefined {
+  return undefined;
 }
 
 function decode(records: LogRecord[]): { decoded: Decoded[]; poison: Poison[] } {
   const decoded: Decoded[] = [];
   const poison: Poison[] = [];
   for (const log of records) {
-    const parsed = parseProfileUpsertRecord(log.value);
-    if (parsed.ok) decoded.push({ log, record: parsed.record, ts: Date.parse(parsed.record.ts) });
-    else poison.push({ log, error: parsed.error });
+    const result = decodeRecord(log.value, log.headers[SCHEMA_HEADER]);
+    if (!result.ok) {
+      poison.push({ log, error: result.error });
+      continue;
+    }
+    const envelope = result.decoded.kind === 'tombstone' ? undefined : result.decoded.record;
+    decoded.push({ log, decoded: result.decoded, envelope, ts: envelope ? Date.parse(envelope.ts) : 0, receivedAt: envelope ? Date.parse(envelope.receivedAt) : 0 });
   }
   return { decoded, poison };
 }
@@ -133,9 +166,10 @@ function deadLetterRecords(batch: RecordBatch, poison: Poison[], ids: string[]):
  * the batch after a back-off, and readiness reports a partition that keeps failing.
  */
 export class ProfileProjector {
-  readonly stats: ProjectionStats = { records: 0, batches: 0, deadLettered: 0, lastBatchMs: 0 };
+  readonly stats: ProjectionStats = { records: 0, batches: 0, deadLettered: 0, repeatedEvents: 0, lastBatchMs: 0 };
   readonly health: ProjectorHealth;
   private readonly surfaceAfterAttempts: number;
+  private readonly idempotencyWindowMs: number;
   private readonly deadLetterMode: 'log-transaction' | 'outbox';
   private readonly outbox: DeadLetterOutbox;
   private outboxPending = false;
@@ -152,6 +186,7 @@ export class ProfileProjector {
   ) {
     this.health = options.health ?? new ProjectorHealth();
     this.surfaceAfterAttempts = options.surfaceAfterAttempts ?? 5;
+    this.idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
     this.deadLetterMode = options.deadLetters ?? (eventLog instanceof PostgresEventLog ? 'log-transaction' : 'outbox');
     this.outbox = new DeadLetterOutbox(dataSource);
     // Dead letters of a process that crashed between commit and publish are sent at the first assignment.
@@ -211,7 +246,7 @@ export class ProfileProjector {
     }
   }
 
-  /** One transaction: fence on the checkpoint, resolve the records, store dead letters, projections and checkpoint. */
+  /** One transaction: fence on the checkpoint, apply the records, store dead letters, projections and checkpoint. */
   private async applyRange(batch: RecordBatch, range: LogRecord[], decoded: Decoded[], poison: Poison[]): Promise<void> {
     const nextOffset = range[range.length - 1].offset + 1;
     let reports: DeadLetterReport[] = [];
@@ -225,19 +260,61 @@ export class ProfileProjector {
       if (stored !== undefined && stored >= nextOffset) return 0; // already applied
       const from = stored ?? -1;
       const deadLetters = poison.filter((p) => p.log.offset >= from);
-      const changes = await this.resolve(
-        repo,
-        decoded.filter((d) => d.log.offset >= from),
-        { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset },
-      );
+      const todo = decoded.filter((d) => d.log.offset >= from);
+      await this.applyRecords(manager, repo, todo, { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset });
       reports = await this.storeDeadLetters(manager, batch, deadLetters);
-      await DeadLettersRepository.resolve(manager, retriedIds(decoded.filter((d) => d.log.offset >= from)));
-      await repo.save(changes);
+      await DeadLettersRepository.resolve(manager, retriedIds(todo));
       return deadLetters.length;
     });
     this.logDeadLetters(reports);
     this.stats.deadLettered += deadLettered;
     if (deadLettered && this.deadLetterMode === 'outbox') this.outboxPending = true;
+  }
+
+  /**
+   * Every kind in log order (DESIGN §9): events repeating an applied `idempotence_id` are dropped, then
+   * the records are applied in segments that end at an erasure — the graph slice before an erasure is
+   * written before the erasure deletes from it, and the records after it see the graph without the person.
+   */
+  private async applyRecords(manager: EntityManager, repo: ProfileGraphRepository, todo: Decoded[], checkpoint: GraphChanges['checkpoint']): Promise<void> {
+    const rulesByTenant = await this.rulesOf(todo);
+    const { fresh, keys } = await this.dropRepeatedEvents(repo, todo);
+    const changes = await this.resolve(repo, fresh, rulesByTenant, checkpoint);
+    changes.idempotenceKeys = keys;
+    await repo.save(changes);
+  }
+
+  /**
+   * Idempotency of events (DESIGN §10): an event whose `data.idempotence_id` was applied for its tenant
+   * by a record received at most the window earlier has no effect. Decided on `receivedAt`, so a replay
+   * decides the same. One round trip for the whole range.
+   */
+  private async dropRepeatedEvents(repo: ProfileGraphRepository, todo: Decoded[]): Promise<{ fresh: Decoded[]; keys: GraphChanges['idempotenceKeys'] }> {
+    const wanted: Array<{ tenant: string; key: string }> = [];
+    for (const d of todo) {
+      const key = idempotenceIdOf(d);
+      if (key !== undefined) wanted.push({ tenant: d.envelope!.tenant, key });
+    }
+    if (wanted.length === 0) return { fresh: todo, keys: [] };
+    const applied = await repo.idempotenceKeys(wanted);
+    const fresh: Decoded[] = [];
+    const keys = new Map<string, GraphChanges['idempotenceKeys'][number]>();
+    for (const d of todo) {
+      const key = idempotenceIdOf(d);
+      if (key === undefined) {
+        fresh.push(d);
+        continue;
+      }
+      const id = `${d.envelope!.tenant}\u0001${key}`;
+      const earlier = keys.get(id) ?? applied.get(id);
+      if (earlier && earlier.recordId !== d.envelope!.id && d.receivedAt - earlier.receivedAt <= this.idempotencyWindowMs) {
+        this.stats.repeatedEvents++;
+        continue;
+      }
+      fresh.push(d);
+      keys.set(id, { tenant: d.envelope!.tenant, key, receivedAt: d.receivedAt, recordId: d.envelope!.id });
+    }
+    return { fresh, keys: [...keys.values()] };
   }
 
   /** Gap rule: the batch's first record must not lie above the stored next offset (Kafka offsets may skip inside a batch). */
@@ -255,22 +332,37 @@ export class ProfileProjector {
   private async rulesOf(todo: Decoded[]): Promise<Map<string, IdentifierRules>> {
     const receivedBy = new Map<string, number>();
     for (const d of todo) {
-      const at = Date.parse(d.record.receivedAt);
-      receivedBy.set(d.record.tenant, Math.max(receivedBy.get(d.record.tenant) ?? 0, Number.isFinite(at) ? at : 0));
+      if (!d.envelope) continue;
+      const at = d.receivedAt;
+      receivedBy.set(d.envelope.tenant, Math.max(receivedBy.get(d.envelope.tenant) ?? 0, Number.isFinite(at) ? at : 0));
     }
     const rules = new Map<string, IdentifierRules>();
     for (const [tenant, readSince] of receivedBy) rules.set(tenant, await this.tenants.identifierRules(tenant, readSince));
     return rules;
   }
 
-  /** Locks and loads the graph slice the records reach, applies them in offset order, returns what changed. */
-  private async resolve(repo: ProfileGraphRepository, todo: Decoded[], checkpoint: GraphChanges['checkpoint']): Promise<GraphChanges> {
-    const rulesByTenant = await this.rulesOf(todo);
+  /**
+   * Locks and loads the graph slice the records reach, applies upserts and events in offset order,
+   * returns what changed (events included, under the profile each was applied to).
+   */
+  private async resolve(
+    repo: ProfileGraphRepository,
+    todo: Decoded[],
+    rulesByTenant: Map<string, IdentifierRules>,
+    checkpoint: GraphChanges['checkpoint'],
+  ): Promise<GraphChanges> {
+    const changes = emptyGraphChanges(checkpoint);
+    const inputs: Array<{ d: Decoded; tenant: string; upsert: ProfileUpsert }> = [];
+    for (const d of todo) {
+      const upsert = graphInput(d);
+      if (upsert) inputs.push({ d, tenant: d.envelope!.tenant, upsert });
+    }
+    if (inputs.length === 0) return changes;
     // Identifier keys of the whole range, for one lock pass and one load.
     const keys: TenantIdentifierKey[] = [];
     const profileIds: TenantProfileKey[] = [];
     for (const [tenant, rules] of rulesByTenant) {
-      const preload = preloadKeys(todo.filter((d) => d.record.tenant === tenant).map(toUpsert), rules);
+      const preload = preloadKeys(inputs.filter((i) => i.tenant === tenant).map((i) => i.upsert), rules);
       for (const ref of preload.identifiers) keys.push({ tenant, type: ref.type, value: ref.value });
       for (const id of preload.profileIds) profileIds.push({ tenant, id });
     }
@@ -286,12 +378,13 @@ export class ProfileProjector {
         }),
       );
     }
-    const changes: GraphChanges = { profiles: [], identifiers: [], merges: [], warnings: [], checkpoint };
-    for (const d of todo) {
-      const outcome = graphs.get(d.record.tenant)!.apply(toUpsert(d));
+    for (const { d, tenant, upsert } of inputs) {
+      const outcome = graphs.get(tenant)!.apply(upsert);
       for (const message of outcome.warnings) {
-        changes.warnings.push({ tenant: d.record.tenant, recordId: d.record.id, profileId: outcome.profileId, message });
+        changes.warnings.push({ tenant, recordId: upsert.recordId, profileId: outcome.profileId, message });
       }
+      const event = eventRowOf(d, outcome.profileId);
+      if (event) changes.events.push(event);
     }
     for (const [tenant, graph] of graphs) {
       const dirty = graph.dirty();

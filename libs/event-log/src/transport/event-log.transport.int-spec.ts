@@ -85,6 +85,16 @@ class FeedGroup {
   }
 }
 
+const ALL = 'test.all';
+
+@Controller()
+class AllKindsGroup {
+  @RecordBatchPattern({ group: ALL, topic: TOPIC, schema: ['upsert.v1', 'event.v1'], acceptsMissingHeader: true })
+  kinds(@Payload() batch: RecordBatch, @Ctx() context: RecordBatchContext) {
+    return probe.record('all', batch, context);
+  }
+}
+
 @Controller()
 class SecondUpsertHandler {
   @RecordBatchPattern({ group: MAIN, topic: TOPIC, schema: 'upsert.v1' })
@@ -109,6 +119,8 @@ class FatalSwitchLog implements EventLog {
   seek: EventLog['seek'] = (g, t, to) => this.inner.seek(g, t, to);
   endOffsets: EventLog['endOffsets'] = (t) => this.inner.endOffsets(t);
   lag: EventLog['lag'] = (g, t) => this.inner.lag(g, t);
+  scan: EventLog['scan'] = (t, h, o) => this.inner.scan(t, h, o);
+  redact: EventLog['redact'] = (t, r) => this.inner.redact(t, r);
   ping: EventLog['ping'] = () => this.inner.ping();
   close: EventLog['close'] = () => this.inner.close();
 }
@@ -217,6 +229,15 @@ describe('given handlers declared per record kind on one topic', () => {
       ['feed-upsert', 'upsert.v1', [3]],
     ]);
     expect(transport.isHealthy()).toBe(true);
+  });
+
+  it('when one handler declares several kinds, then consecutive records of those kinds reach it in one call, in offset order; another kind still waits', async () => {
+    await log.produce(TOPIC, records('upsert.v1', 'event.v1', undefined, 'event.v1', 'mystery.v9', 'upsert.v1'));
+    const transport = await start([AllKindsGroup]);
+    await until(() => transport.health().stalled.length > 0);
+    expect(probe.calls[0]).toMatchObject({ handler: 'all', offsets: [0, 1, 2, 3] });
+    expect(probe.seen(ALL).every((o) => o <= 3)).toBe(true);
+    expect(transport.health().stalled).toEqual([{ group: ALL, topic: TOPIC, partition: 0, offset: 4, schema: 'mystery.v9' }]);
   });
 
   it('when the group has a checkpoint source, then a partition resumes where it says, not at the group offset', async () => {

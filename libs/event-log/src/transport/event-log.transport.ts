@@ -245,18 +245,22 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
         continue;
       }
       if (!route) throw new Error(`EventLogTransport: handler ${pattern} is not a @RecordBatchPattern`);
-      if (handler.next) throw new Error(`EventLogTransport: two handlers for ${route.group} / ${route.topic} / ${route.schema}; declare one`);
+      const schemas = typeof route.schema === 'string' ? [route.schema] : route.schema;
+      if (handler.next) throw new Error(`EventLogTransport: two handlers for ${route.group} / ${route.topic} / ${schemas.join(',')}; declare one`);
       const group = groupOf(route.group);
       let topic = group.topics.get(route.topic);
       if (!topic) group.topics.set(route.topic, (topic = { bySchema: new Map() }));
-      if (route.schema === ANY_OTHER_SCHEMA) topic.fallback = handler;
-      else topic.bySchema.set(route.schema, handler);
+      for (const schema of schemas) {
+        if (schema === ANY_OTHER_SCHEMA) topic.fallback = handler;
+        else if (topic.bySchema.has(schema)) throw new Error(`EventLogTransport: two handlers for ${route.group} / ${route.topic} / ${schema}; declare one`);
+        else topic.bySchema.set(schema, handler);
+      }
       if (route.acceptsMissingHeader) {
-        if (topic.schemaWhenMissing !== undefined && topic.schemaWhenMissing !== route.schema) {
-          throw new Error(`EventLogTransport: group ${route.group} on ${route.topic}: records without a schema header claimed by ${topic.schemaWhenMissing} and ${route.schema}`);
+        if (topic.schemaWhenMissing !== undefined && topic.schemaWhenMissing !== schemas[0]) {
+          throw new Error(`EventLogTransport: group ${route.group} on ${route.topic}: records without a schema header claimed by ${topic.schemaWhenMissing} and ${schemas[0]}`);
         }
-        if (route.schema === ANY_OTHER_SCHEMA) throw new Error(`EventLogTransport: a fallback cannot claim records without a schema header (group ${route.group})`);
-        topic.schemaWhenMissing = route.schema;
+        if (schemas[0] === ANY_OTHER_SCHEMA) throw new Error(`EventLogTransport: a fallback cannot claim records without a schema header (group ${route.group})`);
+        topic.schemaWhenMissing = schemas[0];
       }
     }
     for (const [group, handler] of sources) {
@@ -275,9 +279,17 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
   private async dispatch(routes: GroupRoutes, batch: RecordBatch): Promise<void> {
     const topic = routes.topics.get(batch.topic);
     if (!topic) throw new Error(`EventLogTransport: group ${routes.group} got a batch of ${batch.topic}, which none of its handlers names`);
-    for (const run of splitIntoRuns(batch, topic.schemaWhenMissing)) {
-      const handler = this.handlerFor(routes.group, topic, run);
+    const runs = splitIntoRuns(batch, topic.schemaWhenMissing);
+    for (let i = 0; i < runs.length; ) {
+      const handler = this.handlerFor(routes.group, topic, runs[i]!);
+      // Consecutive runs of kinds one handler declares go to it in one call (one transaction, one order);
+      // a fallback gets each kind's run on its own (it learns the kind from the context).
+      const declared = (run: RecordRun) => (run.schema !== undefined ? topic.bySchema.get(run.schema) : undefined);
+      let end = i + 1;
+      if (declared(runs[i]!) === handler) while (end < runs.length && declared(runs[end]!) === handler) end++;
+      const run = end === i + 1 ? runs[i]! : { schema: runs[i]!.schema, batch: { ...batch, records: runs.slice(i, end).flatMap((r) => r.batch.records) } };
       await settle(handler(run.batch, new RecordBatchContext([routes.group, run.schema, batch])));
+      i = end;
     }
     if (this.stalled.size > 0) this.stalled.delete(`${routes.group}\u0000${batch.topic}\u0000${batch.partition}`);
   }

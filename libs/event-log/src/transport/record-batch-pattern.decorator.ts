@@ -12,9 +12,12 @@ export interface RecordBatchRoute {
   /** Consumer group: one EventLog member per group, with all the topics its handlers name. */
   group: string;
   topic: string;
-  /** Value of the record's `schema` header this handler takes, or ANY_OTHER_SCHEMA for the group's fallback. */
-  schema: string;
-  /** Records of `topic` without a schema header are of this handler's schema (records written before the header existed). */
+  /**
+   * Value(s) of the record's `schema` header this handler takes, or ANY_OTHER_SCHEMA for the group's
+   * fallback. A handler of several kinds gets consecutive records of all of them in one call (one order).
+   */
+  schema: string | readonly string[];
+  /** Records of `topic` without a schema header are of this handler's (first) schema (records written before the header existed). */
   acceptsMissingHeader?: boolean;
 }
 
@@ -50,13 +53,15 @@ function nonEmpty(name: string, value: unknown): string {
  * its whole run (a run starts where the previous one ended).
  */
 export function RecordBatchPattern(route: RecordBatchRoute): MethodDecorator {
+  const schemas = typeof route.schema === 'string' ? [route.schema] : [...route.schema];
+  if (schemas.length === 0) throw new TypeError('schema must name at least one record kind');
   const declared: RecordBatchRoute = {
     group: nonEmpty('group', route.group),
     topic: nonEmpty('topic', route.topic),
-    schema: nonEmpty('schema', route.schema),
+    schema: schemas.map((s) => nonEmpty('schema', s)),
     acceptsMissingHeader: route.acceptsMissingHeader === true,
   };
-  const pattern = { kind: 'record-batch', group: declared.group, topic: declared.topic, schema: declared.schema };
+  const pattern = { kind: 'record-batch', group: declared.group, topic: declared.topic, schema: schemas.join(',') };
   return applyDecorators(EventPattern(pattern, EVENT_LOG_TRANSPORT, { [RECORD_BATCH_ROUTE]: declared }), UseFilters(RETHROW));
 }
 

@@ -31,7 +31,37 @@ export interface GraphChanges {
   /** loser → survivor, to re-point profiles merged earlier into a loser (not in memory). */
   merges: Array<{ tenant: string; loser: string; survivor: string }>;
   warnings: Array<{ tenant: string; recordId: string; profileId: string | null; message: string }>;
+  /** Events applied (DESIGN §10): kept under the profile they were applied to; reads follow merged_into. */
+  events: ProfileEventRow[];
+  /** `data.idempotence_id`s of the applied events, with the receivedAt their window starts at. */
+  idempotenceKeys: IdempotenceKeyRow[];
   checkpoint: { consumerGroup: string; topic: string; partition: number; nextOffset: number };
+}
+
+export interface ProfileEventRow {
+  tenant: string;
+  /** The record id. */
+  id: string;
+  profileId: string;
+  type: string;
+  action: string | null;
+  /** Event time, epoch ms. */
+  ts: number;
+  identifiers: Record<string, unknown>;
+  data: Record<string, unknown>;
+}
+
+export interface IdempotenceKeyRow {
+  tenant: string;
+  key: string;
+  /** epoch ms */
+  receivedAt: number;
+  recordId: string;
+}
+
+/** Empty changes of a checkpoint: the start of every batch's change set. */
+export function emptyGraphChanges(checkpoint: GraphChanges['checkpoint']): GraphChanges {
+  return { profiles: [], identifiers: [], merges: [], warnings: [], events: [], idempotenceKeys: [], checkpoint };
 }
 
 /** attribute → [ts, record id], stored inverted as `{"<ts> <record id>": [attribute, …]}`: a profile's
@@ -208,7 +238,20 @@ export class ProfileGraphRepository {
     );
   }
 
-  /** One statement: profiles, identifiers, merge redirects, warnings and the checkpoint. */
+  /** The stored `data.idempotence_id`s among `keys`: tenant\u0001key → where its window starts. One round trip. */
+  async idempotenceKeys(keys: Array<{ tenant: string; key: string }>): Promise<Map<string, { receivedAt: number; recordId: string }>> {
+    const found = new Map<string, { receivedAt: number; recordId: string }>();
+    if (keys.length === 0) return found;
+    const rows: Array<{ tenant: string; key: string; received_ms: string; record_id: string }> = await this.manager.query(
+      `SELECT i.tenant, i.key, round(extract(epoch FROM i.received_at) * 1000)::bigint AS received_ms, i.record_id
+         FROM idempotence_ids i JOIN unnest($1::text[], $2::text[]) AS k(tenant, key) USING (tenant, key)`,
+      [keys.map((k) => k.tenant), keys.map((k) => k.key)],
+    );
+    for (const r of rows) found.set(`${r.tenant}\u0001${r.key}`, { receivedAt: Number(r.received_ms), recordId: r.record_id });
+    return found;
+  }
+
+  /** One statement: profiles, identifiers, merge redirects, warnings, events, idempotence ids and the checkpoint. */
   async save(changes: GraphChanges): Promise<void> {
     const profiles = changes.profiles.map((p) => ({
       tenant: p.tenant,
@@ -259,6 +302,18 @@ export class ProfileGraphRepository {
            FROM jsonb_to_recordset($4::jsonb) AS x(tenant text, "recordId" text, "profileId" text, message text)
          ON CONFLICT (record_id, message) DO NOTHING
          RETURNING 1
+       ), e AS (
+         INSERT INTO profile_events (tenant, id, profile_id, type, action, ts, identifiers, data)
+         SELECT tenant, id, "profileId", type, action, to_timestamp(ts / 1000.0), identifiers, data
+           FROM jsonb_to_recordset($10::jsonb) AS x(tenant text, id text, "profileId" text, type text, action text, ts bigint, identifiers jsonb, data jsonb)
+         ON CONFLICT (tenant, id) DO NOTHING
+         RETURNING 1
+       ), k AS (
+         INSERT INTO idempotence_ids AS t (tenant, key, received_at, record_id)
+         SELECT tenant, key, to_timestamp("receivedAt" / 1000.0), "recordId"
+           FROM jsonb_to_recordset($11::jsonb) AS x(tenant text, key text, "receivedAt" bigint, "recordId" text)
+         ON CONFLICT (tenant, key) DO UPDATE SET received_at = EXCLUDED.received_at, record_id = EXCLUDED.record_id
+         RETURNING 1
        ), o AS (
          INSERT INTO consumer_offsets AS t (consumer_group, topic, partition, next_offset, updated_at)
          VALUES ($5, $6, $7, $8, now())
@@ -267,7 +322,8 @@ export class ProfileGraphRepository {
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM p) AS profiles, (SELECT count(*) FROM i) AS identifiers,
-              (SELECT count(*) FROM r) AS redirects, (SELECT count(*) FROM w) AS warnings, (SELECT count(*) FROM o) AS offsets`,
+              (SELECT count(*) FROM r) AS redirects, (SELECT count(*) FROM w) AS warnings, (SELECT count(*) FROM e) AS events,
+              (SELECT count(*) FROM k) AS idempotence, (SELECT count(*) FROM o) AS offsets`,
       [
         JSON.stringify(profiles),
         JSON.stringify(identifiers),
@@ -278,6 +334,8 @@ export class ProfileGraphRepository {
         c.partition,
         c.nextOffset,
         changes.profiles.map((p) => `${p.tenant}\u0001${p.id}`),
+        JSON.stringify(changes.events),
+        JSON.stringify(changes.idempotenceKeys),
       ],
     );
   }

@@ -1,0 +1,2 @@
+export * from './record-envelope';
+export * from './record-kinds';
