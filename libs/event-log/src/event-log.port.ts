@@ -12,6 +12,24 @@ export interface TopicSpec {
   partitions: number;
   /** -1 = keep forever (the event store). Default -1. */
   retentionMs?: number;
+  /**
+   * Records of this topic must be deletable (erasure, DESIGN §11). The Postgres log rewrites records in
+   * place and ignores it. Kafka creates the topic with `cleanup.policy=compact` (records keyed by their
+   * record id are never compacted away unless a tombstone with that key follows) and these bounds on
+   * how long a tombstoned record stays readable.
+   */
+  deletable?: TopicCompaction;
+}
+
+export interface TopicCompaction {
+  /** `max.compaction.lag.ms`: a tombstoned record is compacted away within this long (plus the cleaner's back-off). */
+  maxCompactionLagMs: number;
+  /** `segment.ms`: the active segment (never compacted) rolls this often. Default min(maxCompactionLagMs, 1 h). */
+  segmentMs?: number;
+  /** `min.cleanable.dirty.ratio`. Default 0.01: compact soon after a tombstone rather than when half the log is dirty. */
+  minCleanableDirtyRatio?: number;
+  /** `delete.retention.ms`: how long the tombstones themselves (keys only) stay. Kafka's default (24 h) when unset. */
+  deleteRetentionMs?: number;
 }
 
 export interface LogRecordInput {
@@ -43,6 +61,11 @@ export interface LogRecord {
   headers: Record<string, string>;
   /** When the log stored the record (ISO 8601). */
   timestamp: string;
+  /**
+   * A Kafka tombstone (null value; `value` is then an empty Buffer): erasure deleted the record with this
+   * key, compaction removes both. Nothing to apply. Never set by the Postgres log (it rewrites in place).
+   */
+  tombstone?: boolean;
 }
 
 export interface RecordBatch {
@@ -52,6 +75,47 @@ export interface RecordBatch {
   records: LogRecord[];
   /** Partition end offset (next offset to be written) as known when the batch was fetched. */
   highWatermark: number;
+  /**
+   * The offset the engine read this batch from (Kafka: the fetch offset). The log holds no record between
+   * it and the first record's offset — a compacted topic removed them — so an application checkpoint at
+   * or above `readFrom` that lies below the first offset is not a gap. Unset: the first record's offset.
+   */
+  readFrom?: number;
+}
+
+/** A record erasure rewrites (Postgres log) or deletes (Kafka tombstone). */
+export interface RedactionTarget {
+  partition: number;
+  offset: number;
+  /** The stored key. Kafka: the tombstone's key (compaction deletes earlier records with this key in the partition). */
+  key: string | null;
+  /** Postgres log: the value the record is rewritten to. */
+  value: Buffer | string;
+  /** Postgres log: the headers it keeps (default: unchanged). */
+  headers?: Record<string, string>;
+  /** Postgres log: a new stored key (e.g. the record id where the stored key was personal data). Default: unchanged. */
+  newKey?: string;
+}
+
+export interface RedactionResult {
+  /** Records rewritten in place (Postgres log). */
+  rewritten: number;
+  /** Tombstones produced (Kafka). */
+  tombstones: number;
+}
+
+export interface ScanOptions {
+  /** Exclusive upper offset per partition. Default: the end offsets when the scan starts. */
+  until?: Array<{ partition: number; offset: number }>;
+  /** Upper bound on records per batch. Default 1000. */
+  maxBatchRecords?: number;
+}
+
+export interface ScanResult {
+  /** Records handed to the handler (tombstones included). */
+  records: number;
+  /** The end offsets the scan read up to (exclusive). */
+  until: Array<{ partition: number; offset: number }>;
 }
 
 export interface ConsumeOptions {
@@ -120,6 +184,19 @@ export interface EventLog {
   endOffsets(topic: string): Promise<Array<{ partition: number; offset: number }>>;
   /** Committed offset and lag per partition for a group. */
   lag(groupId: string, topic: string): Promise<PartitionLag[]>;
+  /**
+   * Reads `topic` from its beginning up to `until` (default: the end offsets when the scan starts),
+   * batch by batch per partition (offset order within a partition), without joining any application
+   * group or committing anything. For background jobs that must see every record (erasure).
+   */
+  scan(topic: string, handle: (batch: RecordBatch) => Promise<void>, options?: ScanOptions): Promise<ScanResult>;
+  /**
+   * Makes records unreadable (erasure, DESIGN §11). Postgres log: rewrites each target's value (and
+   * headers / key when given) in place. Kafka: produces a tombstone (null value, the target's key, its
+   * partition); a compacted topic (`deletable`) removes the record within the topic's compaction bound.
+   * Kafka rejects (RedactionUnavailableError) when the topic is not compacted: tombstones would delete nothing.
+   */
+  redact(topic: string, targets: RedactionTarget[]): Promise<RedactionResult>;
   /** Answers when the engine is reachable (readiness). Rejects otherwise. */
   ping(): Promise<void>;
   /** Stops all consumers started through this instance and releases connections. */
@@ -127,3 +204,8 @@ export interface EventLog {
 }
 
 export const EVENT_LOG = Symbol('EVENT_LOG');
+
+/** The log cannot make records unreadable (a Kafka topic without `cleanup.policy=compact`). */
+export class RedactionUnavailableError extends Error {
+  override readonly name = 'RedactionUnavailableError';
+}

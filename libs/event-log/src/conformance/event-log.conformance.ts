@@ -16,6 +16,8 @@ export interface EventLogConformanceHarness {
     roundTripRecords?: number;
     /** false: the topics of CONFORMANCE_TOPICS already exist (declared up front) and ensureTopics is not called. */
     canCreateTopics?: boolean;
+    /** false: the backend cannot make records deletable (the go-mokapi mock has no topic configs); the redaction case is skipped. */
+    redaction?: boolean;
   };
   setup?: () => Promise<void>;
   teardown?: () => Promise<void>;
@@ -33,7 +35,12 @@ export const CONFORMANCE_TOPICS: ReadonlyArray<{ base: string; partitions: numbe
   { base: 'share', partitions: 4 },
   { base: 'offline', partitions: 2 },
   { base: 'offsets', partitions: 3 },
+  { base: 'scan', partitions: 2 },
+  { base: 'redact', partitions: 2 },
 ];
+
+/** Compaction settings of the redaction case's topic (Kafka): small, so a broker compacts it soon. */
+export const CONFORMANCE_DELETABLE = { maxCompactionLagMs: 1_000, segmentMs: 1_000, minCleanableDirtyRatio: 0.01, deleteRetentionMs: 1_000 };
 
 // ------------------------------------------------------------------ helpers (exported for adapter-specific tests)
 
@@ -104,7 +111,8 @@ export function describeEventLogConformance(engineName: string, harness: EventLo
       const spec = CONFORMANCE_TOPICS.find((t) => t.base === base);
       if (!spec) throw new Error(`unknown conformance topic base ${base}`);
       const name = harness.topicName(base);
-      if (canCreateTopics) await log.ensureTopics([{ name, partitions: spec.partitions, retentionMs: -1 }]);
+      const deletable = base === 'redact' ? CONFORMANCE_DELETABLE : undefined;
+      if (canCreateTopics) await log.ensureTopics([{ name, partitions: spec.partitions, retentionMs: -1, deletable }]);
       return { name, partitions: spec.partitions };
     }
 
@@ -402,6 +410,67 @@ export function describeEventLogConformance(engineName: string, harness: EventLo
       await b.stop();
       expect(second.ids()).toEqual(new Set(late.map(recordId)));
       expect(second.duplicates()).toBe(0);
+    });
+
+    it('scans a topic from its beginning up to the end offsets, in offset order, without any group commit', async () => {
+      const log = await open();
+      const topic = await topicFor(log, 'scan');
+      const produced = await log.produce(topic.name, Array.from({ length: 30 }, (_, i) => ({ key: `scan-${i}`, value: `scan-${i}`, headers: { n: String(i) } })));
+      const until = await log.endOffsets(topic.name);
+      await log.produce(topic.name, [0, 1].map((i) => ({ key: `after-${i}`, value: `after-${i}` })));
+      const batches: RecordBatch[] = [];
+      const result = await log.scan(topic.name, async (b) => void batches.push(b), { until, maxBatchRecords: 4 });
+      const seen = batches.flatMap((b) => b.records);
+      expect(result).toEqual({ records: produced.length, until });
+      expect(new Set(seen.map(recordId))).toEqual(new Set(produced.map(recordId)));
+      expect(seen.some((r) => r.value.toString().startsWith('after-'))).toBe(false);
+      checkBatchShape(batches, topic.name);
+      expect(batches.every((b) => b.records.length <= 4)).toBe(true);
+      expect(seen.find((r) => r.key === 'scan-7')?.headers.n).toBe('7');
+      // Default bound: the end offsets when the scan starts (the two later records included now).
+      const all = await log.scan(topic.name, async () => undefined);
+      expect(all.records).toBe(produced.length + 2);
+    });
+
+    (harness.limits?.redaction === false ? it.skip : it)('redacts records: rewritten in place (Postgres log) or tombstoned by key (Kafka)', async () => {
+      const log = await open();
+      const topic = await topicFor(log, 'redact');
+      const produced = await log.produce(
+        topic.name,
+        Array.from({ length: 8 }, (_, i) => ({ key: `record-${i}`, partitionKey: `person-${i % 3}`, value: `secret-${i}`, headers: { schema: 'test.v1' } })),
+      );
+      const targets = [1, 4, 6].map((i) => ({ partition: produced[i]!.partition, offset: produced[i]!.offset, key: `record-${i}`, value: `redacted-${i}` }));
+      const result = await log.redact(topic.name, targets);
+      const read = async () => {
+        const records: LogRecord[] = [];
+        await log.scan(topic.name, async (b) => void records.push(...b.records));
+        return records;
+      };
+      const after = await read();
+      if (log.engine === 'postgres') {
+        expect(result).toEqual({ rewritten: 3, tombstones: 0 });
+        const byKey = new Map(after.map((r) => [r.key, r]));
+        for (const i of [1, 4, 6]) {
+          expect(byKey.get(`record-${i}`)?.value.toString()).toBe(`redacted-${i}`);
+          expect(byKey.get(`record-${i}`)?.headers).toEqual({ schema: 'test.v1' }); // headers kept
+        }
+        expect(after.filter((r) => r.value.toString().startsWith('secret-')).map((r) => r.key).sort()).toEqual(
+          [0, 2, 3, 5, 7].map((i) => `record-${i}`),
+        );
+        expect(after).toHaveLength(8); // offsets stay
+      } else {
+        expect(result).toEqual({ rewritten: 0, tombstones: 3 });
+        const tombstones = after.filter((r) => r.tombstone);
+        expect(tombstones.map((t) => `${t.key}@${t.partition}`).sort()).toEqual(targets.map((t) => `${t.key}@${t.partition}`).sort());
+        expect(tombstones.every((t) => t.value.length === 0)).toBe(true);
+      }
+      // A consumer sees the same: a tombstone is flagged, a rewritten record carries its new value.
+      const collector = new BatchCollector();
+      const consumer = await consume(log, { groupId: group('redact'), topics: [topic.name] }, collector);
+      await waitFor(() => collector.records.length >= after.length, 'the redacted topic');
+      await consumer.stop();
+      expect(collector.records.filter((r) => r.tombstone).length).toBe(log.engine === 'postgres' ? 0 : 3);
+      expect(collector.values().filter((v) => v.startsWith('redacted-')).length).toBe(log.engine === 'postgres' ? 3 : 0);
     });
 
     it('reports end offsets and lag', async () => {

@@ -225,7 +225,9 @@ export class KafkaConsumerHandle implements ConsumerHandle {
       // Stop between chunks: the rest is not resolved and comes back to the next owner.
       if (i > 0 && !this.current(payload, run)) return this.rejoinIfRebalancing(run);
       const chunk = records.slice(i, i + this.maxBatchRecords);
-      const recordBatch: RecordBatch = { topic, partition, records: chunk, highWatermark };
+      // Offsets between the fetch offset and the first record were compacted away, not lost.
+      const readFrom = i === 0 ? fetchedOffset(batch, chunk[0].offset) : records[i - 1].offset + 1;
+      const recordBatch: RecordBatch = { topic, partition, records: chunk, highWatermark, readFrom };
       try {
         await this.withHeartbeat(payload, run, this.options.handleBatch(recordBatch));
       } catch (error) {
@@ -403,7 +405,7 @@ export class KafkaConsumerHandle implements ConsumerHandle {
 
 export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
   const ts = Number(m.timestamp);
-  return {
+  const record: LogRecord = {
     topic,
     partition,
     offset: Number(m.offset),
@@ -412,6 +414,18 @@ export function toLogRecord(topic: string, partition: number, m: KafkaMessage): 
     headers: decodeHeaders(m.headers),
     timestamp: new Date(Number.isFinite(ts) && ts > 0 ? ts : Date.now()).toISOString(),
   };
+  if (m.value === null) record.tombstone = true;
+  return record;
+}
+
+/**
+ * The offset KafkaJS fetched this batch from (its Batch keeps it; the public type does not declare it).
+ * Falls back to the first record's offset, which claims no compaction gap.
+ */
+export function fetchedOffset(batch: unknown, firstOffset: number): number {
+  const raw = (batch as { fetchedOffset?: unknown }).fetchedOffset;
+  const n = raw === undefined || raw === null ? NaN : Number(raw);
+  return Number.isSafeInteger(n) && n >= 0 && n <= firstOffset ? n : firstOffset;
 }
 
 function decodeHeaders(headers: KafkaMessage['headers']): Record<string, string> {

@@ -1,15 +1,23 @@
-import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
-import type {
-  ConsumeOptions,
-  ConsumerHandle,
-  EventLog,
-  LogRecordInput,
-  PartitionLag,
-  ProducedRecord,
-  TopicSpec,
+import { randomUUID } from 'node:crypto';
+import { ConfigResourceTypes, ConfigSource, Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
+import {
+  RedactionUnavailableError,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type EventLog,
+  type LogRecordInput,
+  type PartitionLag,
+  type ProducedRecord,
+  type RecordBatch,
+  type RedactionResult,
+  type RedactionTarget,
+  type ScanOptions,
+  type ScanResult,
+  type TopicCompaction,
+  type TopicSpec,
 } from '../event-log.port';
 import { partitionForKey } from '../partitioner';
-import { KafkaConsumerHandle, type HandlerBackoff } from './kafka-consumer';
+import { fetchedOffset, KafkaConsumerHandle, toLogRecord, type HandlerBackoff } from './kafka-consumer';
 import {
   KafkaUnavailableError,
   describe,
@@ -96,6 +104,10 @@ export class KafkaEventLog implements EventLog {
   /** A consumer KafkaJS will not restart: readiness fails from then on (the process must restart). */
   private fatalError: Error | null = null;
   private closed = false;
+  /** Per topic: its segment.ms once it was seen compacted (redact's precondition); re-read while it is not. */
+  private readonly compactionKnown = new Map<string, number>();
+  /** Per topic/partition: a pending roll marker (see scheduleRoll). */
+  private readonly rollTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(options: KafkaEventLogOptions) {
     if (!options.brokers?.length) throw new Error('KafkaEventLog: brokers must name at least one host:port');
@@ -137,6 +149,8 @@ export class KafkaEventLog implements EventLog {
     await this.adminCall('ensureTopics', async (admin) => {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t.name));
+      const present = topics.filter((t) => existing.has(t.name) && t.deletable);
+      if (present.length) await this.alignCompaction(admin, present);
       if (missing.length === 0) return;
       const { replicationFactor, minInsyncReplicas } = await this.replicationFor(admin);
       await admin.createTopics({
@@ -149,12 +163,56 @@ export class KafkaEventLog implements EventLog {
           configEntries: [
             { name: 'retention.ms', value: String(t.retentionMs ?? -1) },
             { name: 'min.insync.replicas', value: String(minInsyncReplicas) },
+            ...compactionEntries(t.deletable),
           ],
         })),
       });
       for (const t of missing) this.partitionCounts.delete(t.name);
       await this.untilServing(admin, missing.map((t) => t.name));
     });
+  }
+
+  /**
+   * An existing topic that must be deletable gets the configured compaction settings. A topic still on
+   * `cleanup.policy=delete` is switched only while it is empty: its records may be keyed by a person's
+   * identifier (before record-id keys), and compaction would keep only the newest record per key —
+   * history lost. Such a topic is left alone with an error log; erasure then cannot complete on it.
+   */
+  private async alignCompaction(admin: Admin, topics: TopicSpec[]): Promise<void> {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name })),
+    });
+    for (const t of topics) {
+      const resource = described.resources.find((r) => r.resourceName === t.name);
+      if (!resource || resource.errorCode !== 0) continue;
+      const current = new Map(resource.configEntries.map((e) => [e.configName, e]));
+      const wanted = compactionEntries(t.deletable);
+      if (wanted.every((w) => current.get(w.name)?.configValue === w.value)) continue;
+      const compacted = (current.get('cleanup.policy')?.configValue ?? '').split(',').includes('compact');
+      if (!compacted) {
+        const offsets = await admin.fetchTopicOffsets(t.name);
+        if (offsets.some((o) => o.low !== o.high)) {
+          this.logger.error(
+            'Kafka topic is not compacted and holds records: erasure cannot delete them (requests stay IN_PROGRESS). ' +
+              'Copy it to a new topic (record-id keys, cleanup.policy=compact) or, if every key is a record id, set cleanup.policy=compact yourself',
+            { topic: t.name, cleanupPolicy: current.get('cleanup.policy')?.configValue },
+          );
+          continue;
+        }
+      }
+      // AlterConfigs replaces the topic's whole config: keep every override it has, change ours.
+      const overrides = new Map(
+        resource.configEntries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !e.isSensitive).map((e) => [e.configName, e.configValue]),
+      );
+      for (const w of wanted) overrides.set(w.name, w.value);
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: t.name, configEntries: [...overrides].map(([name, value]) => ({ name, value })) }],
+      });
+      this.compactionKnown.delete(t.name);
+      this.logger.info('Kafka topic compaction settings applied', { topic: t.name, settings: Object.fromEntries(wanted.map((w) => [w.name, w.value])) });
+    }
   }
 
   /**
@@ -445,6 +503,152 @@ export class KafkaEventLog implements EventLog {
     this.knownCommits.set(key, map);
   }
 
+  // ---------------------------------------------------------------- erasure
+
+  /**
+   * KafkaJS has no manual assignment: a member of a throw-away group reads the topic from its beginning
+   * and never commits (autoCommit off); the group is deleted afterwards. A partition is done at its
+   * `until` offset, or — when the records just below it were compacted away — once three fetches in a
+   * row brought nothing for it.
+   */
+  async scan(topic: string, handle: (batch: RecordBatch) => Promise<void>, options: ScanOptions = {}): Promise<ScanResult> {
+    this.assertOpen();
+    const maxBatchRecords = options.maxBatchRecords ?? 1000;
+    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) throw new Error('scan: maxBatchRecords must be a positive integer');
+    const until = options.until ?? (await this.endOffsets(topic));
+    const low = await this.adminCall(`scan ${topic}`, (admin) => admin.fetchTopicOffsets(topic));
+    const ends = new Map(until.map((u) => [u.partition, u.offset]));
+    const open = new Set(until.filter((u) => u.offset > Number(low.find((l) => l.partition === u.partition)?.low ?? 0)).map((u) => u.partition));
+    if (open.size === 0) return { records: 0, until };
+
+    const groupId = `tessera.scan.${randomUUID()}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      sessionTimeout: this.sessionTimeoutMs,
+      heartbeatInterval: this.heartbeatIntervalMs,
+      maxWaitTimeInMs: this.fetchMaxWaitMs,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 8 },
+    });
+    let records = 0;
+    let fetches = 0;
+    const started = Date.now();
+    const lastBatchAt = new Map<number, { fetch: number; at: number }>();
+    let finish: (error?: unknown) => void = () => undefined;
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    const close = (partition: number) => {
+      open.delete(partition);
+      if (open.size === 0) finish();
+    };
+    try {
+      consumer.on(consumer.events.CRASH, (e) => finish(e.payload.error));
+      consumer.on(consumer.events.FETCH, () => {
+        fetches++;
+        const now = Date.now();
+        for (const p of [...open]) {
+          const seen = lastBatchAt.get(p) ?? { fetch: 0, at: started };
+          if (fetches - seen.fetch >= 3 && now - seen.at >= 1_000) close(p);
+        }
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, heartbeat }) => {
+          const { partition } = batch;
+          const end = ends.get(partition);
+          if (end === undefined || !open.has(partition)) return;
+          lastBatchAt.set(partition, { fetch: fetches, at: Date.now() });
+          const messages = batch.messages.filter((m) => Number(m.offset) < end);
+          for (let i = 0; i < messages.length; i += maxBatchRecords) {
+            const chunk = messages.slice(i, i + maxBatchRecords).map((m) => toLogRecord(topic, partition, m));
+            const readFrom = i === 0 ? fetchedOffset(batch, chunk[0]!.offset) : Number(messages[i - 1]!.offset) + 1;
+            await handle({ topic, partition, records: chunk, highWatermark: Number(batch.highWatermark), readFrom });
+            records += chunk.length;
+            await heartbeat();
+          }
+          if (batch.messages.some((m) => Number(m.offset) >= end - 1)) close(partition);
+        },
+      });
+      await finished;
+    } finally {
+      await consumer.stop().catch(() => undefined);
+      await consumer.disconnect().catch(() => undefined);
+      await this.adminCall(`delete scan group ${groupId}`, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
+    }
+    return { records, until };
+  }
+
+  /**
+   * Tombstones (null value, the record's key, its partition): compaction deletes every earlier record
+   * with that key in the partition — with record-id keys, exactly the target. Refused on a topic that is
+   * not compacted (nothing would ever be deleted). A roll marker follows after `segment.ms` so the
+   * tombstones leave the active segment (never compacted) even when no other record arrives.
+   */
+  async redact(topic: string, targets: RedactionTarget[]): Promise<RedactionResult> {
+    this.assertOpen();
+    if (targets.length === 0) return { rewritten: 0, tombstones: 0 };
+    const segmentMs = await this.compactedSegmentMs(topic);
+    const keyless = targets.find((t) => t.key === null);
+    if (keyless) throw new RedactionUnavailableError(`redact ${topic}: record ${keyless.partition}@${keyless.offset} has no key; a tombstone cannot name it`);
+    await this.sendTombstones(topic, targets.map((t) => ({ key: t.key!, partition: t.partition })));
+    for (const partition of new Set(targets.map((t) => t.partition))) this.scheduleRoll(topic, partition, segmentMs);
+    return { rewritten: 0, tombstones: targets.length };
+  }
+
+  private async sendTombstones(topic: string, tombstones: Array<{ key: string; partition: number }>): Promise<void> {
+    const work = this.getProducer().then((producer) =>
+      producer.send({ topic, acks: -1, timeout: this.produceTimeoutMs, messages: tombstones.map((t) => ({ key: t.key, value: null, partition: t.partition })) }),
+    );
+    try {
+      await withTimeout(work, this.produceTimeoutMs, () => new KafkaUnavailableError(`tombstones to ${topic}: no acknowledgement within ${this.produceTimeoutMs} ms`));
+    } catch (error) {
+      this.resetProducer();
+      throw toLogError(error, `tombstones to ${topic}`);
+    }
+  }
+
+  /** The topic's segment.ms if its cleanup.policy includes compact; RedactionUnavailableError otherwise. */
+  private async compactedSegmentMs(topic: string): Promise<number> {
+    const known = this.compactionKnown.get(topic);
+    if (known !== undefined) return known;
+    const entries = await this.adminCall(`describe ${topic}`, async (admin) => {
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy', 'segment.ms'] }] });
+      return new Map((described.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+    });
+    if (!(entries.get('cleanup.policy') ?? '').split(',').includes('compact')) {
+      throw new RedactionUnavailableError(
+        `Kafka topic ${topic} has cleanup.policy=${entries.get('cleanup.policy') ?? '?'}: tombstones would delete nothing (it must be compacted, see ensureTopics' deletable)`,
+      );
+    }
+    const segmentMs = Number(entries.get('segment.ms') ?? 604_800_000);
+    this.compactionKnown.set(topic, segmentMs);
+    return segmentMs;
+  }
+
+  /**
+   * Kafka rolls a segment only when a record is appended after segment.ms, and never compacts the active
+   * segment: on a quiet partition the tombstones (and the records they delete) would stay readable until
+   * the next append. One marker tombstone (a fresh key, nothing to delete) per partition, segment.ms
+   * after the erasure, makes that append. Lost if the process stops first; then the next record rolls it.
+   */
+  private scheduleRoll(topic: string, partition: number, segmentMs: number): void {
+    const key = `${topic}\u0000${partition}`;
+    if (this.rollTimers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.rollTimers.delete(key);
+      if (this.closed) return;
+      this.sendTombstones(topic, [{ key: `tessera.segment-roll.${randomUUID()}`, partition }]).catch((error) =>
+        this.logger.warn('segment roll marker not produced; the partition rolls at its next record', { topic, partition, error: describe(error) }),
+      );
+    }, Math.min(2 ** 31 - 1, Math.max(0, segmentMs) + 100));
+    timer.unref();
+    this.rollTimers.set(key, timer);
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   async ping(): Promise<void> {
@@ -459,6 +663,8 @@ export class KafkaEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const t of this.rollTimers.values()) clearTimeout(t);
+    this.rollTimers.clear();
     await Promise.allSettled([...this.consumers].map((c) => c.stop()));
     const producer = this.producer;
     const admin = this.admin;
@@ -514,6 +720,20 @@ export class KafkaEventLog implements EventLog {
     this.admin = null;
     old?.then((a) => a.disconnect()).catch(() => undefined);
   }
+}
+
+/** Topic configs that make records deletable by tombstones within a bound (DESIGN §11, option 1). */
+function compactionEntries(c: TopicCompaction | undefined): Array<{ name: string; value: string }> {
+  if (!c) return [];
+  if (!Number.isInteger(c.maxCompactionLagMs) || c.maxCompactionLagMs < 1) throw new RangeError(`maxCompactionLagMs must be a positive integer, got ${c.maxCompactionLagMs}`);
+  const entries = [
+    { name: 'cleanup.policy', value: 'compact' },
+    { name: 'max.compaction.lag.ms', value: String(c.maxCompactionLagMs) },
+    { name: 'segment.ms', value: String(c.segmentMs ?? Math.min(c.maxCompactionLagMs, 3_600_000)) },
+    { name: 'min.cleanable.dirty.ratio', value: String(c.minCleanableDirtyRatio ?? 0.01) },
+  ];
+  if (c.deleteRetentionMs !== undefined) entries.push({ name: 'delete.retention.ms', value: String(c.deleteRetentionMs) });
+  return entries;
 }
 
 function commitKey(groupId: string, topic: string): string {

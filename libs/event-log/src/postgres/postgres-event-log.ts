@@ -3,16 +3,22 @@ import type {
   ConsumeOptions,
   ConsumerHandle,
   EventLog,
+  LogRecord,
   LogRecordInput,
   PartitionLag,
   ProducedRecord,
+  RecordBatch,
+  RedactionResult,
+  RedactionTarget,
+  ScanOptions,
+  ScanResult,
   TopicSpec,
 } from '../event-log.port';
 import { partitionForKey } from '../partitioner';
 import { prepareAppend, runAppend, SqlQuery, TopicAppender } from './postgres-log-appender';
 import { PostgresLogConsumer, PostgresLogLogger } from './postgres-log-consumer';
 import { UnknownTopicError } from './postgres-log.errors';
-import { COUNT_LIVE_MEMBERS_SQL } from './postgres-log.sql';
+import { COUNT_LIVE_MEMBERS_SQL, REDACT_SQL, SCAN_SQL } from './postgres-log.sql';
 import { withTransaction } from './postgres-transaction';
 
 export type { PostgresLogLogger } from './postgres-log-consumer';
@@ -204,6 +210,53 @@ export class PostgresEventLog implements EventLog {
       const committed = r.committed === null ? 0 : Number(r.committed);
       return { partition: r.partition, committed, end, lag: Math.max(0, end - committed) };
     });
+  }
+
+  async scan(topic: string, handle: (batch: RecordBatch) => Promise<void>, options: ScanOptions = {}): Promise<ScanResult> {
+    this.assertOpen();
+    const maxBatchRecords = options.maxBatchRecords ?? 1000;
+    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) throw new Error('scan: maxBatchRecords must be a positive integer');
+    const until = options.until ?? (await this.endOffsets(topic));
+    let records = 0;
+    for (const { partition, offset: end } of until) {
+      // Keyset pagination on the primary key: each page is an index range scan, whatever the topic's size.
+      let from = 0;
+      while (from < end) {
+        const { rows } = await this.pool.query<{ offset: string; key: string | null; value: Buffer; headers: Record<string, string> | null; ts: Date }>(
+          SCAN_SQL,
+          [topic, partition, from, end, maxBatchRecords],
+        );
+        if (rows.length === 0) break;
+        const batch: LogRecord[] = rows.map((r) => ({
+          topic,
+          partition,
+          offset: Number(r.offset),
+          key: r.key,
+          value: r.value,
+          headers: r.headers ?? {},
+          timestamp: r.ts.toISOString(),
+        }));
+        await handle({ topic, partition, records: batch, highWatermark: end, readFrom: from });
+        records += batch.length;
+        from = batch[batch.length - 1]!.offset + 1;
+      }
+    }
+    return { records, until };
+  }
+
+  /** One statement per call: values (and headers, keys) rewritten in place; the old row versions go with vacuum. */
+  async redact(topic: string, targets: RedactionTarget[]): Promise<RedactionResult> {
+    this.assertOpen();
+    if (targets.length === 0) return { rewritten: 0, tombstones: 0 };
+    const { rowCount } = await this.pool.query(REDACT_SQL, [
+      topic,
+      targets.map((t) => t.partition),
+      targets.map((t) => String(t.offset)),
+      targets.map((t) => (typeof t.value === 'string' ? Buffer.from(t.value, 'utf8') : t.value)),
+      targets.map((t) => (t.headers ? JSON.stringify(t.headers) : null)),
+      targets.map((t) => t.newKey ?? null),
+    ]);
+    return { rewritten: rowCount ?? 0, tombstones: 0 };
   }
 
   async ping(): Promise<void> {

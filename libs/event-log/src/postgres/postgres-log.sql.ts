@@ -46,6 +46,21 @@ export const FETCH_SQL = `
   ORDER BY "offset"
   LIMIT $4`;
 
+// A scan page: [from, until) of one partition, no group involved.
+export const SCAN_SQL = `
+  SELECT "offset", key, value, headers, ts
+  FROM log_records
+  WHERE topic = $1 AND partition = $2 AND "offset" >= $3 AND "offset" < $4
+  ORDER BY "offset"
+  LIMIT $5`;
+
+// Erasure: rewrites records in place by (partition, offset); NULL headers / key keep what is stored.
+export const REDACT_SQL = `
+  UPDATE log_records r
+  SET value = t.value, headers = coalesce(t.headers::jsonb, r.headers), key = coalesce(t.key, r.key)
+  FROM unnest($2::int[], $3::bigint[], $4::bytea[], $5::text[], $6::text[]) AS t(partition, "offset", value, headers, key)
+  WHERE r.topic = $1 AND r.partition = t.partition AND r."offset" = t."offset"`;
+
 // Fenced commit: only the current owner (generation) may move the group offset. FOR SHARE makes a
 // concurrent hand-over (which updates the assignment row) wait for this commit, or fences it.
 export const COMMIT_SQL = `
