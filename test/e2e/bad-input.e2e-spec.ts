@@ -409,6 +409,93 @@ describe('given bad query strings', () => {
   });
 });
 
+describe('given bad POST /v3/events bodies (DESIGN §10: precise 400 naming the field and index, never a 5xx)', () => {
+  const postEvents = (body: string | Buffer, headers: Record<string, string> = {}) =>
+    rawRequest(server.url, {
+      method: 'POST',
+      path: '/v3/events',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': server.publicKey, ...headers },
+      body,
+    });
+  const event = (over: string) => `{"type":"order","identifiers":{"vuid":"ev-${tag}"}${over}}`;
+
+  it.each([
+    ['truncated JSON', '[{"type": "order",'],
+    ['NaN literals', '{"type":"order","identifiers":{"vuid":"v"},"data":{"n":NaN}}'],
+    ['two JSON documents', `${event('')} ${event('')}`],
+    ['an empty body', ''],
+    ['a number', '42'],
+    ['an empty array', '[]'],
+  ])('when the body is %s, then 400 with detail.message', async (_what, body) => {
+    expectBodyError(await postEvents(body));
+  });
+
+  it('when the body nests arrays or objects 100,000 levels deep, then 400 quickly', async () => {
+    expectInvalids(await postEvents('['.repeat(100_000) + ']'.repeat(100_000)), [[0, 'item must be an object']]);
+    expectInvalids(await postEvents('{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)), [[0, /`type`/]]);
+  });
+
+  it('when a data value or an identifier nests 100,000 levels deep, then 400 naming it', async () => {
+    expectInvalids(await postEvents(event(`,"data":{"x":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`)), [[0, '`data.x`']]);
+    expectInvalids(await postEvents(`{"type":"order","identifiers":{"vuid":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`), [[0, '`identifiers.vuid`']]);
+  });
+
+  it('when an item has 100,000 data fields or 100,000 identifier types, then 400 naming the limit or the types', async () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => `"k${i}":${i}`).join(',');
+    expectInvalids(await postEvents(event(`,"data":{${keys}}`)), [[0, /`data` must hold at most 256 fields/]]);
+    const r = await postEvents(`{"type":"order","identifiers":{${keys.replace(/:\d+/g, ':"x"')}}}`);
+    expectInvalids(r, [[0, /`identifiers.k0` is not an identifier type.*and 99990 more/]]);
+  });
+
+  it.each([
+    ['__proto__ at the top', '{"__proto__":{"type":"order"},"type":"order","identifiers":{"vuid":"v"}}', '__proto__'],
+    ['__proto__ in identifiers', '{"type":"order","identifiers":{"vuid":"v","__proto__":{"email":"x@example.com"}}}', '`identifiers.__proto__`'],
+    ['__proto__ as identifiers', '{"type":"order","identifiers":{"__proto__":{"vuid":"v"}}}', '`identifiers.__proto__`'],
+    ['constructor in data', event(',"data":{"constructor":{"prototype":{"polluted":1}}}'), '`constructor`'],
+    ['__proto__ in data', event(',"data":{"__proto__":{"polluted":1}}'), '`__proto__`'],
+    ['prototype as an identifier type', '{"type":"order","identifiers":{"vuid":"v","prototype":"x"}}', '`identifiers.prototype`'],
+  ])('when an event has %s, then 400 naming it and nothing is polluted', async (_what, body, field) => {
+    expectInvalids(await postEvents(body), [[0, field]]);
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+
+  it.each([
+    ['a SQL injection as the type', `{"type":"order'; DROP TABLE profile_events;--","identifiers":{"vuid":"v"}}`, '`type`'],
+    ['a SQL injection as an identifier type', `{"type":"order","identifiers":{"vuid' OR '1'='1":"v"}}`, "`identifiers.vuid' OR '1'='1`"],
+    ['NUL in a data value', event(',"data":{"note":"a\\u0000b"}'), '`data.note`'],
+    ['NUL in an identifier', '{"type":"order","identifiers":{"vuid":"a\\u0000b"}}', '`identifiers.vuid`'],
+    ['a lone surrogate in data', event(',"data":{"note":"a\\ud800"}'), '`data.note`'],
+    ['1e400 in data', event(',"data":{"n":1e400}'), '`data.n`'],
+    ['data.ts of 1e400', event(',"data":{"ts":1e400}'), '`data.ts`'],
+    ['data.ts of -1', event(',"data":{"ts":-1}'), '`data.ts`'],
+    ['a customer_id beyond 2^53', '{"type":"order","identifiers":{"customer_id":12345678901234567890}}', '`identifiers.customer_id`'],
+    ['a control character in the type', '{"type":"ord\\u0007er","identifiers":{"vuid":"v"}}', '`type`'],
+  ])('when an event has %s, then 400 naming the field', async (_what, body, field) => {
+    expectInvalids(await postEvents(body), [[0, field]]);
+  });
+
+  it('when the body holds invalid UTF-8 bytes, then 400', async () => {
+    const body = Buffer.concat([Buffer.from('{"type":"order","identifiers":{"vuid":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]);
+    expectBodyError(await postEvents(body));
+  });
+
+  it('when the body is not JSON, then 415', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      expect({ type, status: (await postEvents('type=order', { 'content-type': type })).status }).toEqual({ type, status: 415 });
+    }
+  });
+
+  it('when the declared Content-Length is over the limit, then 413 before the body is read', async () => {
+    const r = await startSlowRequest(server.url, {
+      path: '/v3/events',
+      headers: { 'content-type': 'application/json', 'x-api-key': server.publicKey },
+      body: Buffer.from(JSON.stringify([{ type: 'order', identifiers: { vuid: 'v' }, data: { blob: 'x'.repeat(5 * 1024 * 1024) } }])),
+      firstBytes: 0,
+    }).response;
+    expect({ status: r.status, error: r.error }).toEqual({ status: 413, error: undefined });
+  });
+});
+
 describe('after the whole barrage', () => {
   it('then a normal batch is accepted and applied, and memory stayed bounded', async () => {
     const email = `final.${tag}@example.com`;
