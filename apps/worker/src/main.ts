@@ -4,12 +4,13 @@ import { WorkerEnv } from '@tessera/config';
 import { CoreModule, createHttpApp, listen, runService } from '@tessera/runtime';
 import { connectConsumers } from '@tessera/runtime/consumers';
 import { ProfileProjectionModule } from '@tessera/profile-projection';
+import { ErasureLogModule } from '@tessera/privacy';
 
 void runService({
   name: 'tessera-worker',
   envClass: WorkerEnv,
   async start(env, infra, logger) {
-    @Module({ imports: [CoreModule.forRoot(infra), ProfileProjectionModule] })
+    @Module({ imports: [CoreModule.forRoot(infra), ProfileProjectionModule, ErasureLogModule] })
     class WorkerAppModule {}
     // A hybrid app: /health/* over HTTP on PORT (for orchestrators), the consumer groups on the EventLog transport.
     const app = await createHttpApp(WorkerAppModule, env, logger);
