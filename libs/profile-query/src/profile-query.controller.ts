@@ -1,6 +1,7 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import { Access, ApiProblemException, AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
+import { lookUpAttributes } from './plural-identifiers';
 import { restoreUnencodedPlus } from './unencoded-plus';
 
 @Controller('v3/profiles')
@@ -19,7 +20,8 @@ export class ProfileQueryController {
     await this.rateLimiter.take(tenant, 1);
     const rules = await this.tenants.identifierRules(tenant);
     const names = Object.keys(query);
-    const known = rules.types().map((t) => t.type).join(', ');
+    const types = rules.types().map((t) => t.type);
+    const known = types.join(', ');
     if (names.length !== 1) {
       throw new ApiProblemException(400, {
         message: names.length === 0 ? `exactly one identifier query parameter is required (${known})` : `exactly one identifier query parameter is allowed; got ${names.join(', ')}`,
@@ -41,7 +43,7 @@ export class ProfileQueryController {
     const profile = await this.profiles.findByIdentifier(tenant, type, normalised.value);
     if (!profile) throw notFound(type, normalised.value);
     return {
-      attributes: { ...profile.attributes, zaius_id: profile.id },
+      attributes: lookUpAttributes(profile.attributes, profile.recentIdentifiers, types, profile.id),
       identifiers: profile.identifiers,
       created_at: profile.createdAt,
       updated_at: profile.updatedAt,

@@ -1,4 +1,5 @@
-import { IdentifierRules, isSupportedRegion } from '@tessera/identity';
+import { isSupportedRegion } from '@tessera/identity';
+import { defaultDisplayName, parseIdentifierRequest, SchemaRequestError, SchemaService } from '@tessera/schema';
 import { TenantEntity, TenantRepository } from '@tessera/store';
 import { intFlag, positiveNumberFlag, UsageError } from '../cli-args';
 
@@ -40,19 +41,38 @@ export async function setRateLimit(tenants: TenantRepository, id: string | undef
   return 0;
 }
 
+/**
+ * `tenants add-identifier`: a thin client of the schema service behind `POST /v3/schema/identifiers`
+ * (same name rules, same "name in use" refusal); `--limit` is the CLI's extra (a per-profile limit).
+ */
 export async function addIdentifier(tenants: TenantRepository, id: string | undefined, values: Flags, io: Out): Promise<number> {
   const usage = 'tenants add-identifier <id> --type NAME --confidence high|low [--limit 1]';
-  const { type } = values;
-  const confidence: 'high' | 'low' | undefined = values.confidence === 'high' ? 'high' : values.confidence === 'low' ? 'low' : undefined;
-  if (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(type)) throw new UsageError(`${usage}: --type must match ^[a-z][a-z0-9_]{0,63}$`);
-  if (!confidence) throw new UsageError(`${usage}: --confidence must be high or low`);
+  const { type, confidence } = values;
+  if (typeof type !== 'string') throw new UsageError(`${usage}: --type is required`);
+  if (typeof confidence !== 'string') throw new UsageError(`${usage}: --confidence must be high or low`);
   const perProfileLimit = values.limit === undefined ? null : intFlag(values.limit, 'limit', 1);
-  await requireTenant(tenants, id, usage);
-  const current = (await tenants.settings(id!)).identifierTypes ?? [];
-  const identifierTypes = [...current.filter((t) => t.type !== type), { type, confidence, perProfileLimit }];
-  const rules = IdentifierRules.defaults().withCustomTypes(identifierTypes); // throws on a bad definition
-  await tenants.updateSettings(id!, { identifierTypes });
-  io.out.write(`tenant ${id}: identifier types ${rules.types().map((t) => t.type).join(', ')} (applies within 5 s)\n`);
+  const request = { name: type, display_name: defaultDisplayName(type), merge_confidence: confidence, messaging: false };
+  const schema = new SchemaService(tenants);
+  try {
+    parseIdentifierRequest(request); // bad flag values first (exit 2), then the tenant (exit 1)
+    await requireTenant(tenants, id, usage);
+    await schema.addIdentifier(id!, request, perProfileLimit);
+  } catch (error) {
+    if (!(error instanceof SchemaRequestError)) throw error;
+    // A name in use is a well-formed command refused (exit 1); a bad flag value is a usage error (exit 2).
+    if (error.invalids?.some((i) => i.field === 'customers.name')) {
+      throw new CliError(`tenant ${id}: identifier type '${type}' is already used by another object (an identifier type or a declared field)`);
+    }
+    if (error.status === 404) throw new CliError(error.message);
+    const flag: Record<string, string> = { name: 'type', merge_confidence: 'confidence' };
+    const message = (error.invalids ?? [])
+      .filter((i) => flag[i.field]) // the display name is derived from --type: its problem is --type's
+      .map((i) => `--${flag[i.field]} ${i.reason}`)
+      .join('; ');
+    throw new UsageError(`${usage}: ${message || error.message}`);
+  }
+  const listed = await schema.listIdentifiers(id!);
+  io.out.write(`tenant ${id}: identifier types ${listed.identifiers.map((t) => t.name).join(', ')} (applies within 5 s)\n`);
   return 0;
 }
 
