@@ -10,6 +10,7 @@
  *   lookup   GET /v3/profiles?email= closed loop (req/s), then an open loop at half that rate (p99)
  *   e2e      new people posted as fast as possible with the projector running: items / time until all applied
  *   latency  new people at half the end-to-end rate; sampled items polled by email until found
+ *   events   (bench/events-phase.ts) POST /v3/events, 2 identifiers each, projector running: events / time until all applied
  *   replay   the server stopped; `tessera replay` rebuilds every projection from offset 0
  *   kafka    (bench/kafka-phase.ts) a fresh single-node Apache Kafka from the Maven jars: the log alone
  *            (records/s produced and consumed), then a second single-node server with KAFKA_BROKERS set:
@@ -20,7 +21,7 @@
  * --concurrency N (BENCH_CONCURRENCY), --batch N (BENCH_BATCH), --profile (BENCH_PROFILE=1: --cpu-prof
  * and a SQL round-trip trace of the server and the replay into bench/results/profiles/<date>/),
  * --keep-data, --out DIR, --seed N, --no-kafka (BENCH_KAFKA=0), --kafka-only, --kafka-people N
- * (BENCH_KAFKA_PEOPLE), --help.
+ * (BENCH_KAFKA_PEOPLE), --events N (BENCH_EVENTS), --help.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ import {
 } from './pg-direct';
 import { generatePopulation, Population } from './population';
 import { KafkaPhaseResult, kafkaPhaseUnavailable, runKafkaPhase } from './kafka-phase';
+import { generateEvents, storedEventCount } from './events-phase';
 import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
 import type { PgTraceSnapshot } from './instrument/pg-trace';
@@ -90,6 +92,8 @@ interface Options {
   /** 'auto': run the Kafka phase when a JVM broker can run here; 'off'; 'only': nothing else. */
   kafka: 'auto' | 'off' | 'only';
   kafkaPeople: number;
+  /** Events posted in the events phase. */
+  events: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -109,7 +113,8 @@ const USAGE = `usage: npm run bench -- [options]
   --no-kafka            skip the Kafka phase (env BENCH_KAFKA=0); it is skipped anyway without java/mvn
   --kafka-only          run only the Kafka phase (broker alone, then end to end on Kafka)
   --kafka-people N      people posted in the Kafka end-to-end phase (default e2e-people, at most 50000;
-                        env BENCH_KAFKA_PEOPLE); TESSERA_KAFKA_VERSION picks the broker (default 4.4.0)`;
+                        env BENCH_KAFKA_PEOPLE); TESSERA_KAFKA_VERSION picks the broker (default 4.4.0)
+  --events N            events posted in the events phase (default e2e-people; env BENCH_EVENTS)`;
 
 function options(): Options {
   const { values } = parseArgs({
@@ -128,6 +133,7 @@ function options(): Options {
       'no-kafka': { type: 'boolean' },
       'kafka-only': { type: 'boolean' },
       'kafka-people': { type: 'string' },
+      events: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -150,6 +156,7 @@ function options(): Options {
     e2ePeople,
     kafka: values['kafka-only'] ? 'only' : values['no-kafka'] || process.env.BENCH_KAFKA === '0' ? 'off' : 'auto',
     kafkaPeople: Math.round(num(values['kafka-people'], process.env.BENCH_KAFKA_PEOPLE, Math.min(e2ePeople, 50_000), '--kafka-people')),
+    events: Math.round(num(values.events, process.env.BENCH_EVENTS, e2ePeople, '--events')),
     concurrency: Math.round(num(values.concurrency, process.env.BENCH_CONCURRENCY, 50, '--concurrency')),
     batch: Math.round(num(values.batch, process.env.BENCH_BATCH, 100, '--batch')),
     fixedSeconds: num(values['fixed-seconds'], undefined, 15, '--fixed-seconds'),
@@ -732,6 +739,50 @@ async function main(): Promise<void> {
       failedRequests: latIngest.failed,
     };
     log(`ingest-to-queryable at ${fmtInt(latItemsPerSec)} items/s: p50 ${fmtMs(latency.queryableP50Ms)}, p95 ${fmtMs(latency.queryableP95Ms)} (${lat.count} samples, ${latency.timeouts} timeouts)`);
+
+    // --- events: POST /v3/events (2 identifiers each), projector running ------------------------
+    const evPop = generateEvents({ people: pop.people, events: o.events, batchSize: o.batch, seed: o.seed + 3, prefix: 'x' });
+    const evBefore = await logPosition(db);
+    const evStoredBefore = await storedEventCount(db);
+    let evLoad: LoadResult | undefined;
+    const evDrained = await rec.run('events', async () => {
+      const t0 = nowMs();
+      evLoad = await runLoad({
+        baseUrl: server!.url,
+        headers: { 'x-api-key': pub },
+        mode: 'closed',
+        concurrency: o.concurrency,
+        expectStatus: 202,
+        requests: { method: 'POST', paths: '/v3/events', bodies: evPop.bodies.map((b) => b.json), items: evPop.bodies.map((b) => b.items) },
+      });
+      const after = await logPosition(db);
+      const done = await waitApplied(db, { target: after.end, timeoutMs: o.drainTimeoutSeconds * 1000, intervalMs: 50 });
+      return { ...done, t0, postedEndMs: evLoad.endMs };
+    });
+    const evSummary = loadSummary(evLoad!);
+    const evApplied = evDrained.position.applied - evBefore.applied;
+    const evStoredAfter = await storedEventCount(db);
+    const events = {
+      perSec: round((evApplied * 1000) / (evDrained.atMs - evDrained.t0)),
+      events: evApplied,
+      posted: evPop.events,
+      identifiersPerEvent: 2,
+      kinds: evPop.counts,
+      avgEventBytes: round(evPop.avgEventBytes),
+      stored: evStoredAfter === null || evStoredBefore === null ? null : evStoredAfter - evStoredBefore,
+      seconds: round((evDrained.atMs - evDrained.t0) / 1000, 2),
+      ingestPerSec: round((evLoad!.items * 1000) / (evDrained.postedEndMs - evDrained.t0)),
+      postingSeconds: round((evDrained.postedEndMs - evDrained.t0) / 1000, 2),
+      p50Ms: evSummary.p50Ms,
+      p99Ms: evSummary.p99Ms,
+      complete: evDrained.complete,
+      failedRequests: evSummary.failed,
+    };
+    log(
+      `events: ${fmtInt(events.perSec)} events/s end to end (${fmtInt(evApplied)} events in ${events.seconds} s; posting took ` +
+        `${events.postingSeconds} s at ${fmtInt(events.ingestPerSec)} events/s; ${events.stored ?? '?'} event rows stored${evDrained.complete ? '' : ', TIMED OUT'})`,
+    );
+    if (evSummary.failed) log(`events: non-202 answers ${JSON.stringify(evSummary.statusCounts)} ${evSummary.errorSamples.join(' | ')}`);
     const finalState = await projectionCounts(db);
 
     // --- memory, stop -----------------------------------------------------------------------------
@@ -756,6 +807,7 @@ async function main(): Promise<void> {
       projection: { ...projection, state: stateAfterProjection },
       endToEnd,
       latency,
+      events,
       replay: replay ? { ...replay, output: undefined } : { recordsPerSec: NaN, complete: false },
       lookup: {
         reqPerSec: lookupMax.itemsPerSec,
@@ -915,6 +967,7 @@ function printTable(full: Record<string, unknown>): void {
   add('end to end (POST → queryable)', 'endToEnd.profilesPerSec', 'upserts/s');
   add('ingest→queryable p50 at half e2e', 'latency.queryableP50Ms', 'ms');
   add('ingest→queryable p95 at half e2e', 'latency.queryableP95Ms', 'ms');
+  add('events end to end (POST → applied, 2 ids)', 'events.perSec', 'events/s');
   add('replay from offset 0', 'replay.recordsPerSec', 'records/s');
   add('lookup GET ?email= (50 conn)', 'lookup.reqPerSec', 'req/s');
   add('lookup p99 at half max', 'lookup.p99Ms', 'ms', (v) => v.toFixed(1));
