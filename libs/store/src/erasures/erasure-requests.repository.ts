@@ -22,22 +22,28 @@ export class ErasureRequestsRepository {
   constructor(private readonly sql: SqlRunner) {}
 
   /**
-   * The surviving profile an identifier resolves to now, or null. zaius_id is the profile id itself;
-   * a merged-away id resolves to its survivor.
+   * The surviving profile each identifier resolves to now, or null, in input order (one round trip).
+   * zaius_id is the profile id itself; a merged-away id resolves to its survivor.
    */
-  async resolveProfile(tenant: string, type: string, normalisedValue: string): Promise<string | null> {
+  async resolveProfiles(tenant: string, refs: Array<{ type: string; value: string }>): Promise<Array<string | null>> {
+    if (refs.length === 0) return [];
     const rows = (await this.sql.query(
-      `WITH RECURSIVE up AS (
-         SELECT p.id, p.merged_into, 0 AS depth FROM profiles p
-          WHERE p.tenant = $1 AND p.id = CASE WHEN $2 = 'zaius_id' THEN $3
-                                              ELSE (SELECT profile_id FROM identifiers WHERE tenant = $1 AND type = $2 AND value = $3) END
+      `WITH RECURSIVE req AS (
+         SELECT ord, type, value FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r(type, value, ord)
+       ), start AS (
+         SELECT req.ord, CASE WHEN req.type = 'zaius_id' THEN req.value ELSE i.profile_id END AS id
+           FROM req LEFT JOIN identifiers i ON i.tenant = $1 AND i.type = req.type AND i.value = req.value
+       ), up AS (
+         SELECT s.ord, p.id, p.merged_into, 0 AS depth FROM start s JOIN profiles p ON p.tenant = $1 AND p.id = s.id
          UNION ALL
-         SELECT p.id, p.merged_into, up.depth + 1 FROM profiles p JOIN up ON p.tenant = $1 AND p.id = up.merged_into WHERE up.depth < 64
+         SELECT up.ord, p.id, p.merged_into, up.depth + 1 FROM up JOIN profiles p ON p.tenant = $1 AND p.id = up.merged_into WHERE up.depth < 64
        )
-       SELECT id FROM up WHERE merged_into IS NULL LIMIT 1`,
-      [tenant, type, normalisedValue],
-    )) as Array<{ id: string }>;
-    return rows[0]?.id ?? null;
+       SELECT ord, id FROM up WHERE merged_into IS NULL`,
+      [tenant, refs.map((r) => r.type), refs.map((r) => r.value)],
+    )) as Array<{ ord: string; id: string }>;
+    const found: Array<string | null> = refs.map(() => null);
+    for (const r of rows) found[Number(r.ord) - 1] = r.id;
+    return found;
   }
 
   /** Inserted before the records are produced, so the status answers IN_PROGRESS at once. */

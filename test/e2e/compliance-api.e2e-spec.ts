@@ -1,0 +1,129 @@
+// DESIGN §11 over HTTP as a client sees it: deletion requests (gdpr, ccpa, lgpd) and their status.
+import { tesseraCli } from '../support/faults/cli';
+import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
+
+let server: SingleNode;
+let api: ProfilesClient;
+let n = 0;
+const email = (tag: string) => `${tag}.${process.pid}.${++n}@example.com`;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+async function call(method: 'GET' | 'POST', path: string, body?: unknown, key: string | null = server.privateKey) {
+  const r = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(key ? { 'x-api-key': key } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, headers: r.headers, text, body: json };
+}
+
+const erase = (regulation: string, body: unknown, key?: string | null) => call('POST', `/v3/compliance/${regulation}/delete`, body, key);
+const status = (regulation: string, id: string, key?: string | null) => call('GET', `/v3/compliance/${regulation}/status/${id}`, undefined, key);
+
+beforeAll(async () => {
+  server = await startSingleNode();
+  api = new ProfilesClient(server.url, server.publicKey, server.privateKey);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  server?.cleanup();
+});
+
+describe('POST /v3/compliance/{regulation}/delete', () => {
+  it.each(['gdpr', 'ccpa', 'lgpd'])('when %s deletion is requested, then 202 with one request id per item and the status is readable at once', async (regulation) => {
+    const ann = email('ann');
+    const r = await erase(regulation, [
+      { requester: 'dpo@tenant.example', identifier_field_name: 'email', identifier_value: ann.toUpperCase() },
+      { requester: 'dpo@tenant.example', identifier_field_name: 'vuid', identifier_value: `device-${n}` },
+    ]);
+    expect(r.status).toBe(202);
+    expect(Object.keys(r.body)).toEqual(['request_ids']);
+    expect(r.body.request_ids).toHaveLength(2);
+    for (const id of r.body.request_ids) {
+      expect(id).toMatch(UUID);
+      const s = await status(regulation, id);
+      expect(s.status).toBe(200);
+      expect(s.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(['"IN_PROGRESS"', '"COMPLETED"']).toContain(s.text);
+    }
+  });
+
+  it('given a single request object, then it is one item', async () => {
+    const r = await erase('gdpr', { requester: 'dpo', identifier_field_name: 'phone', identifier_value: '555-867-5309' });
+    expect(r.status).toBe(202);
+    expect(r.body.request_ids).toHaveLength(1);
+  });
+
+  it('given invalid items, then 400 lists each with its index and field', async () => {
+    const r = await erase('gdpr', [
+      { requester: 'dpo', identifier_field_name: 'email', identifier_value: email('ok') },
+      { identifier_field_name: 'email', identifier_value: email('x') },
+      { requester: 'dpo', identifier_field_name: 'shoe_size', identifier_value: '42' },
+      { requester: 'dpo', identifier_field_name: 'email', identifier_value: 'not-an-email' },
+      { requester: 'dpo', identifier_field_name: 'vuid', identifier_value: 'anonymous' },
+      { requester: 'dpo', identifier_field_name: 'email' },
+    ]);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ title: 'Bad Request', status: 400, timestamp: expect.stringMatching(ISO) });
+    const invalids: Array<{ event: number; message: string }> = r.body.detail.invalids;
+    expect(invalids.map((i) => i.event)).toEqual([1, 2, 3, 4, 5]);
+    expect(invalids[0].message).toContain('`requester`');
+    expect(invalids[1].message).toContain('`identifier_field_name`');
+    expect(invalids[2].message).toContain('`identifier_value`');
+    expect(invalids[3].message).toContain('`identifier_value`');
+    expect(invalids[4].message).toContain('`identifier_value` is required');
+  });
+
+  it.each([
+    ['an empty array', []],
+    ['a string', '"gdpr"'],
+    ['101 items', Array.from({ length: 101 }, () => ({ requester: 'dpo', identifier_field_name: 'vuid', identifier_value: 'v-1' }))],
+    ['malformed JSON', '[{'],
+  ])('given %s, then 400 with detail.message', async (_name, body) => {
+    const r = await erase('gdpr', body);
+    expect(r.status).toBe(400);
+    expect(typeof r.body.detail.message).toBe('string');
+  });
+
+  it('given a public key or no key, then 403', async () => {
+    const body = [{ requester: 'dpo', identifier_field_name: 'email', identifier_value: email('pub') }];
+    expect(await erase('gdpr', body, server.publicKey)).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
+    expect(await erase('gdpr', body, null)).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
+  });
+
+  it('given a regulation that does not exist, then 404', async () => {
+    const r = await erase('hipaa', [{ requester: 'dpo', identifier_field_name: 'email', identifier_value: email('h') }]);
+    expect(r.status).toBe(404);
+  });
+});
+
+describe('GET /v3/compliance/{regulation}/status/{request_id}', () => {
+  it('given an unknown id, then 404 in the Zaius shape', async () => {
+    const r = await status('gdpr', '0190c0de-0000-7000-8000-000000000000');
+    expect(r.status).toBe(404);
+    expect(r.body).toMatchObject({ title: 'Not Found', status: 404, timestamp: expect.stringMatching(ISO), detail: { message: expect.any(String) } });
+  });
+
+  it('given a public key, then 403', async () => {
+    const [id] = (await erase('gdpr', [{ requester: 'dpo', identifier_field_name: 'vuid', identifier_value: `v-${process.pid}` }])).body.request_ids;
+    expect(await status('gdpr', id, server.publicKey)).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
+  });
+
+  it("given another tenant's request id, then 404", async () => {
+    const tenant = `comp${process.pid}`;
+    expect((await tesseraCli(server.dataDir, 'tenants', 'create', tenant)).code).toBe(0);
+    const otherKey = (await tesseraCli(server.dataDir, 'keys', 'create', '--tenant', tenant, '--kind', 'private')).stdout.trim();
+    const [id] = (await erase('gdpr', [{ requester: 'dpo', identifier_field_name: 'email', identifier_value: email('other') }], otherKey)).body.request_ids;
+    expect((await status('gdpr', id, otherKey)).status).toBe(200);
+    expect((await status('gdpr', id)).status).toBe(404);
+  });
+});
