@@ -13,3 +13,5 @@ export * from './http/tenant-rate-limiter';
 export * from './http/native-api';
 export * from './http/problem.exception';
 export * from './http/problem-json.filter';
+export * from './http/cors';
+export * from './http/idempotency';

@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { HttpEnv } from '@tessera/config';
 import { TesseraLogger } from '../logger';
 import { ApiExceptionFilter } from './api-exception.filter';
+import { registerCors } from './cors';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
@@ -40,6 +41,7 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
     bodyParser: false, // no form parser: fastify's own JSON parser only
   });
   const fastify = app.getHttpAdapter().getInstance();
+  await registerCors(fastify, env, SECURITY_HEADERS); // first hook: CORS headers on every answer (413 too), preflights before any key check
   // Only JSON bodies, strictly UTF-8: anything else is 415, invalid bytes are 400 (never stored mangled).
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
