@@ -1,0 +1,2 @@
+export * from './erasure-log';
+export * from './compliance';
