@@ -81,3 +81,4 @@ export type { EventDataValue, ValidatedEvent, EventInvalid, EventValidation, Eve
 export { buildEventRecords, parseEventRecord, eventIdempotenceId } from './events/event.record';
 export type { EventRecord, EventLogRecord, EventRecordParse } from './events/event.record';
 export * from './erasures';
+export * from './consents';
