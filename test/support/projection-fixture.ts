@@ -71,5 +71,6 @@ export async function projectionState(dataSource: DataSource) {
   const identifiers = await dataSource.query(
     `SELECT tenant, type, value, profile_id, confidence, first_seen, last_seen FROM identifiers ORDER BY tenant, type, value`,
   );
-  return { profiles, identifiers };
+  const events = await dataSource.query(`SELECT tenant, id, profile_id, type, action, ts, identifiers, data FROM profile_events ORDER BY tenant, id`);
+  return { profiles, identifiers, events };
 }

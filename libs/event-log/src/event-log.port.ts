@@ -62,6 +62,11 @@ export interface LogRecord {
   /** When the log stored the record (ISO 8601). */
   timestamp: string;
   /**
+   * Set on a copy re-sequenced by a replay (which applies records in record-id order, see the replay
+   * command): where the record really is in the log. `partition`/`offset` then count the replay's order.
+   */
+  origin?: { partition: number; offset: number };
+  /**
    * A Kafka tombstone (null value; `value` is then an empty Buffer): erasure deleted the record with this
    * key, compaction removes both. Nothing to apply. Never set by the Postgres log (it rewrites in place).
    */

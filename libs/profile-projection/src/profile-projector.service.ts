@@ -149,8 +149,8 @@ function deadLetterRecords(batch: RecordBatch, poison: Poison[], ids: string[]):
       ...p.log.headers,
       [DLQ_HEADER.error]: p.error.slice(0, 1000),
       [DLQ_HEADER.sourceTopic]: batch.topic,
-      [DLQ_HEADER.sourcePartition]: String(batch.partition),
-      [DLQ_HEADER.sourceOffset]: String(p.log.offset),
+      [DLQ_HEADER.sourcePartition]: String(p.log.origin?.partition ?? batch.partition),
+      [DLQ_HEADER.sourceOffset]: String(p.log.origin?.offset ?? p.log.offset),
       [DEAD_LETTER_ID_HEADER]: ids[i],
     },
   }));
@@ -408,8 +408,8 @@ export class ProfileProjector {
       id: randomUUID(),
       retryOf: isDeadLetterId(p.log.headers[DEAD_LETTER_ID_HEADER]) ? p.log.headers[DEAD_LETTER_ID_HEADER] : undefined,
       sourceTopic: batch.topic,
-      sourcePartition: batch.partition,
-      sourceOffset: p.log.offset,
+      sourcePartition: p.log.origin?.partition ?? batch.partition,
+      sourceOffset: p.log.origin?.offset ?? p.log.offset,
       schema: p.log.headers.schema,
       error: errorWithoutValues(p.error),
     }));

@@ -6,6 +6,11 @@ export interface DrainProgress {
   elapsedMs: number;
 }
 
+export interface DrainResult extends DrainProgress {
+  /** The end offsets seen at the start: what was drained, and where the group now stands. */
+  ends: Array<{ partition: number; offset: number }>;
+}
+
 export interface DrainOptions {
   groupId: string;
   topic: string;
@@ -24,7 +29,7 @@ export interface DrainOptions {
  * Consumes a topic as one member of a group until it reaches the end offsets seen at the start,
  * then stops (committing). Used by the replay and dead-letter commands.
  */
-export async function drainTopic(eventLog: EventLog, options: DrainOptions): Promise<DrainProgress> {
+export async function drainTopic(eventLog: EventLog, options: DrainOptions): Promise<DrainResult> {
   const ends = new Map((await eventLog.endOffsets(options.topic)).map((e) => [e.partition, e.offset]));
   const startedAt = Date.now();
   const position = new Map<number, number>();
@@ -80,5 +85,5 @@ export async function drainTopic(eventLog: EventLog, options: DrainOptions): Pro
   await eventLog.seek(options.groupId, options.topic, [...ends].map(([partition, offset]) => ({ partition, offset })));
   const result = { done, total, elapsedMs: Date.now() - startedAt };
   options.onProgress?.(result);
-  return result;
+  return { ...result, ends: [...ends].map(([partition, offset]) => ({ partition, offset })) };
 }

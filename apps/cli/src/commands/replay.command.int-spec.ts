@@ -9,18 +9,22 @@ import { replayProjections } from './replay.command';
 let fx: ProjectionFixture;
 let infra: Infrastructure;
 
+function infrastructureOf(f: ProjectionFixture): Infrastructure {
+  return {
+    env: {} as Infrastructure['env'],
+    logger: createLogger('silent'),
+    database: { dataSource: f.dataSource } as Infrastructure['database'],
+    eventLog: f.eventLog,
+    tenants: f.tenants,
+    profiles: new ProfileQueryRepository(f.dataSource),
+    close: async () => undefined,
+  };
+}
+
 beforeEach(async () => {
   // One partition: the log's order is the application order, so live and replayed state must match exactly.
   fx = await createProjectionFixture(1);
-  infra = {
-    env: {} as Infrastructure['env'],
-    logger: createLogger('silent'),
-    database: { dataSource: fx.dataSource } as Infrastructure['database'],
-    eventLog: fx.eventLog,
-    tenants: fx.tenants,
-    profiles: new ProfileQueryRepository(fx.dataSource),
-    close: async () => undefined,
-  };
+  infra = infrastructureOf(fx);
 });
 
 afterEach(async () => {
@@ -101,5 +105,35 @@ describe('given a log of profile upserts already projected', () => {
     }
     // Once the worker is gone, the replay goes ahead.
     expect((await replayProjections(infra)).done).toBe(1);
+  });
+});
+
+describe('given the same records in logs of different partition counts', () => {
+  it('when each is replayed, then the projections are identical, ids included, and a worker resumes after the replayed records', async () => {
+    const three = await createProjectionFixture(3);
+    try {
+      // Shared people across partitions (so the order between partitions matters), several requests.
+      const people = population(2400);
+      const batches = [0, 1, 2, 3].map((b) => encodeUpserts(people.slice(b * 600, b * 600 + 600)));
+      for (const batch of batches) {
+        await fx.eventLog.produce(PROFILE_UPSERTS_TOPIC, batch);
+        // Reversed within the request on the 3-partition log: the replay order must not depend on offsets.
+        await three.eventLog.produce(PROFILE_UPSERTS_TOPIC, [...batch].reverse());
+      }
+      await replayProjections(infra);
+      await replayProjections(infrastructureOf(three));
+      const one = await projectionState(fx.dataSource);
+      expect(one.profiles.length).toBeGreaterThan(100);
+      expect(one.profiles.some((p: { merged_into: string | null }) => p.merged_into)).toBe(true);
+      expect(await projectionState(three.dataSource)).toEqual(one);
+
+      // Checkpoints stand at the end of what was replayed: a worker applies only what comes after.
+      const checkpoints = await three.dataSource.query(`SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 ORDER BY partition`, [PROFILE_PROJECTOR_GROUP]);
+      const ends = await three.eventLog.endOffsets(PROFILE_UPSERTS_TOPIC);
+      expect(checkpoints.map((c: { partition: number; next_offset: string }) => [c.partition, Number(c.next_offset)])).toEqual(ends.map((e) => [e.partition, e.offset]));
+      expect(await three.dataSource.query(`SELECT count(*)::int AS n FROM replay_records`)).toEqual([{ n: 0 }]);
+    } finally {
+      await three.close();
+    }
   });
 });

@@ -28,10 +28,22 @@ export class ProfileEvents1700000000600 implements MigrationInterface {
         record_id text NOT NULL,
         PRIMARY KEY (tenant, key)
       );
+
+      -- A replay's copy of the log, applied in record-id order (the same whatever the partition count).
+      CREATE UNLOGGED TABLE replay_records (
+        sort_key text NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        key text,
+        value bytea NOT NULL,
+        headers jsonb NOT NULL,
+        tombstone boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (sort_key, partition, "offset")
+      );
     `);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TABLE idempotence_ids, profile_events`);
+    await q.query(`DROP TABLE replay_records, idempotence_ids, profile_events`);
   }
 }
