@@ -146,6 +146,30 @@ describe('given a second tenant created with the CLI', () => {
     expect(merged.identifiers).toEqual({ email: ['loyal@example.com'], loyalty_id: ['L-1'] });
   }, 60_000);
 
+  it('when the CLI adds an identifier type, then it is the schema API\'s: listed by GET /v3/schema/identifiers, and a name in use is refused (exit 1)', async () => {
+    const added = await tessera('tenants', 'add-identifier', 'default', '--type', 'member_card_id', '--confidence', 'low', '--limit', '2');
+    expect(added).toMatchObject({ code: 0, stdout: expect.stringContaining('member_card_id') });
+    const listed = await fetch(`${server.url}/v3/schema/identifiers`, { headers: { 'x-api-key': server.privateKey } }).then((r) => r.json());
+    expect(listed.identifiers).toContainEqual({ name: 'member_card_id', display_name: 'Member Card ID', merge_confidence: 'low', messaging: false });
+    expect((await tenantSettings('default'))?.identifierTypes).toContainEqual(expect.objectContaining({ type: 'member_card_id', confidence: 'low', perProfileLimit: 2 }));
+    // Declared again (by the CLI or over HTTP): the same refusal as the API's "already used by another object".
+    const again = await tessera('tenants', 'add-identifier', 'default', '--type', 'member_card_id', '--confidence', 'high');
+    expect(again).toMatchObject({ code: 1, stdout: '' });
+    expect(again.stderr).toMatch(/identifier type 'member_card_id' is already used by another object/);
+    const viaHttp = await fetch(`${server.url}/v3/schema/identifiers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': server.privateKey },
+      body: JSON.stringify({ name: 'member_card_id', display_name: 'Member card', merge_confidence: 'high', messaging: false }),
+    });
+    expect(viaHttp.status).toBe(400);
+    // A name the schema API refuses is a usage error naming --type (exit 2), whatever the tenant.
+    for (const tenant of ['default', 'nosuch']) {
+      const bad = await tessera('tenants', 'add-identifier', tenant, '--type', 'member_card', '--confidence', 'high');
+      expect({ code: bad.code, stdout: bad.stdout }).toEqual({ code: 2, stdout: '' });
+      expect(bad.stderr).toMatch(/--type must match/);
+    }
+  }, 60_000);
+
   it('when the dead-letter queue is listed, then it reports its size', async () => {
     const listed = await tessera('dlq', 'list');
     expect(listed.code).toBe(0);
