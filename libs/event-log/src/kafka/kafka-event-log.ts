@@ -520,7 +520,29 @@ export class KafkaEventLog implements EventLog {
     const ends = new Map(until.map((u) => [u.partition, u.offset]));
     const open = new Set(until.filter((u) => u.offset > Number(low.find((l) => l.partition === u.partition)?.low ?? 0)).map((u) => u.partition));
     if (open.size === 0) return { records: 0, until };
+    // A group coordinator still loading (fresh broker) or moving answers with retriable errors: start
+    // again, as long as nothing was handed to the handler yet.
+    const deadline = Date.now() + 3 * this.adminTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const progress = { records: 0 };
+      try {
+        await this.scanAsMember(topic, handle, ends, new Set(open), maxBatchRecords, progress);
+        return { records: progress.records, until };
+      } catch (error) {
+        if (progress.records > 0 || !isTransientKafkaError(error) || Date.now() > deadline || this.closed) throw toLogError(error, `scan ${topic}`);
+        await new Promise((r) => setTimeout(r, Math.min(2_000, 200 * attempt)));
+      }
+    }
+  }
 
+  private async scanAsMember(
+    topic: string,
+    handle: (batch: RecordBatch) => Promise<void>,
+    ends: Map<number, number>,
+    open: Set<number>,
+    maxBatchRecords: number,
+    progress: { records: number },
+  ): Promise<void> {
     const groupId = `tessera.scan.${randomUUID()}`;
     const consumer = this.kafka.consumer({
       groupId,
@@ -530,7 +552,6 @@ export class KafkaEventLog implements EventLog {
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 8 },
     });
-    let records = 0;
     let fetches = 0;
     const started = Date.now();
     const lastBatchAt = new Map<number, { fetch: number; at: number }>();
@@ -567,7 +588,7 @@ export class KafkaEventLog implements EventLog {
             const chunk = messages.slice(i, i + maxBatchRecords).map((m) => toLogRecord(topic, partition, m));
             const readFrom = i === 0 ? fetchedOffset(batch, chunk[0]!.offset) : Number(messages[i - 1]!.offset) + 1;
             await handle({ topic, partition, records: chunk, highWatermark: Number(batch.highWatermark), readFrom });
-            records += chunk.length;
+            progress.records += chunk.length;
             await heartbeat();
           }
           if (batch.messages.some((m) => Number(m.offset) >= end - 1)) close(partition);
@@ -579,7 +600,6 @@ export class KafkaEventLog implements EventLog {
       await consumer.disconnect().catch(() => undefined);
       await this.adminCall(`delete scan group ${groupId}`, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
     }
-    return { records, until };
   }
 
   /**
