@@ -210,3 +210,30 @@ describe('given the idempotency_requests table', () => {
     for (const r of rows) expect(r.fingerprint).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('given a server started with TESSERA_IDEMPOTENCY_WINDOW=4s', () => {
+  let short: SingleNode;
+  beforeAll(async () => {
+    short = await startSingleNode({ env: { TESSERA_IDEMPOTENCY_WINDOW: '4s' } });
+  }, 90_000);
+  afterAll(async () => {
+    expect(await short?.stop('SIGTERM')).toBe(0);
+    short?.cleanup();
+  });
+
+  it('when a key comes back after the window, then it is a new request (another body accepted); within it, 422', async () => {
+    const send = (body: unknown) =>
+      rawRequest(short.url, {
+        method: 'POST',
+        path: '/v3/profiles',
+        headers: { 'content-type': 'application/json', 'x-api-key': short.publicKey, 'idempotency-key': 'window-key' },
+        body: JSON.stringify(body),
+      });
+    expect((await send({ attributes: { email: email('window-a') } })).status).toBe(202);
+    const answeredAt = Date.now(); // the key's first use is before this
+    expect((await send({ attributes: { email: email('window-b') } })).status).toBe(422);
+    await new Promise((r) => setTimeout(r, Math.max(0, answeredAt + 4_200 - Date.now())));
+    const after = await send({ attributes: { email: email('window-c') } });
+    expect({ status: after.status, replayed: after.headers['idempotent-replayed'] }).toEqual({ status: 202, replayed: undefined });
+  });
+});
