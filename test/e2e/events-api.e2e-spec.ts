@@ -283,3 +283,39 @@ async function profileEvents(profileId: string): Promise<any[] | undefined> {
   expect(r.status).toBe(200);
   return r.json.events;
 }
+
+describe('given a tenant over its rate limit (one bucket for profiles and events)', () => {
+  let limited: SingleNode;
+  const post = (path: string, body: unknown) =>
+    rawRequest(limited.url, {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json', 'x-api-key': limited.publicKey },
+      body: JSON.stringify(body),
+    });
+  const events = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ type: 'page', identifiers: { vuid: `${tag}-${i}` } }));
+
+  beforeAll(async () => {
+    // 50 items/s, burst 100: each event costs one item, as each upserted profile does.
+    limited = await startSingleNode({ env: { TESSERA_RATE_LIMIT: '50', TESSERA_RATE_BURST: '100' } });
+  });
+
+  afterAll(async () => {
+    expect(await limited.stop('SIGTERM')).toBe(0);
+    limited.cleanup();
+  });
+
+  it('when a batch of 100 events empties the bucket, then the next events and profiles get 429 with Retry-After', async () => {
+    expect((await post('/v3/events', events(100, 'rl-a'))).status).toBe(202);
+    const r = await post('/v3/events', events(60, 'rl-b'));
+    expect(r.status).toBe(429);
+    expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(r.json).toMatchObject({ title: 'Too Many Requests', status: 429 });
+    expect((await post('/v3/profiles', Array.from({ length: 60 }, (_, i) => ({ attributes: { vuid: `rl-c-${i}` } })))).status).toBe(429);
+  });
+
+  it('when the tenant waits for Retry-After, then it may post events again', async () => {
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await post('/v3/events', events(20, 'rl-d'))).status).toBe(202);
+  });
+});
