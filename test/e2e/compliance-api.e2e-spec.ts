@@ -94,6 +94,37 @@ describe('POST /v3/compliance/{regulation}/delete', () => {
     expect(typeof r.body.detail.message).toBe('string');
   });
 
+  it.each([
+    ['a number as requester', { requester: 7, identifier_field_name: 'email', identifier_value: 'a@b.co' }, '`requester`'],
+    ['an over-long requester', { requester: 'r'.repeat(256), identifier_field_name: 'email', identifier_value: 'a@b.co' }, '`requester`'],
+    ['an object as value', { requester: 'dpo', identifier_field_name: 'email', identifier_value: { $ne: null } }, '`identifier_value`'],
+    ['a NUL in the value', { requester: 'dpo', identifier_field_name: 'vuid', identifier_value: 'a\u0000b' }, '`identifier_value`'],
+    ['an array as type', { requester: 'dpo', identifier_field_name: ['email'], identifier_value: 'a@b.co' }, '`identifier_field_name`'],
+    ['__proto__ as type', { requester: 'dpo', identifier_field_name: '__proto__', identifier_value: 'x' }, '`identifier_field_name`'],
+    ['a zaius_id that is not a UUID', { requester: 'dpo', identifier_field_name: 'zaius_id', identifier_value: 'p-1' }, '`identifier_value`'],
+  ])('given %s, then 400 naming the field of item 0', async (_name, item, field) => {
+    const r = await erase('gdpr', [item]);
+    expect(r.status).toBe(400);
+    expect(r.body.detail.invalids).toEqual([{ event: 0, message: expect.stringContaining(field) }]);
+  });
+
+  it('given random bodies, then never a 5xx', async () => {
+    const atoms: unknown[] = [null, true, 0, -1, 1e308, '', 'x', 'email', 'zaius_id', '+1 555', [], {}, 'ann@example.com', '\u0000', '__proto__'];
+    const pick = (i: number) => atoms[(i * 7919 + 13) % atoms.length];
+    for (let i = 0; i < 60; i++) {
+      const item: Record<string, unknown> = { requester: pick(i), identifier_field_name: pick(i + 3), identifier_value: pick(i + 5) };
+      if (i % 4 === 0) delete item[Object.keys(item)[i % 3]];
+      const body = i % 5 === 0 ? pick(i) : i % 3 === 0 ? item : [item, pick(i + 1)];
+      const r = await erase('gdpr', body);
+      expect([202, 400]).toContain(r.status);
+    }
+  });
+
+  it('given a body that is not JSON, then 415', async () => {
+    const r = await fetch(`${server.url}/v3/compliance/gdpr/delete`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-api-key': server.privateKey }, body: 'x' });
+    expect(r.status).toBe(415);
+  });
+
   it('given a public key or no key, then 403', async () => {
     const body = [{ requester: 'dpo', identifier_field_name: 'email', identifier_value: email('pub') }];
     expect(await erase('gdpr', body, server.publicKey)).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
@@ -111,6 +142,10 @@ describe('GET /v3/compliance/{regulation}/status/{request_id}', () => {
     const r = await status('gdpr', '0190c0de-0000-7000-8000-000000000000');
     expect(r.status).toBe(404);
     expect(r.body).toMatchObject({ title: 'Not Found', status: 404, timestamp: expect.stringMatching(ISO), detail: { message: expect.any(String) } });
+  });
+
+  it('given an id that is too long, then 404', async () => {
+    expect((await status('ccpa', 'x'.repeat(90))).status).toBe(404);
   });
 
   it('given a public key, then 403', async () => {
