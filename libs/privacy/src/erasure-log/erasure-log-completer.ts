@@ -158,6 +158,15 @@ export class ErasureLogCompleter {
     );
     if (requests.length === 0) return null;
     const ids = requests.map((r) => r.id);
+    // A replay stages copies of the log's records (replay_records) until it ends; they are read before
+    // this round's redaction. COMPLETED waits until the replay emptied its stage.
+    const [{ staging }] = await runner.query(`SELECT to_regclass('replay_records') IS NOT NULL AND EXISTS (SELECT 1 FROM replay_records) AS staging`).catch(
+      () => [{ staging: false }],
+    );
+    if (staging) {
+      this.logger.info('a replay is staging log records; erasure completes after it', { requests: ids.length });
+      return null;
+    }
     const erased = await this.erasedIdentifiers(runner, ids);
     this.hasher ??= await IdentifierHasher.load(this.dataSource);
     const hasher = this.hasher;
