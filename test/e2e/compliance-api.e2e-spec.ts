@@ -1,6 +1,6 @@
 // DESIGN §11 over HTTP as a client sees it: deletion requests (gdpr, ccpa, lgpd) and their status.
 import { tesseraCli } from '../support/faults/cli';
-import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
+import { eventually, ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
 let server: SingleNode;
 let api: ProfilesClient;
@@ -160,5 +160,41 @@ describe('GET /v3/compliance/{regulation}/status/{request_id}', () => {
     const [id] = (await erase('gdpr', [{ requester: 'dpo', identifier_field_name: 'email', identifier_value: email('other') }], otherKey)).body.request_ids;
     expect((await status('gdpr', id, otherKey)).status).toBe(200);
     expect((await status('gdpr', id)).status).toBe(404);
+  });
+});
+
+describe('erasure applied by the worker', () => {
+  const lookup = (type: string, value: string) => api.get(`${type}=${encodeURIComponent(value)}`);
+  const gone = (type: string, value: string) =>
+    eventually(async () => ((await lookup(type, value)).status === 404 ? true : undefined), 20_000);
+
+  it('given a person merged from two profiles, when erased by one identifier, then every look-up answers 404, by old zaius_ids too', async () => {
+    const person = { email: email('erased'), work: email('erased-work'), phone: `+1 617 555 ${String(1000 + (process.pid % 9000)).slice(-4)}`, vuid: `dev-${process.pid}-${n}` };
+    expect((await api.post({ attributes: { email: person.email, vuid: person.vuid, first_name: 'Erin' } })).status).toBe(202);
+    expect((await api.post({ attributes: { email: person.work, phone: person.phone, last_name: 'Erased' } })).status).toBe(202);
+    const first = await api.until(`email=${encodeURIComponent(person.email)}`);
+    const second = await api.until(`email=${encodeURIComponent(person.work)}`);
+    expect((await api.post({ attributes: { email: person.email, phone: person.phone } })).status).toBe(202);
+    await api.until(`email=${encodeURIComponent(person.work)}`, (p) => p.attributes.first_name === 'Erin');
+
+    const r = await erase('gdpr', [{ requester: 'dpo@tenant.example', identifier_field_name: 'phone', identifier_value: person.phone }]);
+    expect(r.status).toBe(202);
+    await gone('email', person.email);
+    for (const [type, value] of [['email', person.work], ['phone', person.phone], ['vuid', person.vuid], ['zaius_id', first.attributes.zaius_id], ['zaius_id', second.attributes.zaius_id]]) {
+      expect((await lookup(type, value)).status).toBe(404);
+    }
+  });
+
+  it('given an erased person, when records arrive after the erasure, then they start a new profile with nothing of the old one', async () => {
+    const address = email('returning');
+    expect((await api.post({ attributes: { email: address, first_name: 'Old', loyalty: 'gold' } })).status).toBe(202);
+    const before = await api.until(`email=${encodeURIComponent(address)}`);
+    expect((await erase('ccpa', { requester: 'dpo', identifier_field_name: 'email', identifier_value: address })).status).toBe(202);
+    await gone('email', address);
+    expect((await api.post({ attributes: { email: address, first_name: 'New' } })).status).toBe(202);
+    const after = await api.until(`email=${encodeURIComponent(address)}`);
+    expect(after.attributes.zaius_id).not.toBe(before.attributes.zaius_id);
+    expect(after.attributes.first_name).toBe('New');
+    expect(after.attributes.loyalty).toBeUndefined();
   });
 });
