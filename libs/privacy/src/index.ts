@@ -1,2 +1,3 @@
 export * from './erasure-log';
 export * from './compliance';
+export * from './consent';

@@ -1,0 +1,29 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Access, AuthenticatedRequest } from '@tessera/runtime';
+import { ConsentService, ConsentView } from './consent.service';
+
+/** POST /v3/consent (public or private key): 202 only after the log acknowledged every item. */
+@Controller('v3/consent')
+export class ConsentWriteController {
+  constructor(private readonly consents: ConsentService) {}
+
+  @Post()
+  @HttpCode(202)
+  @Access('write')
+  async update(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
+    await this.consents.accept(request.principal!.tenant, body);
+    return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+  }
+}
+
+/** GET /v3/consent/{identifier_field_name}?id=<value> (read or private key). */
+@Controller('v3/consent')
+export class ConsentReadController {
+  constructor(private readonly consents: ConsentService) {}
+
+  @Get(':identifier_field_name')
+  @Access('read')
+  find(@Param('identifier_field_name') type: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest & { url: string }): Promise<ConsentView> {
+    return this.consents.find(request.principal!.tenant, type, query, request.url);
+  }
+}
