@@ -1,5 +1,7 @@
 // Issue 10 items 4–6 (DESIGN §10): identifier schema, field schema enforced on ingest, plural
 // identifiers on look-ups — over HTTP against the single-node server, as an ODP client sees them.
+import fc from 'fast-check';
+import { parseFieldRequest, parseIdentifierRequest, SchemaRequestError } from '@tessera/schema';
 import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -239,4 +241,75 @@ describe('given plural identifiers on look-ups', () => {
       expect(r.body.detail.invalids).toEqual([{ event: 1, message: expect.stringContaining(`\`${plural}\` is reserved`) }]);
     },
   );
+});
+
+describe('given random bodies on the schema routes (fuzz, bounded)', () => {
+  const nameLike = fc.oneof(
+    fc.stringMatching(/^[a-z][a-z0-9_]{0,10}_(id|hash|number|token|alias|address|key)$/),
+    fc.stringMatching(/^[a-z][a-z0-9_]{0,12}$/),
+    fc.constantFrom('email', 'emails', 'customer_id', 'zaius_id', 'ts', '__proto__', 'constructor', '', 'A_id', 'fs_user_id'),
+    fc.string({ maxLength: 12 }),
+    fc.jsonValue({ maxDepth: 1 }),
+  );
+  const text = fc.oneof(fc.string({ maxLength: 20, unit: 'binary' }), fc.constant(null), fc.integer(), fc.constant('X'));
+  const identifierBody = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ name: nameLike, display_name: text, merge_confidence: fc.oneof(fc.constantFrom('high', 'low', 'HIGH'), text), messaging: fc.oneof(fc.boolean(), text) }, { requiredKeys: [] }) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+  const fieldBody = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ name: nameLike, type: fc.oneof(fc.constantFrom('string', 'number', 'timestamp', 'boolean', 'float'), text), display_name: text, description: text }, { requiredKeys: [] }) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+
+  /** Never a 5xx; a refusal is 400 in one of the two documented shapes; an acceptance is listed afterwards. */
+  async function checkAnswer(path: string, body: unknown, created: number, parse: (b: unknown) => { name: string }, listed: () => Promise<string[]>) {
+    const r = await api('POST', path, JSON.stringify(body));
+    let accepted: { name: string } | undefined;
+    try {
+      accepted = parse(body);
+    } catch (error) {
+      if (!(error instanceof SchemaRequestError)) throw error;
+    }
+    if (!accepted) {
+      expect({ body, status: r.status }).toEqual({ body, status: 400 });
+      expect(Object.keys(r.body.detail)).toEqual([error400Key(r.body.detail)]);
+      return;
+    }
+    // Well-formed: created, or refused only because the name is taken.
+    if (r.status === 400) expect(r.body.detail.invalids).toEqual([{ field: expect.stringMatching(/^(customers\.)?name$/), reason: 'already used by another object' }]);
+    else {
+      expect(r.status).toBe(created);
+      expect(await listed()).toContain(accepted.name);
+    }
+  }
+  const error400Key = (detail: Record<string, unknown>) => ('invalids' in detail ? 'invalids' : 'message');
+
+  it('then POST /v3/schema/identifiers answers 201 or a documented 400, never a 5xx, and lists what it accepted', async () => {
+    await fc.assert(
+      fc.asyncProperty(identifierBody, (body) =>
+        checkAnswer(IDENTIFIERS, body, 201, parseIdentifierRequest, async () => (await api('GET', IDENTIFIERS)).body.identifiers.map((t: { name: string }) => t.name)),
+      ),
+      { numRuns: 120 },
+    );
+  }, 120_000);
+
+  it('then POST …/customers/fields answers 200 or a documented 400, never a 5xx, and lists what it accepted', async () => {
+    await fc.assert(
+      fc.asyncProperty(fieldBody, (body) =>
+        checkAnswer(FIELDS, body, 200, parseFieldRequest, async () => (await api('GET', FIELDS)).body.fields.map((f: { name: string }) => f.name)),
+      ),
+      { numRuns: 120 },
+    );
+  }, 120_000);
+
+  it('then GET …/fields/{name} with any name is 200 or a Zaius 404, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }), async (name) => {
+        const r = await api('GET', `${FIELDS}/${encodeURIComponent(name)}`);
+        expect([200, 404]).toContain(r.status);
+        if (r.status === 404) expect(r.body).toMatchObject({ title: 'Not Found', status: 404 });
+      }),
+      { numRuns: 80 },
+    );
+  }, 60_000);
 });

@@ -4,4 +4,5 @@ export * from './schema.service';
 export * from './schema-request.error';
 export { IDENTIFIER_NAME_PATTERN, defaultDisplayName, parseIdentifierRequest } from './identifiers/identifier-schema.rules';
 export type { IdentifierCreated, IdentifierListItem } from './identifiers/identifier-schema.rules';
+export { parseFieldRequest } from './fields/field-schema.rules';
 export type { CustomerFieldView } from './fields/field-schema.rules';
