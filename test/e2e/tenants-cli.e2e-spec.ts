@@ -149,7 +149,7 @@ describe('given a second tenant created with the CLI', () => {
   it('when the CLI adds an identifier type, then it is the schema API\'s: listed by GET /v3/schema/identifiers, and a name in use is refused (exit 1)', async () => {
     const added = await tessera('tenants', 'add-identifier', 'default', '--type', 'member_card_id', '--confidence', 'low', '--limit', '2');
     expect(added).toMatchObject({ code: 0, stdout: expect.stringContaining('member_card_id') });
-    const listed = await fetch(`${server.url}/v3/schema/identifiers`, { headers: { 'x-api-key': server.privateKey } }).then((r) => r.json());
+    const listed = (await fetch(`${server.url}/v3/schema/identifiers`, { headers: { 'x-api-key': server.privateKey } }).then((r) => r.json())) as { identifiers: unknown[] };
     expect(listed.identifiers).toContainEqual({ name: 'member_card_id', display_name: 'Member Card ID', merge_confidence: 'low', messaging: false });
     expect((await tenantSettings('default'))?.identifierTypes).toContainEqual(expect.objectContaining({ type: 'member_card_id', confidence: 'low', perProfileLimit: 2 }));
     // Declared again (by the CLI or over HTTP): the same refusal as the API's "already used by another object".
