@@ -48,27 +48,29 @@ async function survivorOf(manager: EntityManager, tenant: string, id: string): P
   return rows[0]?.id;
 }
 
-/** Survivors and every profile merged into them (a merged chain is re-pointed, but follow it anyway). */
-async function personProfiles(manager: EntityManager, tenant: string, roots: string[]): Promise<string[]> {
-  if (roots.length === 0) return [];
-  const rows: Array<{ id: string }> = await manager.query(
+interface Person {
+  /** The survivors and every profile merged into them, in id order. */
+  profileIds: string[];
+  identifiers: Array<{ type: string; value: string; profileId: string }>;
+}
+
+/** Survivors, every profile merged into them (merged chains are re-pointed, but follow them anyway) and their identifiers: one round trip. */
+async function personOf(manager: EntityManager, tenant: string, roots: string[]): Promise<Person> {
+  if (roots.length === 0) return { profileIds: [], identifiers: [] };
+  const rows: Array<{ id: string; type: string | null; value: string | null }> = await manager.query(
     `WITH RECURSIVE person AS (
        SELECT id FROM profiles WHERE tenant = $1 AND id = ANY ($2::text[])
        UNION
        SELECT p.id FROM profiles p JOIN person ON p.tenant = $1 AND p.merged_into = person.id
      )
-     SELECT id FROM person ORDER BY id`,
+     SELECT person.id, i.type, i.value FROM person LEFT JOIN identifiers i ON i.tenant = $1 AND i.profile_id = person.id
+      ORDER BY person.id, i.type, i.value`,
     [tenant, roots],
   );
-  return rows.map((r) => r.id);
-}
-
-async function identifiersOf(manager: EntityManager, tenant: string, profileIds: string[]): Promise<Array<{ type: string; value: string; profile_id: string }>> {
-  if (profileIds.length === 0) return [];
-  return manager.query(`SELECT type, value, profile_id FROM identifiers WHERE tenant = $1 AND profile_id = ANY ($2::text[]) ORDER BY type, value`, [
-    tenant,
-    profileIds,
-  ]);
+  return {
+    profileIds: [...new Set(rows.map((r) => r.id))],
+    identifiers: rows.flatMap((r) => (r.type !== null && r.value !== null ? [{ type: r.type, value: r.value, profileId: r.id }] : [])),
+  };
 }
 
 /**
@@ -109,29 +111,31 @@ export async function findIdentifierHolder(
 export async function applyErasure(manager: EntityManager, erasure: ErasureRecord, hasher: IdentifierHasher): Promise<void> {
   const { tenant, identifierType: type, identifierHash: hash } = erasure;
 
-  // Step 1: who.
+  // Step 1: who — the hint's person first (a few indexed reads); the hash scan only when it does not hold the identifier.
   const hintRoot = erasure.profileId ? await survivorOf(manager, tenant, erasure.profileId) : undefined;
+  const hinted = await personOf(manager, tenant, hintRoot ? [hintRoot] : []);
   let holderRoot: string | undefined;
   if (type === ZAIUS_ID) {
     // The identifier is a profile id: it resolved to the hint when the request came in.
-    if (hintRoot && (await personProfiles(manager, tenant, [hintRoot])).some((id) => hasher.hash(tenant, ZAIUS_ID, id) === hash)) holderRoot = hintRoot;
+    if (hinted.profileIds.some((id) => hasher.hash(tenant, ZAIUS_ID, id) === hash)) holderRoot = hintRoot;
+  } else if (hinted.identifiers.some((i) => i.type === type && hasher.hash(tenant, type, i.value) === hash)) {
+    holderRoot = hintRoot;
   } else {
-    const hinted = hintRoot ? await identifiersOf(manager, tenant, await personProfiles(manager, tenant, [hintRoot])) : [];
-    const own = hinted.find((i) => i.type === type && hasher.hash(tenant, type, i.value) === hash);
-    const holder = own?.profile_id ?? (await findIdentifierHolder(manager, hasher, tenant, type, hash));
+    const holder = await findIdentifierHolder(manager, hasher, tenant, type, hash);
     holderRoot = holder ? await survivorOf(manager, tenant, holder) : undefined;
   }
   const roots = [...new Set([holderRoot, hintRoot].filter((r): r is string => r !== undefined))];
 
-  // Step 2: lock, then read the person under the locks.
-  let profileIds = await personProfiles(manager, tenant, roots);
-  if (profileIds.length) {
-    const before = await identifiersOf(manager, tenant, profileIds);
-    await new ProfileGraphRepository(manager).lockIdentifiers(before.map((i) => ({ tenant, type: i.type, value: i.value })));
-    await manager.query(`SELECT id FROM profiles WHERE tenant = $1 AND id = ANY ($2::text[]) ORDER BY id FOR UPDATE`, [tenant, profileIds]);
-    profileIds = await personProfiles(manager, tenant, roots);
+  // Step 2: lock the person's identifier keys (the projector's advisory locks) and profile rows, then
+  // read the person again under the locks: identifiers another partition linked meanwhile are included.
+  const seen = holderRoot === hintRoot ? hinted : await personOf(manager, tenant, roots);
+  let person = seen;
+  if (seen.profileIds.length) {
+    await new ProfileGraphRepository(manager).lockIdentifiers(seen.identifiers.map((i) => ({ tenant, type: i.type, value: i.value })));
+    await manager.query(`SELECT id FROM profiles WHERE tenant = $1 AND id = ANY ($2::text[]) ORDER BY id FOR UPDATE`, [tenant, seen.profileIds]);
+    person = await personOf(manager, tenant, roots);
   }
-  const identifiers = await identifiersOf(manager, tenant, profileIds);
+  const { profileIds, identifiers } = person;
 
   // Step 3: remove. Every identifier of the person by keyed hash, profile ids as zaius_ids, and the one requested.
   const erased = new Map<string, { type: string; hash: string }>();
