@@ -279,6 +279,17 @@ describe('given a native-API route (/api/v1, DESIGN §12)', () => {
     expect(r.json()).toEqual(problem(400, '/api/v1/things'));
   });
 
+  it('when the declared body is over the limit, then 413 problem+json (and /v3 keeps the Zaius 413)', async () => {
+    const payload = `{"a":"${'x'.repeat(1024 * 1024 + 10)}"}`;
+    const r = await app.inject({ method: 'POST', url: '/api/v1/things?x=1', headers: { 'x-api-key': privateKey, 'content-type': 'application/json' }, payload });
+    expect(r.statusCode).toBe(413);
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(r.json()).toEqual({ ...problem(413, '/api/v1/things'), title: 'Payload Too Large' });
+    const v3 = await app.inject({ method: 'POST', url: '/t/write', headers: { 'x-api-key': privateKey, 'content-type': 'application/json' }, payload });
+    expect(v3.statusCode).toBe(413);
+    expect(v3.json()).toMatchObject({ title: 'Payload Too Large', status: 413, detail: { message: expect.any(String) } });
+  });
+
   it('when a CORS preflight OPTIONS arrives without a key, then the guard does not refuse it', async () => {
     const r = await app.inject({ method: 'OPTIONS', url: '/api/v1/things', headers: { origin: 'https://example.com', 'access-control-request-method': 'GET' } });
     expect(r.statusCode).toBe(204);

@@ -5,6 +5,8 @@ import type { HttpEnv } from '@tessera/config';
 import { TesseraLogger } from '../logger';
 import { ApiExceptionFilter } from './api-exception.filter';
 import { registerCors } from './cors';
+import { isNativeApiPath, requestPath } from './native-api';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.exception';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
@@ -68,9 +70,10 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
     if (length <= env.TESSERA_BODY_LIMIT) return done();
     const respond = () => {
       if (reply.sent) return;
-      reply
-        .code(413)
-        .send({ title: 'Payload Too Large', status: 413, timestamp: new Date().toISOString(), detail: { message: `Request body is larger than the limit of ${env.TESSERA_BODY_LIMIT} bytes` } });
+      const message = `Request body is larger than the limit of ${env.TESSERA_BODY_LIMIT} bytes`;
+      // The native API's errors are problem+json (DESIGN §12); /v3 keeps the Zaius shape.
+      if (isNativeApiPath(request.url)) return void reply.code(413).header('content-type', PROBLEM_CONTENT_TYPE).send(problemBody(413, message, requestPath(request.url)));
+      reply.code(413).send({ title: 'Payload Too Large', status: 413, timestamp: new Date().toISOString(), detail: { message } });
     };
     if (length > DRAIN_LIMIT) {
       reply.header('connection', 'close');
