@@ -167,6 +167,29 @@ describe('given bad input', () => {
   });
 
   it.each([
+    ['a prototype key', '{"identifier_field_name":"email","identifier_value":"a@example.com","consent":true,"__proto__":{"consent":false}}', '`__proto__`'],
+    ['a constructor key', '{"identifier_field_name":"email","identifier_value":"a@example.com","consent":true,"constructor":1}', '`constructor`'],
+    ['a NUL in the value', '{"identifier_field_name":"email","identifier_value":"a\\u0000@example.com","consent":true}', '`identifier_value`'],
+    ['a lone surrogate in the reason', '{"identifier_field_name":"email","identifier_value":"a@example.com","consent":true,"consent_update_reason":"\\ud800"}', '`consent_update_reason`'],
+    ['a huge ts', '{"identifier_field_name":"email","identifier_value":"a@example.com","consent":true,"consent_update_ts":1e308}', '`consent_update_ts`'],
+    ['a negative ts', '{"identifier_field_name":"email","identifier_value":"a@example.com","consent":true,"consent_update_ts":-1}', '`consent_update_ts`'],
+    ['an array ts', '{"identifier_field_name":"email","identifier_value":"a@example.com","consent":true,"consent_update_ts":[1]}', '`consent_update_ts`'],
+    ['a number as an email', '{"identifier_field_name":"email","identifier_value":42,"consent":true}', '`identifier_value`'],
+    ['a 256-character value', JSON.stringify({ identifier_field_name: 'vuid', identifier_value: 'v'.repeat(256), consent: true }), '`identifier_value`'],
+    ['an object as the type', '{"identifier_field_name":{"email":1},"identifier_value":"a@example.com","consent":true}', '`identifier_field_name`'],
+    ['deeply nested event_data', `{"identifier_field_name":"email","identifier_value":"a@example.com","consent":true,"event_data":${'['.repeat(2000)}${']'.repeat(2000)}}`, '`event_data`'],
+  ])('when an item has %s, then 400 naming the field (never a 5xx)', async (_what, body, field) => {
+    const r = await post(body);
+    expect(r.status).toBe(400);
+    expect(r.body.detail.invalids).toEqual([{ event: 0, message: expect.stringContaining(field) }]);
+  });
+
+  it('when the body is not JSON, then 415', async () => {
+    const r = await fetch(`${server.url}/v3/consent`, { method: 'POST', headers: { 'x-api-key': server.publicKey, 'content-type': 'text/plain' }, body: 'consent=true' });
+    expect(r.status).toBe(415);
+  });
+
+  it.each([
     ['an unknown type', '/v3/consent/fax?id=1', '`fax`'],
     ['no id', '/v3/consent/email', '`id`'],
     ['an empty id', '/v3/consent/email?id=', '`id`'],
