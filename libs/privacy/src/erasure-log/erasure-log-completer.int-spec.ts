@@ -188,6 +188,20 @@ describe('given a person erased after their records reached the Postgres log', (
     expect(await status(requestId)).toEqual({ applied: true, completed: true });
   });
 
+  it('when records were written before keys were record ids (keyed by the identifier, several per key), then each is redacted and keyed by its record id', async () => {
+    const legacyKey = 'default:email:legacy@example.com';
+    const records = encodeUpserts([{ email: 'legacy@example.com', n: 1 }, { email: 'legacy@example.com', n: 2 }]).map((r) => ({ ...r, key: legacyKey, partition: 0 }));
+    await fx.eventLog.produce(PROFILE_UPSERTS_TOPIC, records);
+    await projectorCaughtUp();
+    const id = await erased([['email', 'legacy@example.com']], new Date());
+    expect(await completer().runOnce()).toMatchObject({ requests: [id], redacted: { log: 2 } });
+    const rows: Array<{ key: string; value: Buffer }> = await fx.dataSource.query(`SELECT key, value FROM log_records WHERE topic = $1 ORDER BY "offset"`, [
+      PROFILE_UPSERTS_TOPIC,
+    ]);
+    expect(rows.map((r) => r.key)).toEqual(records.map((r) => JSON.parse(r.value).id));
+    expect(await logText()).not.toContain('legacy@example.com');
+  });
+
   it('when a request is not applied yet, or younger than the settle time, then it is not taken', async () => {
     await fx.eventLog.produce(PROFILE_UPSERTS_TOPIC, encodeUpserts([{ email: 'mo@example.com' }]));
     await projectorCaughtUp();

@@ -27,6 +27,9 @@ export interface ErasureLogOptions {
   projectorWaitMs?: number;
   /** Records redacted per log call. Default 500. */
   redactChunk?: number;
+  /** The event store and its DLQ (tests use their own). Default PROFILE_UPSERTS_TOPIC and PROFILE_UPSERTS_DLQ_TOPIC. */
+  topic?: string;
+  dlqTopic?: string;
 }
 
 export interface ErasureLogRound {
@@ -45,6 +48,53 @@ const UNLOCK_SQL = `SELECT pg_advisory_unlock(hashtextextended('tessera.erasure-
 class StoppedError extends Error {
   constructor() {
     super('erasure completer stopped');
+  }
+}
+
+type Target = RedactionTarget & { recordId: string };
+
+/** The redaction of one record, or undefined when it is not the erased person's (or is redacted already). */
+function targetOf(record: LogRecord, belongs: (value: Record<string, unknown>) => boolean, isCopy: (record: LogRecord) => boolean): Target | undefined {
+  const value = parseValue(record.value);
+  if (value?.redacted === true) return undefined;
+  if (!(isCopy(record) || (value !== undefined && belongs(value)))) return undefined;
+  const recordId = value && typeof value.id === 'string' ? value.id : (record.key ?? '');
+  const headers = { ...record.headers };
+  // A dead letter's error text may quote the record's values.
+  if (headers[DLQ_HEADER.error] !== undefined) headers[DLQ_HEADER.error] = errorWithoutValues(headers[DLQ_HEADER.error]!);
+  return {
+    partition: record.partition,
+    offset: record.offset,
+    key: record.key,
+    value: value ? redactedValue(value) : redactedUnreadable(record.key),
+    headers,
+    // Records written before keys were record ids are keyed by a person's identifier.
+    newKey: recordId && record.key !== recordId ? recordId : undefined,
+    recordId,
+  };
+}
+
+/** Targets of one scan, by position; a later tombstone (Kafka) drops the earlier records with its key. */
+class FoundTargets {
+  private readonly byPosition = new Map<string, Target>();
+  private readonly byKey = new Map<string, string[]>();
+
+  add(target: Target): void {
+    const position = `${target.partition}@${target.offset}`;
+    this.byPosition.set(position, target);
+    if (target.key === null) return;
+    const key = `${target.partition}\u0000${target.key}`;
+    this.byKey.set(key, [...(this.byKey.get(key) ?? []), position]);
+  }
+
+  deletedByTombstone(record: LogRecord): void {
+    const key = `${record.partition}\u0000${record.key}`;
+    for (const position of this.byKey.get(key) ?? []) this.byPosition.delete(position);
+    this.byKey.delete(key);
+  }
+
+  all(): Target[] {
+    return [...this.byPosition.values()];
   }
 }
 
@@ -68,6 +118,8 @@ export class ErasureLogCompleter {
   private readonly projectorGroup: string;
   private readonly projectorWaitMs: number;
   private readonly redactChunk: number;
+  private readonly topic: string;
+  private readonly dlqTopic: string;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopping = false;
@@ -87,6 +139,8 @@ export class ErasureLogCompleter {
     this.projectorGroup = options.projectorGroup ?? 'tessera.profile-projector';
     this.projectorWaitMs = options.projectorWaitMs ?? 30_000;
     this.redactChunk = options.redactChunk ?? 500;
+    this.topic = options.topic ?? PROFILE_UPSERTS_TOPIC;
+    this.dlqTopic = options.dlqTopic ?? PROFILE_UPSERTS_DLQ_TOPIC;
   }
 
   /** Starts the background loop (first round after one interval). */
@@ -178,13 +232,13 @@ export class ErasureLogCompleter {
     };
 
     // 1. The event store, up to its end now: every record of the person received before the erasure.
-    const log = await this.findTargets(PROFILE_UPSERTS_TOPIC, belongs, () => false);
-    await this.redact(PROFILE_UPSERTS_TOPIC, log.targets);
+    const log = await this.findTargets(this.topic, belongs, () => false);
+    await this.redact(this.topic, log.targets);
     const redactedIds = new Set(log.targets.map((t) => t.recordId));
     const redactedSources = new Set(log.targets.map((t) => `${t.partition}@${t.offset}`));
     const isCopy = (r: LogRecord) =>
       (r.key !== null && redactedIds.has(r.key)) ||
-      (r.headers[DLQ_HEADER.sourceTopic] === PROFILE_UPSERTS_TOPIC && redactedSources.has(`${r.headers[DLQ_HEADER.sourcePartition]}@${r.headers[DLQ_HEADER.sourceOffset]}`));
+      (r.headers[DLQ_HEADER.sourceTopic] === this.topic && redactedSources.has(`${r.headers[DLQ_HEADER.sourcePartition]}@${r.headers[DLQ_HEADER.sourceOffset]}`));
 
     // 2. Dead letters of records read before they were redacted exist once the projector is past them.
     if (!(await this.projectorPassed(log.until))) {
@@ -194,8 +248,8 @@ export class ErasureLogCompleter {
     const outbox = await this.redactOutbox(belongs, redactedIds);
 
     // 3. The DLQ topic (after the outbox: a copy published meanwhile is in the log by now).
-    const dlq = await this.findTargets(PROFILE_UPSERTS_DLQ_TOPIC, belongs, isCopy);
-    await this.redact(PROFILE_UPSERTS_DLQ_TOPIC, dlq.targets);
+    const dlq = await this.findTargets(this.dlqTopic, belongs, isCopy);
+    await this.redact(this.dlqTopic, dlq.targets);
 
     // 4. Done: the status route answers COMPLETED from here on.
     this.assertRunning();
@@ -227,43 +281,30 @@ export class ErasureLogCompleter {
   }
 
   /**
-   * Scans a topic for records to redact. On Kafka a tombstone later in the partition means the record
-   * is deleted already (an earlier round): no second tombstone.
+   * Scans a topic for records to redact. On Kafka a tombstone later in the partition means the records
+   * with its key are deleted already (an earlier round): no second tombstone.
    */
   private async findTargets(
     topic: string,
     belongs: (value: Record<string, unknown>) => boolean,
     isCopy: (record: LogRecord) => boolean,
-  ): Promise<{ targets: Array<RedactionTarget & { recordId: string }>; scanned: number; until: Array<{ partition: number; offset: number }> }> {
-    const targets = new Map<string, RedactionTarget & { recordId: string }>();
-    const result = await this.eventLog.scan(topic, async (batch) => {
-      this.assertRunning();
-      for (const record of batch.records) {
-        const slot = `${record.partition}\u0000${record.key}`;
-        if (record.tombstone) {
-          targets.delete(slot);
-          continue;
+  ): Promise<{ targets: Target[]; scanned: number; until: Array<{ partition: number; offset: number }> }> {
+    const found = new FoundTargets();
+    const result = await this.eventLog.scan(
+      topic,
+      async (batch) => {
+        this.assertRunning();
+        for (const record of batch.records) {
+          if (record.tombstone) found.deletedByTombstone(record);
+          else {
+            const target = targetOf(record, belongs, isCopy);
+            if (target) found.add(target);
+          }
         }
-        const value = parseValue(record.value);
-        if (value ? value.redacted === true : false) continue;
-        if (value ? !(belongs(value) || isCopy(record)) : !isCopy(record)) continue;
-        const recordId = value && typeof value.id === 'string' ? value.id : (record.key ?? '');
-        const headers = { ...record.headers };
-        // A dead letter's error text may quote the record's values.
-        if (headers[DLQ_HEADER.error] !== undefined) headers[DLQ_HEADER.error] = errorWithoutValues(headers[DLQ_HEADER.error]!);
-        targets.set(slot, {
-          partition: record.partition,
-          offset: record.offset,
-          key: record.key,
-          value: value ? redactedValue(value) : redactedUnreadable(record.key),
-          headers,
-          // Records written before keys were record ids are keyed by a person's identifier.
-          newKey: recordId && record.key !== recordId ? recordId : undefined,
-          recordId,
-        });
-      }
-    });
-    return { targets: [...targets.values()], scanned: result.records, until: result.until };
+      },
+      { maxBatchRecords: 5000 },
+    );
+    return { targets: found.all(), scanned: result.records, until: result.until };
   }
 
   private async redact(topic: string, targets: RedactionTarget[]): Promise<void> {
@@ -280,7 +321,7 @@ export class ErasureLogCompleter {
       this.assertRunning();
       const rows: Array<{ partition: number; next_offset: string }> = await this.dataSource.query(
         `SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2`,
-        [this.projectorGroup, PROFILE_UPSERTS_TOPIC],
+        [this.projectorGroup, this.topic],
       );
       const at = new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)]));
       if (until.every((u) => u.offset === 0 || (at.get(u.partition) ?? 0) >= u.offset)) return true;
@@ -296,7 +337,8 @@ export class ErasureLogCompleter {
   private async redactOutbox(belongs: (value: Record<string, unknown>) => boolean, redactedIds: Set<string>): Promise<{ scanned: number; redacted: number }> {
     return this.dataSource.transaction(async (manager) => {
       const rows: Array<{ id: string; key: string; value: Buffer; headers: Record<string, string> }> = await manager.query(
-        `SELECT id, key, value, headers FROM dead_letter_outbox ORDER BY id FOR UPDATE`,
+        `SELECT id, key, value, headers FROM dead_letter_outbox WHERE topic = $1 ORDER BY id FOR UPDATE`,
+        [this.dlqTopic],
       );
       const ids: string[] = [];
       const values: string[] = [];
