@@ -1,6 +1,6 @@
 // Issue 8 item 7: the API-key guard fails closed (a route without a declared access policy is refused),
 // and /health/ready answers a status only, whatever the caller and whatever failed.
-import { Controller, Get, HttpCode, Module, Options, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Module, Options, Post, Query } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
@@ -79,7 +79,9 @@ class NativeThingsController {
 
   @Post()
   @Access('private')
-  create() {
+  create(@Body() body: Record<string, unknown>) {
+    const unknown = Object.keys(body).filter((k) => k !== 'name');
+    if (unknown.length) throw ProblemException.validation(unknown.map((field) => ({ field, message: 'is not a field of a thing' })));
     return { ok: true };
   }
 
@@ -248,6 +250,20 @@ describe('given a native-API route (/api/v1, DESIGN §12)', () => {
     expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(r.body).toEqual({ ...problem(400, '/api/v1/things'), title: 'Bad Request' });
     expect(r.body.detail).toContain('`limit`');
+  });
+
+  it('when a body is invalid, then 422 problem+json with errors[] naming each field', async () => {
+    const r = await app.inject({ method: 'POST', url: '/api/v1/things', headers: { 'x-api-key': privateKey, 'content-type': 'application/json' }, payload: '{"name":"x","colour":1,"size":2}' });
+    expect(r.statusCode).toBe(422);
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(r.json()).toEqual({
+      ...problem(422, '/api/v1/things'),
+      title: 'Unprocessable Content',
+      errors: [
+        { field: 'colour', message: 'is not a field of a thing' },
+        { field: 'size', message: 'is not a field of a thing' },
+      ],
+    });
   });
 
   it('when a shared service answers 429, then the native shape carries it with Retry-After', async () => {
