@@ -179,10 +179,18 @@ export class KafkaEventLog implements EventLog {
    * history lost. Such a topic is left alone with an error log; erasure then cannot complete on it.
    */
   private async alignCompaction(admin: Admin, topics: TopicSpec[]): Promise<void> {
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name })),
-    });
+    let described: Awaited<ReturnType<Admin['describeConfigs']>>;
+    try {
+      described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name })),
+      });
+    } catch (error) {
+      if (isTransientKafkaError(error)) throw error;
+      // A server without topic configs (the go-mokapi test mock): nothing to align; redact() refuses there.
+      this.logger.warn('Kafka topic configs cannot be read; compaction settings not checked', { topics: topics.map((t) => t.name), error: describe(error) });
+      return;
+    }
     for (const t of topics) {
       const resource = described.resources.find((r) => r.resourceName === t.name);
       if (!resource || resource.errorCode !== 0) continue;
