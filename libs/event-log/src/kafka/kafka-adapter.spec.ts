@@ -1,6 +1,6 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { mokapiAsyncApi } from '../../../../test/support/kafka/kafka-test-cluster';
-import { toLogRecord } from './kafka-consumer';
+import { fetchedOffset, toLogRecord } from './kafka-consumer';
 import { KafkaUnavailableError, isTransientKafkaError, toLogError, withTimeout } from './kafka-errors';
 
 describe('Kafka adapter pieces', () => {
@@ -47,7 +47,16 @@ describe('Kafka adapter pieces', () => {
     const empty = toLogRecord('t', 0, { key: null, value: null, timestamp: '0', attributes: 0, offset: '0', size: 0 });
     expect(empty.key).toBeNull();
     expect(empty.value).toEqual(Buffer.alloc(0));
+    expect(empty.tombstone).toBe(true); // a null value: erasure's tombstone
+    expect(record.tombstone).toBeUndefined();
     expect(Number.isNaN(Date.parse(empty.timestamp))).toBe(false);
+  });
+
+  it('reads the fetch offset of a KafkaJS batch (readFrom), never above the first record', () => {
+    expect(fetchedOffset({ fetchedOffset: '7' }, 9)).toBe(7);
+    expect(fetchedOffset({ fetchedOffset: '12' }, 9)).toBe(9);
+    expect(fetchedOffset({}, 9)).toBe(9);
+    expect(fetchedOffset({ fetchedOffset: 'x' }, 9)).toBe(9);
   });
 
   it('declares every test topic with its partitions for mokapi, with no message schema to validate', () => {
