@@ -1,9 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { SingleNodeEnv } from '@tessera/config';
-import { CoreModule, Infrastructure } from '@tessera/runtime';
+import { CoreModule, IdempotencyModule, Infrastructure } from '@tessera/runtime';
 import { IngestModule } from '@tessera/profile-ingest';
 import { QueryModule } from '@tessera/profile-query';
 import { ProfileProjectionModule } from '@tessera/profile-projection';
+import { ProfileApiModule } from '@tessera/profile-api';
+import { SchemaModule } from '@tessera/schema';
+import { ComplianceModule } from '@tessera/privacy';
+import { ErasureLogModule } from '@tessera/privacy';
+import { ConsentModule } from '@tessera/privacy';
 
 /** Single-node mode: ingest, query and the worker's consumer groups in one process on one port. */
 @Module({})
@@ -14,8 +19,14 @@ export class TesseraModule {
       imports: [
         CoreModule.forRoot(infra),
         IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS }),
+        IdempotencyModule.register(env),
         QueryModule,
+        ProfileApiModule,
         ProfileProjectionModule,
+        SchemaModule,
+        ComplianceModule,
+        ConsentModule.register(),
+        ErasureLogModule,
       ],
     };
   }

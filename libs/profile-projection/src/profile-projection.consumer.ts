@@ -1,10 +1,10 @@
 import { Controller, Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
-import { PROFILE_UPSERT_SCHEMA, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
+import { PROJECTED_SCHEMAS, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EVENT_LOG, EventLog, RecordBatch } from '@tessera/event-log';
 import { AssignedPartition, CheckpointSource, RecordBatchPattern } from '@tessera/event-log/transport';
-import { LOGGER, logPort, ReadinessRegistry, TesseraLogger } from '@tessera/runtime';
+import { Infrastructure, INFRASTRUCTURE, LOGGER, logPort, ReadinessRegistry, TesseraLogger } from '@tessera/runtime';
 import { acquireWorkerLease, ProjectionLease, TenantRepository } from '@tessera/store';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from './profile-projector.service';
 
@@ -24,8 +24,11 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
     tenants: TenantRepository,
     @Inject(LOGGER) private readonly logger: TesseraLogger,
     readiness: ReadinessRegistry,
+    @Inject(INFRASTRUCTURE) infra: Infrastructure,
   ) {
-    this.projector = new ProfileProjector(dataSource, eventLog, tenants, logPort(logger.child({ component: 'projector' })), PROFILE_PROJECTOR_GROUP);
+    this.projector = new ProfileProjector(dataSource, eventLog, tenants, logPort(logger.child({ component: 'projector' })), PROFILE_PROJECTOR_GROUP, {
+      idempotencyWindowMs: infra.env.idempotencyWindowMs,
+    });
     // Partitions that keep failing (or hit a checkpoint gap) fail readiness.
     readiness.register('projector', () => this.projector.health.check());
   }
@@ -40,9 +43,9 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
     return this.projector.startOffset(assigned.topic, assigned.partition);
   }
 
-  /** Records written before the schema header existed are profile upserts too. */
-  @RecordBatchPattern({ group: PROFILE_PROJECTOR_GROUP, topic: PROFILE_UPSERTS_TOPIC, schema: PROFILE_UPSERT_SCHEMA, acceptsMissingHeader: true })
-  applyProfileUpserts(@Payload() batch: RecordBatch): Promise<void> {
+  /** Every kind the projector applies, in one order (DESIGN §9); records without a schema header are profile upserts. */
+  @RecordBatchPattern({ group: PROFILE_PROJECTOR_GROUP, topic: PROFILE_UPSERTS_TOPIC, schema: PROJECTED_SCHEMAS, acceptsMissingHeader: true })
+  applyRecords(@Payload() batch: RecordBatch): Promise<void> {
     // Never project beside a replay: without the lease the batch fails and is redelivered.
     if (!this.lease) throw new Error('the projection lease is not held: consuming started before the worker took it');
     return this.projector.handleBatch(batch);

@@ -1,11 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { decodeRecord, DecodedRecord, DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, RecordEnvelope } from '@tessera/contracts';
+import {
+  ConsentRecord,
+  decodeRecord,
+  DecodedRecord,
+  DLQ_HEADER,
+  ErasureRecord,
+  eventIdempotenceId,
+  identifierRefsOf,
+  PROFILE_UPSERTS_DLQ_TOPIC,
+  RecordEnvelope,
+} from '@tessera/contracts';
 import { EventLog, LogRecord, PostgresEventLog, RecordBatch } from '@tessera/event-log';
 import { SCHEMA_HEADER } from '@tessera/event-log/transport/record-runs';
 import { IdentifierRules, IdentityGraph, preloadKeys, ProfileUpsert } from '@tessera/identity';
 import {
+  applyConsents,
+  applyErasure,
   classifyError,
+  erasedKey,
+  erasedSince,
+  IdentifierHasher,
   DEAD_LETTER_ID_HEADER,
   DeadLetterInput,
   DeadLetterOutbox,
@@ -92,6 +107,8 @@ export interface ProjectionStats {
   deadLettered: number;
   /** Events dropped because their idempotence_id was applied within the window. */
   repeatedEvents: number;
+  /** Records dropped because they were received before one of their identifiers was erased. */
+  droppedErased: number;
   lastBatchMs: number;
 }
 
@@ -105,19 +122,38 @@ function graphInput(d: Decoded): ProfileUpsert | undefined {
   switch (d.decoded.kind) {
     case 'profile-upsert':
       return { recordId: d.decoded.record.id, ts: d.ts, attributes: d.decoded.record.attributes };
+    case 'event':
+      // Identifiers resolve exactly like an upsert's; the only attributes they write are their own last-seen values.
+      return { recordId: d.decoded.record.id, ts: d.ts, attributes: d.decoded.record.identifiers };
     default:
       return undefined;
   }
 }
 
+/** Records cut into segments that each end at an erasure (or the range's end). */
+function segmentsAtErasures(todo: Decoded[]): Array<{ records: Decoded[]; erasure?: ErasureRecord }> {
+  const segments: Array<{ records: Decoded[]; erasure?: ErasureRecord }> = [];
+  let records: Decoded[] = [];
+  for (const d of todo) {
+    if (d.decoded.kind === 'erasure') {
+      segments.push({ records, erasure: d.decoded.record });
+      records = [];
+    } else records.push(d);
+  }
+  if (records.length || segments.length === 0) segments.push({ records });
+  return segments;
+}
+
 /** An event's `data.idempotence_id`, if it has one. */
-function idempotenceIdOf(_d: Decoded): string | undefined {
-  return undefined;
+function idempotenceIdOf(d: Decoded): string | undefined {
+  return d.decoded.kind === 'event' ? (eventIdempotenceId(d.decoded.record) ?? undefined) : undefined;
 }
 
 /** The stored form of an applied event; none for other kinds or an event that reached no profile. */
-function eventRowOf(_d: Decoded, _profileId: string | null): GraphChanges['events'][number] | undefined {
-  return undefined;
+function eventRowOf(d: Decoded, profileId: string | null): GraphChanges['events'][number] | undefined {
+  if (d.decoded.kind !== 'event' || profileId === null) return undefined;
+  const e = d.decoded.record;
+  return { tenant: e.tenant, id: e.id, profileId, type: e.type, action: e.action, ts: d.ts, identifiers: e.identifiers, data: e.data };
 }
 
 function decode(records: LogRecord[]): { decoded: Decoded[]; poison: Poison[] } {
@@ -166,10 +202,11 @@ function deadLetterRecords(batch: RecordBatch, poison: Poison[], ids: string[]):
  * the batch after a back-off, and readiness reports a partition that keeps failing.
  */
 export class ProfileProjector {
-  readonly stats: ProjectionStats = { records: 0, batches: 0, deadLettered: 0, repeatedEvents: 0, lastBatchMs: 0 };
+  readonly stats: ProjectionStats = { records: 0, batches: 0, deadLettered: 0, repeatedEvents: 0, droppedErased: 0, lastBatchMs: 0 };
   readonly health: ProjectorHealth;
   private readonly surfaceAfterAttempts: number;
   private readonly idempotencyWindowMs: number;
+  private hasherLoad?: Promise<IdentifierHasher>;
   private readonly deadLetterMode: 'log-transaction' | 'outbox';
   private readonly outbox: DeadLetterOutbox;
   private outboxPending = false;
@@ -210,6 +247,7 @@ export class ProfileProjector {
     const started = Date.now();
     const { decoded, poison } = decode(batch.records);
     try {
+      await this.hasher();
       await this.applyIsolating(batch, batch.records, decoded, poison);
     } catch (error) {
       this.reportFailure(batch, error);
@@ -279,9 +317,64 @@ export class ProfileProjector {
   private async applyRecords(manager: EntityManager, repo: ProfileGraphRepository, todo: Decoded[], checkpoint: GraphChanges['checkpoint']): Promise<void> {
     const rulesByTenant = await this.rulesOf(todo);
     const { fresh, keys } = await this.dropRepeatedEvents(repo, todo);
-    const changes = await this.resolve(repo, fresh, rulesByTenant, checkpoint);
-    changes.idempotenceKeys = keys;
-    await repo.save(changes);
+    let idempotenceKeys = keys;
+    for (const segment of segmentsAtErasures(fresh)) {
+      const { live, consents } = await this.dropErased(manager, segment.records, rulesByTenant);
+      const changes = await this.resolve(repo, live, rulesByTenant, checkpoint);
+      changes.idempotenceKeys = idempotenceKeys;
+      idempotenceKeys = [];
+      await repo.save(changes);
+      if (consents.length) await applyConsents(manager, consents);
+      if (segment.erasure) await applyErasure(manager, segment.erasure, await this.hasher());
+    }
+  }
+
+  /**
+   * The erasure cut-off (DESIGN §11): a record received before one of its identifiers was erased is
+   * dropped when it is applied later (another partition, a lagging worker, a replay); a consent keeps
+   * only its hash. Records received after the erasure apply as a new person. One round trip.
+   */
+  private async dropErased(
+    manager: EntityManager,
+    records: Decoded[],
+    rulesByTenant: Map<string, IdentifierRules>,
+  ): Promise<{ live: Decoded[]; consents: Array<ConsentRecord & { hashOnly: boolean }> }> {
+    const hasher = await this.hasher();
+    const keysOf = new Map<Decoded, Array<{ tenant: string; type: string; hash: string }>>();
+    for (const d of records) {
+      if (!d.envelope) continue;
+      const tenant = d.envelope.tenant;
+      const refs = identifierRefsOf(d.decoded, rulesByTenant.get(tenant)!).map((r) => ({ tenant, type: r.type, hash: hasher.hash(tenant, r.type, r.value) }));
+      if (d.decoded.kind === 'consent') refs.push({ tenant, type: d.decoded.record.identifierType, hash: d.decoded.record.identifierHash });
+      keysOf.set(d, refs);
+    }
+    const erased = await erasedSince(manager, [...keysOf.values()].flat());
+    const live: Decoded[] = [];
+    const consents: Array<ConsentRecord & { hashOnly: boolean }> = [];
+    for (const d of records) {
+      // Same millisecond as the erasure counts as before it: privacy wins the tie.
+      const late = (keysOf.get(d) ?? []).some((k) => (erased.get(erasedKey(k.tenant, k.type, k.hash)) ?? -Infinity) >= d.receivedAt);
+      if (d.decoded.kind === 'consent') {
+        consents.push({ ...d.decoded.record, hashOnly: late || d.decoded.record.identifierValue === null });
+      } else if (late) {
+        this.stats.droppedErased++;
+      } else {
+        live.push(d);
+      }
+    }
+    return { live, consents };
+  }
+
+  /**
+   * Loaded once, before the first batch's transaction: the secret is created on first use and must be
+   * committed before any hash made with it is (a rolled-back secret would leave hashes no one can match).
+   */
+  private hasher(): Promise<IdentifierHasher> {
+    this.hasherLoad ??= IdentifierHasher.load(this.dataSource).catch((error) => {
+      this.hasherLoad = undefined;
+      throw error;
+    });
+    return this.hasherLoad;
   }
 
   /**

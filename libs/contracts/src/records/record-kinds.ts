@@ -1,4 +1,10 @@
 import { extractIdentifiers, type IdentifierRef, type IdentifierRules } from '@tessera/identity';
+import { CONSENT_SCHEMA } from '../consents/consents.topic';
+import { parseConsentRecord, type ConsentRecord } from '../consents/consent.record';
+import { ERASURE_SCHEMA } from '../erasures/erasures.topic';
+import { parseErasureRecord, type ErasureRecord } from '../erasures/erasure.record';
+import { EVENT_SCHEMA } from '../events/events.topic';
+import { parseEventRecord, type EventRecord } from '../events/event.record';
 import { PROFILE_UPSERT_SCHEMA } from '../profile-upserts/profile-upserts.topic';
 import { parseProfileUpsertRecord, type ProfileUpsertRecord } from '../profile-upserts/profile-upsert.record';
 import type { RecordEnvelope, RedactedRecord } from './record-envelope';
@@ -10,6 +16,10 @@ import type { RecordEnvelope, RedactedRecord } from './record-envelope';
  */
 export type DecodedRecord =
   | { kind: 'profile-upsert'; record: ProfileUpsertRecord }
+  | { kind: 'event'; record: EventRecord }
+  /** A redacted consent keeps its hash and consent (an opt-out still holds): `identifierValue` is null. */
+  | { kind: 'consent'; record: ConsentRecord }
+  | { kind: 'erasure'; record: ErasureRecord }
   | { kind: 'redacted'; record: RedactedRecord }
   /** A Kafka tombstone (null value): the record was erased. */
   | { kind: 'tombstone' };
@@ -17,7 +27,7 @@ export type DecodedRecord =
 export type RecordDecoding = { ok: true; decoded: DecodedRecord } | { ok: false; error: string };
 
 /** Schemas the projector consumes, in the order they were introduced. */
-export const PROJECTED_SCHEMAS: readonly string[] = [PROFILE_UPSERT_SCHEMA];
+export const PROJECTED_SCHEMAS: readonly string[] = [PROFILE_UPSERT_SCHEMA, EVENT_SCHEMA, CONSENT_SCHEMA, ERASURE_SCHEMA];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -50,12 +60,28 @@ function safeText(value: Buffer): string | undefined {
  */
 export function decodeRecord(value: Buffer | string | null | undefined, schema: string | undefined): RecordDecoding {
   if (value === null || value === undefined || value.length === 0) return { ok: true, decoded: { kind: 'tombstone' } };
-  const redacted = redactedEnvelope(value);
-  if (redacted) return { ok: true, decoded: { kind: 'redacted', record: redacted } };
-  switch (schema ?? PROFILE_UPSERT_SCHEMA) {
+  const kind = schema ?? PROFILE_UPSERT_SCHEMA;
+  // A redacted consent still applies (hash only); erasure records are never redacted.
+  if (kind !== CONSENT_SCHEMA) {
+    const redacted = redactedEnvelope(value);
+    if (redacted) return { ok: true, decoded: { kind: 'redacted', record: redacted } };
+  }
+  switch (kind) {
     case PROFILE_UPSERT_SCHEMA: {
       const parsed = parseProfileUpsertRecord(value);
       return parsed.ok ? { ok: true, decoded: { kind: 'profile-upsert', record: parsed.record } } : parsed;
+    }
+    case EVENT_SCHEMA: {
+      const parsed = parseEventRecord(value);
+      return parsed.ok ? { ok: true, decoded: { kind: 'event', record: parsed.record } } : parsed;
+    }
+    case CONSENT_SCHEMA: {
+      const parsed = parseConsentRecord(value);
+      return parsed.ok ? { ok: true, decoded: { kind: 'consent', record: parsed.record } } : parsed;
+    }
+    case ERASURE_SCHEMA: {
+      const parsed = parseErasureRecord(value);
+      return parsed.ok ? { ok: true, decoded: { kind: 'erasure', record: parsed.record } } : parsed;
     }
     default:
       return { ok: false, error: `record kind ${JSON.stringify(schema)} is not known to this version` };
@@ -75,6 +101,10 @@ export function identifierRefsOf(decoded: DecodedRecord, rules: IdentifierRules)
   switch (decoded.kind) {
     case 'profile-upsert':
       return extractIdentifiers(decoded.record.attributes, rules).identifiers;
+    case 'event':
+      return extractIdentifiers(decoded.record.identifiers, rules).identifiers;
+    case 'consent':
+      return decoded.record.identifierValue === null ? [] : [{ type: decoded.record.identifierType, value: decoded.record.identifierValue }];
     default:
       return [];
   }

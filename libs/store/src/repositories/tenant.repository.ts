@@ -4,6 +4,14 @@ import { IdentifierRules } from '@tessera/identity';
 import { ApiKeyEntity, ApiKeyKind } from '../entities/api-key.entity';
 import { TenantEntity, TenantSettings } from '../entities/tenant.entity';
 import { RefreshingCache } from './refreshing-cache';
+import {
+  changeCustomerSchema,
+  CustomerSchemaChange,
+  CustomerSchemaState,
+  loadFieldTypes,
+  readCustomerSchema,
+  StoredFieldType,
+} from './customer-schema.repository';
 
 export const DEFAULT_TENANT = 'default';
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -24,8 +32,11 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/** The prefix names the kind, so a leaked key is recognised for what it can do (tpk / trk / tsk). */
+const KEY_PREFIXES: Record<ApiKeyKind, string> = { public: 'tpk', read: 'trk', private: 'tsk' };
+
 export function generateApiKey(kind: ApiKeyKind): string {
-  return `${kind === 'public' ? 'tpk' : 'tsk'}_${randomBytes(24).toString('base64url')}`;
+  return `${KEY_PREFIXES[kind]}_${randomBytes(24).toString('base64url')}`;
 }
 
 /** TypeORM answers UPDATE … RETURNING on PostgreSQL with `[rows, affectedCount]`. */
@@ -47,7 +58,7 @@ export interface TenantRepositoryOptions {
 export class TenantRepository {
   // By key hash. A credential is never trusted past the maximum age: no serving stale while refreshing.
   private readonly keyCache: RefreshingCache<string, ApiKeyPrincipal | null>;
-  private readonly tenantCache: RefreshingCache<string, { tenant: TenantEntity | null; rules: IdentifierRules }>;
+  private readonly tenantCache: RefreshingCache<string, { tenant: TenantEntity | null; rules: IdentifierRules; fields: ReadonlyMap<string, StoredFieldType> }>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -154,15 +165,34 @@ export class TenantRepository {
     return (await this.tenantEntry(tenant, readSince)).rules;
   }
 
+  /** The tenant's declared customer fields, name → type (cached for at most 5 s, as the identifier rules): ingest checks values against them. */
+  async fieldsOf(tenant: string): Promise<ReadonlyMap<string, StoredFieldType>> {
+    return (await this.tenantEntry(tenant)).fields;
+  }
+
+  /** The customer schema as stored now (no cache); `null` when there is no such tenant. */
+  async customerSchema(tenant: string): Promise<CustomerSchemaState | null> {
+    return readCustomerSchema(this.dataSource, tenant);
+  }
+
+  /** A change of the customer schema decided under the tenant's lock (libs/schema); this process applies it at once, others within 5 s. */
+  async changeCustomerSchema<T>(tenant: string, decide: (state: CustomerSchemaState) => CustomerSchemaChange<T>) {
+    try {
+      return await changeCustomerSchema(this.dataSource, tenant, decide);
+    } finally {
+      this.tenantCache.delete(tenant);
+    }
+  }
+
   private tenantEntry(tenant: string, readSince?: number) {
     return this.tenantCache.get(
       tenant,
       async (id) => {
-        const entity = await this.dataSource.getRepository(TenantEntity).findOneBy({ id });
+        const [entity, fields] = await Promise.all([this.dataSource.getRepository(TenantEntity).findOneBy({ id }), loadFieldTypes(this.dataSource, id)]);
         const custom = entity?.settings?.identifierTypes ?? [];
         const rules = custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults();
         const region = entity?.settings?.defaultRegion;
-        return { tenant: entity, rules: region ? rules.withDefaultRegion(region) : rules };
+        return { tenant: entity, rules: region ? rules.withDefaultRegion(region) : rules, fields };
       },
       readSince,
     );
