@@ -210,6 +210,9 @@ describe('given events whose identifiers the projector resolves (DESIGN §10: li
     const anon = await api.until(query('vuid', vuid));
     const known = await api.until(query('email', email));
     expect(anon.attributes.zaius_id).not.toBe(known.attributes.zaius_id);
+    // An event of the anonymous visitor before the merge.
+    expect202(await postEvents({ type: 'pageview', identifiers: { vuid }, data: { page: '/pricing' } }));
+    await eventually(async () => ((await profileEvents(anon.attributes.zaius_id)).length === 1 ? true : undefined));
 
     expect202(await postEvents({ type: 'order', action: 'purchase', identifiers: { vuid, email }, data: { total: 10 } }));
     const merged = await api.until(query('vuid', vuid), (p) => p.attributes.zaius_id === known.attributes.zaius_id);
@@ -217,6 +220,12 @@ describe('given events whose identifiers the projector resolves (DESIGN §10: li
     expect(merged.attributes).toMatchObject({ first_name: 'Anon', last_name: 'Known' });
     expect(merged.attributes).not.toHaveProperty('total');
     expect((await api.get(query('zaius_id', anon.attributes.zaius_id))).body.attributes.zaius_id).toBe(known.attributes.zaius_id);
+    // Events follow their profile on a merge: the survivor lists both, newest first.
+    const events = await eventually(async () => {
+      const list = await profileEvents(known.attributes.zaius_id);
+      return list.length === 2 ? list : undefined;
+    });
+    expect(events.map((e: any) => `${e.type}:${e.action}`)).toEqual(['order:purchase', 'pageview:null']);
   });
 
   it('when one item of a batch is invalid, then none is published (all-or-nothing)', async () => {
@@ -253,9 +262,16 @@ describe('given events whose identifiers the projector resolves (DESIGN §10: li
 
     const ids = batch.map((e) => e.data.idempotence_id);
     expect(await countEvents(ids)).toEqual({ total: 10, distinct: 10 });
-    for (const p of profiles) {
-      const events = await profileEvents(p.attributes.zaius_id);
-      if (events !== undefined) expect(events.filter((e: any) => ids.includes(e.data?.idempotence_id))).toHaveLength(2);
+    // Read as a client does (GET /api/v1/profiles/{id}/events): each profile lists its 2 events once, as posted.
+    for (const [u, p] of profiles.entries()) {
+      const events = (await profileEvents(p.attributes.zaius_id)).filter((e: any) => ids.includes(e.data?.idempotence_id));
+      const posted = batch.filter((_, i) => i % 5 === u);
+      expect(events).toHaveLength(2);
+      expect(events.map((e: any) => e.data.idempotence_id).sort()).toEqual(posted.map((e) => e.data.idempotence_id).sort());
+      for (const e of events) {
+        const sent = posted.find((x) => x.data.idempotence_id === e.data.idempotence_id)!;
+        expect(e).toEqual({ id: expect.any(String), type: 'fullstack', action: 'identified', ts: expect.stringMatching(ISO), identifiers: sent.identifiers, data: sent.data });
+      }
     }
   });
 });
@@ -276,10 +292,9 @@ async function countEvents(idempotenceIds: string[]): Promise<{ total: number; d
   }
 }
 
-/** GET /api/v1/profiles/{id}/events where the server has it (helper "native"), else undefined. */
-async function profileEvents(profileId: string): Promise<any[] | undefined> {
+/** GET /api/v1/profiles/{id}/events (DESIGN §10, §12) with the private key: the events, newest first. */
+async function profileEvents(profileId: string): Promise<any[]> {
   const r = await rawRequest(server.url, { path: `/api/v1/profiles/${profileId}/events`, headers: { 'x-api-key': server.privateKey } });
-  if (r.status === 404 && !r.json?.events) return undefined;
   expect(r.status).toBe(200);
   return r.json.events;
 }
