@@ -18,7 +18,7 @@ const USAGE = `usage: npm run tessera -- <command>
                                              a custom identifier type for the tenant
   tenants set-region <id> <CC>               default region for phones without a country code
                                              (ISO 3166-1 alpha-2, e.g. US)
-  keys create --tenant ID --kind public|private [--label TEXT]
+  keys create --tenant ID --kind public|read|private [--label TEXT]
                                              create an API key (printed once; stored hashed)
   keys list [--tenant ID]                    list keys (prefixes only)
   keys revoke <key-or-prefix>                revoke a key

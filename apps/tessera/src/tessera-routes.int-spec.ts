@@ -43,10 +43,21 @@ it('every route of the single-node app declares an access policy, and the list i
     expect(table.filter((r) => !r.access)).toEqual([]);
     // A new route is a security decision: add it here with its policy.
     expect(table.map((r) => `${r.method} ${r.path} ${r.access}`)).toEqual([
+      'GET /api/v1/profiles/:id/events read',
       'GET /health/live none',
       'GET /health/ready none',
+      'POST /v3/compliance/:regulation/delete private',
+      'GET /v3/compliance/:regulation/status/:requestId read',
+      'POST /v3/consent write',
+      'GET /v3/consent/:identifier_field_name read',
+      'POST /v3/events write',
       'GET /v3/profiles read',
       'POST /v3/profiles write',
+      'GET /v3/schema/identifiers read',
+      'POST /v3/schema/identifiers private',
+      'GET /v3/schema/objects/customers/fields read',
+      'POST /v3/schema/objects/customers/fields private',
+      'GET /v3/schema/objects/customers/fields/:name read',
     ]);
     // Fastify serves nothing but these (and the HEAD it adds for each GET, which runs the GET's handler).
     const gets = new Set(table.filter((r) => r.method === 'GET').map((r) => r.path));

@@ -29,7 +29,7 @@ export class ComplianceController {
   /** 200 with the JSON string "IN_PROGRESS" or "COMPLETED"; 404 for an unknown id or another tenant's. */
   @Get(':regulation/status/:requestId')
   @Header('content-type', 'application/json; charset=utf-8')
-  @Access('private')
+  @Access('read')
   async status(@Param('regulation') regulation: string, @Param('requestId') requestId: string, @Req() request: AuthenticatedRequest) {
     regulationOf(regulation);
     const status = requestId.length <= MAX_REQUEST_ID_LENGTH ? await this.compliance.status(request.principal!.tenant, requestId) : undefined;
