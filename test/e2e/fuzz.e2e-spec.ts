@@ -1,10 +1,10 @@
-// Issue 5 §2: fuzz (fast-check, bounded) POST /v3/profiles with random bodies — arbitrary JSON, random
+// Issue 5 §2 (and issue 10 for POST /v3/events): fuzz (fast-check, bounded) POST /v3/profiles and POST /v3/events with random bodies — arbitrary JSON, random
 // bytes, near-valid batches with random names, values and identifiers — under random content types.
 // Properties: never a 5xx; the answer is the validator's verdict (202 exactly when the body is valid);
 // the server stays alive; and every item of every 202'd body is eventually queryable by one of its
 // identifiers (normalised with the identity lib).
 import fc from 'fast-check';
-import { validateProfileUpsertBody } from '@tessera/contracts';
+import { validateEventBody, validateProfileUpsertBody } from '@tessera/contracts';
 import { extractIdentifiers, IdentifierRules, ZAIUS_ID } from '@tessera/identity';
 import { isAlive, mapLimit, rawRequest, RawResponse } from '../support/faults/http';
 import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
@@ -163,6 +163,109 @@ describe('given random bodies posted to the single-node server', () => {
           if (found.status === 200) return null;
         }
         return JSON.stringify(it.attributes);
+      })
+    ).filter((x) => x !== null);
+    expect(unreachable).toEqual([]);
+  }, 180_000);
+});
+
+// ------------------------------------------------------------------ POST /v3/events
+
+const eventName = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('fullstack', 'order', 'page', 'product') },
+  { weight: 2, arbitrary: validName },
+  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('Order', 'add-to-cart', '', '__proto__'), fc.integer(), fc.constant(null)) },
+);
+const dataValue = fc.oneof(
+  { weight: 6, arbitrary: fc.oneof(fc.string({ maxLength: 24 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null)) },
+  { weight: 1, arbitrary: attributeValue },
+);
+const eventData = fc
+  .tuple(
+    fc.dictionary(attributeName, dataValue, { maxKeys: 5 }),
+    fc.option(fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: fc.oneof(fc.constant(''), fc.integer(), shortString) }), { nil: undefined }),
+    fc.option(fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 946_684_800, max: 1_735_689_599 }) }, { weight: 1, arbitrary: ts }), { nil: undefined }),
+  )
+  .map(([extra, idem, t]) => ({ ...extra, ...(idem === undefined ? {} : { idempotence_id: idem }), ...(t === undefined ? {} : { ts: t }) }));
+const eventIdentifiers = fc.oneof(
+  { weight: 4, arbitrary: fc.array(validIdentifier, { minLength: 1, maxLength: 3 }).map((ids) => Object.assign({}, ...ids) as Record<string, unknown>) },
+  { weight: 2, arbitrary: identifiers },
+  { weight: 1, arbitrary: fc.dictionary(attributeName, attributeValue, { maxKeys: 3 }) },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+);
+const eventItem = fc
+  .record(
+    { type: eventName, action: fc.oneof(eventName, fc.constant(null)), identifiers: eventIdentifiers, data: fc.oneof({ weight: 6, arbitrary: eventData }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }) },
+    { requiredKeys: [] },
+  )
+  .map((e) => e as Record<string, unknown>);
+const eventBody: fc.Arbitrary<Body> = fc.oneof(
+  { weight: 6, arbitrary: fc.oneof(eventItem, fc.array(eventItem, { minLength: 1, maxLength: 5 })).map((value) => ({ kind: 'json' as const, value })) },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => ({ kind: 'json' as const, value })) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((value) => ({ kind: 'bytes' as const, value })) },
+);
+
+describe('given random event bodies posted to POST /v3/events', () => {
+  it(`then over ${RUNS} runs: no 5xx, the answer matches the event validator, the server stays up, and every 202'd event's person is queryable`, async () => {
+    const accepted: Array<Record<string, unknown>> = [];
+    const statuses: Record<string, number> = {};
+
+    await fc.assert(
+      fc.asyncProperty(eventBody, contentType, async (b, type) => {
+        const payload = b.kind === 'json' ? Buffer.from(JSON.stringify(b.value) ?? 'null') : Buffer.from(b.value);
+        const r: RawResponse = await rawRequest(server.url, {
+          method: 'POST',
+          path: '/v3/events',
+          headers: { 'content-type': type, 'content-length': payload.length, 'x-api-key': server.publicKey },
+          body: payload,
+        });
+        statuses[String(r.status ?? r.error)] = (statuses[String(r.status ?? r.error)] ?? 0) + 1;
+        expect(r.error).toBeUndefined();
+        expect([202, 400, 413, 415, 429]).toContain(r.status);
+        expect(r.json).toBeDefined();
+        if (r.status === 400 && r.json.detail?.invalids) {
+          for (const inv of r.json.detail.invalids) expect(inv).toEqual({ event: expect.any(Number), message: expect.any(String) });
+        }
+
+        if (type === 'application/json' && b.kind === 'json') {
+          const parsed = JSON.parse(payload.toString('utf8'));
+          const verdict = validateEventBody(parsed, rules);
+          if (r.status !== 429) expect({ status: r.status, verdict: verdict.ok }).toEqual({ status: verdict.ok ? 202 : 400, verdict: verdict.ok });
+        }
+        if (r.status === 202) {
+          const parsed = JSON.parse(payload.toString('utf8'));
+          accepted.push(...((Array.isArray(parsed) ? parsed : [parsed]) as Array<Record<string, unknown>>));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    expect(isAlive(server.process.pid)).toBe(true);
+    expect(statuses['202']).toBeGreaterThan(0);
+    expect(statuses['400']).toBeGreaterThan(0);
+
+    // One partition: once a sentinel posted last is applied, every accepted event before it is too.
+    const sentinel = `sentinel.events.${process.pid}@example.com`;
+    expect((await api.post({ attributes: { email: sentinel } })).status).toBe(202);
+    await api.until(`email=${encodeURIComponent(sentinel)}`, () => true, 30_000);
+
+    // An event's identifiers resolve like an upsert's (DESIGN §10): its person is found by one of them.
+    // A repeated idempotence_id (short random strings do repeat) has no effect: only its first event counts.
+    const seen = new Set<string>();
+    const applied = accepted.filter((e) => {
+      const id = (e.data as Record<string, unknown> | undefined)?.idempotence_id;
+      if (typeof id !== 'string') return true;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+    const unreachable = (
+      await mapLimit(applied, 6, async (e) => {
+        const ids = extractIdentifiers(e.identifiers as Record<string, unknown>, rules).identifiers.filter((i) => i.type !== ZAIUS_ID);
+        if (ids.length === 0) return null;
+        for (const id of ids) {
+          if ((await api.get(`${id.type}=${encodeURIComponent(id.value)}`)).status === 200) return null;
+        }
+        return JSON.stringify(e.identifiers);
       })
     ).filter((x) => x !== null);
     expect(unreachable).toEqual([]);
