@@ -168,7 +168,7 @@ describe('given poison records between good records in the log', () => {
   it('then a record stored twice in the log has no double effect: one profile, same attributes', async () => {
     const api = new ProfilesClient(server!.url, server!.publicKey, server!.privateKey);
     const profile = await api.until(`vuid=${dupVuid}`);
-    expect(profile.attributes).toEqual({ vuid: dupVuid, visits: 1, plan: 'gold', zaius_id: expect.any(String) });
+    expect(profile.attributes).toEqual({ vuid: dupVuid, vuids: [dupVuid], visits: 1, plan: 'gold', zaius_id: expect.any(String) });
     expect(profile.identifiers).toEqual({ vuid: [dupVuid] });
     const db = await connectDataDirDb(dataDir);
     try {
