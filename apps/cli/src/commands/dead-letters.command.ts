@@ -180,7 +180,9 @@ export async function retryDeadLetters(infra: Infrastructure, repo: DeadLettersR
       found.map(({ id, source }) => {
         const r = records.get(source)!;
         const headers = Object.fromEntries(Object.entries(r.headers).filter(([k]) => !DLQ_HEADERS.has(k)));
-        return { key: r.key ?? '', value: r.value, headers: { ...headers, [DEAD_LETTER_ID_HEADER]: id } };
+        // Back to the partition it came from: its key is the record id, so only the source partition keeps it with its person's records.
+        const partition = Number(r.headers[DLQ_HEADER.sourcePartition]);
+        return { key: r.key ?? '', value: r.value, headers: { ...headers, [DEAD_LETTER_ID_HEADER]: id }, partition: Number.isSafeInteger(partition) && partition >= 0 ? partition : undefined };
       }),
     );
   } catch (error) {
