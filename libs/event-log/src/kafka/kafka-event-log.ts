@@ -516,8 +516,9 @@ export class KafkaEventLog implements EventLog {
   /**
    * KafkaJS has no manual assignment: a member of a throw-away group reads the topic from its beginning
    * and never commits (autoCommit off); the group is deleted afterwards. A partition is done at its
-   * `until` offset, or — when the records just below it were compacted away — once three fetches in a
-   * row brought nothing for it.
+   * `until` offset, or — when the records just below it were compacted away — once its broker answered
+   * more than three fetches over 2 s without it while no batch was in hand (each fetch has room for every
+   * partition, so a fetch without one means it has nothing more).
    */
   async scan(topic: string, handle: (batch: RecordBatch) => Promise<void>, options: ScanOptions = {}): Promise<ScanResult> {
     this.assertOpen();
@@ -552,17 +553,33 @@ export class KafkaEventLog implements EventLog {
     progress: { records: number },
   ): Promise<void> {
     const groupId = `tessera.scan.${randomUUID()}`;
+    // Every partition fits one fetch response, so a fetch without data for a partition means it has none.
+    const maxBytes = Math.max(10 * 1024 * 1024, ends.size * SCAN_BYTES_PER_PARTITION);
     const consumer = this.kafka.consumer({
       groupId,
       sessionTimeout: this.sessionTimeoutMs,
       heartbeatInterval: this.heartbeatIntervalMs,
       maxWaitTimeInMs: this.fetchMaxWaitMs,
+      maxBytes,
+      maxBytesPerPartition: SCAN_BYTES_PER_PARTITION,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 8 },
     });
-    let fetches = 0;
+    // Which broker serves each partition: a partition is idle when ITS broker answered fetches without it.
+    const leaders = await this.adminCall(`leaders of ${topic}`, async (admin) => {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return new Map((topics[0]?.partitions ?? []).map((p) => [p.partitionId, p.leader]));
+    });
+    const fetchesOf = new Map<number, number>();
+    let allFetches = 0;
+    // Fetches answered by the partition's broker (any broker when its leader is unknown or moved away).
+    const fetchesFor = (partition: number) => {
+      const leader = leaders.get(partition);
+      return leader === undefined ? allFetches : (fetchesOf.get(leader) ?? 0);
+    };
+    let busy = false;
     const started = Date.now();
-    const lastBatchAt = new Map<number, { fetch: number; at: number }>();
+    const lastBatchAt = new Map<number, { fetches: number; all: number; at: number }>();
     let finish: (error?: unknown) => void = () => undefined;
     const finished = new Promise<void>((resolve, reject) => {
       finish = (error) => (error === undefined ? resolve() : reject(error));
@@ -573,12 +590,19 @@ export class KafkaEventLog implements EventLog {
     };
     try {
       consumer.on(consumer.events.CRASH, (e) => finish(e.payload.error));
-      consumer.on(consumer.events.FETCH, () => {
-        fetches++;
+      consumer.on(consumer.events.FETCH, (e) => {
+        const node = Number(e.payload.nodeId);
+        fetchesOf.set(node, (fetchesOf.get(node) ?? 0) + 1);
+        allFetches++;
+        if (busy) return; // a batch in hand may be followed by more of its partition
         const now = Date.now();
         for (const p of [...open]) {
-          const seen = lastBatchAt.get(p) ?? { fetch: 0, at: started };
-          if (fetches - seen.fetch >= 3 && now - seen.at >= 1_000) close(p);
+          const seen = lastBatchAt.get(p) ?? { fetches: 0, all: 0, at: started };
+          // The records just below `until` were compacted away: the broker has nothing more for it.
+          const idle = fetchesFor(p) - seen.fetches > SCAN_IDLE_FETCHES && now - seen.at >= SCAN_IDLE_MS;
+          // Its leader moved and no longer answers this member: a long silence says the same.
+          const silent = allFetches - seen.all > 10 * SCAN_IDLE_FETCHES && now - seen.at >= 15 * SCAN_IDLE_MS;
+          if (idle || silent) close(p);
         }
       });
       await consumer.connect();
@@ -590,14 +614,19 @@ export class KafkaEventLog implements EventLog {
           const { partition } = batch;
           const end = ends.get(partition);
           if (end === undefined || !open.has(partition)) return;
-          lastBatchAt.set(partition, { fetch: fetches, at: Date.now() });
-          const messages = batch.messages.filter((m) => Number(m.offset) < end);
-          for (let i = 0; i < messages.length; i += maxBatchRecords) {
-            const chunk = messages.slice(i, i + maxBatchRecords).map((m) => toLogRecord(topic, partition, m));
-            const readFrom = i === 0 ? fetchedOffset(batch, chunk[0]!.offset) : Number(messages[i - 1]!.offset) + 1;
-            await handle({ topic, partition, records: chunk, highWatermark: Number(batch.highWatermark), readFrom });
-            progress.records += chunk.length;
-            await heartbeat();
+          busy = true;
+          try {
+            const messages = batch.messages.filter((m) => Number(m.offset) < end);
+            for (let i = 0; i < messages.length; i += maxBatchRecords) {
+              const chunk = messages.slice(i, i + maxBatchRecords).map((m) => toLogRecord(topic, partition, m));
+              const readFrom = i === 0 ? fetchedOffset(batch, chunk[0]!.offset) : Number(messages[i - 1]!.offset) + 1;
+              await handle({ topic, partition, records: chunk, highWatermark: Number(batch.highWatermark), readFrom });
+              progress.records += chunk.length;
+              await heartbeat();
+            }
+          } finally {
+            busy = false;
+            lastBatchAt.set(partition, { fetches: fetchesFor(partition), all: allFetches, at: Date.now() });
           }
           if (batch.messages.some((m) => Number(m.offset) >= end - 1)) close(partition);
         },
@@ -749,6 +778,13 @@ export class KafkaEventLog implements EventLog {
     old?.then((a) => a.disconnect()).catch(() => undefined);
   }
 }
+
+/** Scan fetch size per partition (KafkaJS's default); the fetch as a whole takes every partition's share. */
+const SCAN_BYTES_PER_PARTITION = 1024 * 1024;
+/** A partition of a scan is at its end when its broker answered this many fetches without it, ... */
+const SCAN_IDLE_FETCHES = 3;
+/** ... over at least this long. */
+const SCAN_IDLE_MS = 2_000;
 
 /** Topic configs that make records deletable by tombstones within a bound (DESIGN §11, option 1). */
 function compactionEntries(c: TopicCompaction | undefined): Array<{ name: string; value: string }> {
