@@ -1,6 +1,5 @@
-import { isUuidV7, uuidv7 } from '../ids/uuid-v7';
-import { isOwn, isPlainObject } from '../profile-upserts/attribute-rules';
-import type { RecordEnvelope } from '../records/record-envelope';
+import { uuidv7 } from '../ids/uuid-v7';
+import { isCanonicalIso, parseRecordEnvelope, type RecordEnvelope } from '../records/record-envelope';
 import { CONSENT_HEADERS, CONSENT_LIMITS, CONSENT_SOURCE } from './consents.topic';
 import type { ValidatedConsent } from './consent.validator';
 
@@ -75,17 +74,9 @@ export function buildConsentRecords(tenant: string, items: readonly ValidatedCon
 
 export type ConsentRecordParse = { ok: true; record: ConsentRecord } | { ok: false; error: string };
 
-const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const HASH = /^[0-9a-f]{64}$/;
 const TYPE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const MAX_VALUE_LENGTH = 1024; // normalised values are ≤ 255 today; tolerant of a rule that grows them
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isCanonicalIso(value: unknown): value is string {
-  if (typeof value !== 'string' || !CANONICAL_ISO.test(value)) return false;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
-}
 
 /**
  * The worker's strict decoder of a consent record value (a redacted one included: `redacted: true`
@@ -93,32 +84,12 @@ function isCanonicalIso(value: unknown): value is string {
  * (tolerant reader). A record that fails goes to the DLQ like any other.
  */
 export function parseConsentRecord(raw: Buffer | Uint8Array | string): ConsentRecordParse {
-  let text: string;
-  if (typeof raw === 'string') text = raw;
-  else {
-    try {
-      text = utf8.decode(raw);
-    } catch {
-      return { ok: false, error: 'record value is not valid UTF-8' };
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, error: `record value is not valid JSON: ${(e as Error).message}` };
-  }
-  if (!isPlainObject(parsed)) return { ok: false, error: 'record value must be a JSON object' };
-  const o = parsed;
-  const get = (k: string): unknown => (isOwn(o, k) ? o[k] : undefined);
-  const [id, tenant, receivedAt, ts, source] = [get('id'), get('tenant'), get('receivedAt'), get('ts'), get('source')];
+  const parsed = parseRecordEnvelope(raw);
+  if (!parsed.ok) return parsed;
+  const { id, tenant, receivedAt, ts, source } = parsed.envelope;
+  const get = parsed.field;
   const [identifierType, identifierValue, identifierHash] = [get('identifierType'), get('identifierValue'), get('identifierHash')];
   const [consent, reason, updateTs, redacted] = [get('consent'), get('reason'), get('updateTs'), get('redacted')];
-  if (!isUuidV7(id)) return { ok: false, error: '`id` must be a lower-case UUID v7 string' };
-  if (typeof tenant !== 'string' || tenant.length === 0) return { ok: false, error: '`tenant` must be a non-empty string' };
-  if (!isCanonicalIso(receivedAt)) return { ok: false, error: '`receivedAt` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (!isCanonicalIso(ts)) return { ok: false, error: '`ts` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (typeof source !== 'string' || source.length === 0) return { ok: false, error: '`source` must be a non-empty string' };
   if (redacted !== undefined && redacted !== true) return { ok: false, error: '`redacted` must be true when present' };
   if (typeof identifierType !== 'string' || !TYPE_NAME.test(identifierType)) return { ok: false, error: '`identifierType` must be an identifier type name' };
   if (redacted === true) {

@@ -1,6 +1,6 @@
 import { isUuid } from '@tessera/identity';
-import { isUuidV7, uuidv7 } from '../ids/uuid-v7';
-import { isOwn, isPlainObject } from '../profile-upserts/attribute-rules';
+import { uuidv7 } from '../ids/uuid-v7';
+import { parseRecordEnvelope } from '../records/record-envelope';
 import { ERASURE_HEADERS, ERASURE_SOURCE, isRegulation, MAX_REQUESTER_LENGTH, type Regulation } from './erasures.topic';
 
 /**
@@ -90,47 +90,20 @@ export function buildErasureRecords(
 
 export type ErasureRecordParse = { ok: true; record: ErasureRecord } | { ok: false; error: string };
 
-const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const HASH = /^[0-9a-f]{64}$/;
 const TYPE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isCanonicalIso(value: unknown): value is string {
-  if (typeof value !== 'string' || !CANONICAL_ISO.test(value)) return false;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
-}
 
 /**
  * The worker's strict decoder of an erasure record value. Never throws; the error names the field.
  * Unknown fields are ignored (tolerant reader). A record that fails goes to the DLQ like any other.
  */
 export function parseErasureRecord(raw: Buffer | Uint8Array | string): ErasureRecordParse {
-  let text: string;
-  if (typeof raw === 'string') text = raw;
-  else {
-    try {
-      text = utf8.decode(raw);
-    } catch {
-      return { ok: false, error: 'record value is not valid UTF-8' };
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, error: `record value is not valid JSON: ${(e as Error).message}` };
-  }
-  if (!isPlainObject(parsed)) return { ok: false, error: 'record value must be a JSON object' };
-  const get = (k: string): unknown => (isOwn(parsed as object, k) ? (parsed as Record<string, unknown>)[k] : undefined);
-  const [id, tenant, receivedAt, ts, source] = [get('id'), get('tenant'), get('receivedAt'), get('ts'), get('source')];
+  const parsed = parseRecordEnvelope(raw);
+  if (!parsed.ok) return parsed;
+  const { id, tenant, receivedAt, ts, source } = parsed.envelope;
+  const get = parsed.field;
   const [requestId, regulation, requester] = [get('requestId'), get('regulation'), get('requester')];
   const [identifierType, identifierHash, profileId] = [get('identifierType'), get('identifierHash'), get('profileId')];
-  if (!isUuidV7(id)) return { ok: false, error: '`id` must be a lower-case UUID v7 string' };
-  if (typeof tenant !== 'string' || tenant.length === 0) return { ok: false, error: '`tenant` must be a non-empty string' };
-  if (!isCanonicalIso(receivedAt)) return { ok: false, error: '`receivedAt` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (!isCanonicalIso(ts)) return { ok: false, error: '`ts` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (typeof source !== 'string' || source.length === 0) return { ok: false, error: '`source` must be a non-empty string' };
   if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 64) return { ok: false, error: '`requestId` must be a string of 1-64 characters' };
   if (!isRegulation(regulation)) return { ok: false, error: '`regulation` must be one of gdpr, ccpa, lgpd' };
   if (typeof requester !== 'string' || requester.length === 0 || requester.length > MAX_REQUESTER_LENGTH) {
