@@ -2,6 +2,7 @@
  * The README's ```sh examples as data: every `curl` statement with the status (and body, where shown) the
  * comment under it documents. Conventions the README follows:
  *   # 202 {"title":"Accepted",…}      status, then the body (JSON may continue on `#   ` lines); `…` is a wildcard
+ *   # 200 "COMPLETED"                 a JSON string body
  *   # 200 the same profile            the same body as the previous documented 200
  *   # (outage) …                      the following status line belongs to an outage example and is not run
  *   NAME=…   # …                      a value the test fills in (the example above produced it)
@@ -78,7 +79,7 @@ export function parseReadmeExamples(readme: string): ReadmeExamples {
 
 function documentedBody(rest: string, line: number): Pick<ReadmeExample, 'body' | 'sameAsPrevious'> {
   if (/^the same profile\b/.test(rest)) return { sameAsPrevious: true };
-  if (!/^[{[]/.test(rest)) return {};
+  if (!/^[{["]/.test(rest)) return {};
   const end = jsonEnd(rest);
   try {
     return { body: JSON.parse(rest.slice(0, end)) };
@@ -87,7 +88,7 @@ function documentedBody(rest: string, line: number): Pick<ReadmeExample, 'body' 
   }
 }
 
-/** Index just past the JSON value that starts `text` (brackets outside strings). */
+/** Index just past the JSON value (object, array or string) that starts `text` (brackets outside strings). */
 function jsonEnd(text: string): number {
   let depth = 0;
   let inString = false;
@@ -95,7 +96,10 @@ function jsonEnd(text: string): number {
     const c = text[i];
     if (inString) {
       if (c === '\\') i++;
-      else if (c === '"') inString = false;
+      else if (c === '"') {
+        inString = false;
+        if (depth === 0) return i + 1; // a JSON string body
+      }
     } else if (c === '"') inString = true;
     else if (c === '{' || c === '[') depth++;
     else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
