@@ -106,7 +106,9 @@ describe('given a person with a profile, events and a consent', () => {
     await eventually(async () => {
       const s = await call('GET', `/v3/compliance/gdpr/status/${requestId}`, undefined, server.privateKey);
       return s.body === 'COMPLETED' ? true : undefined;
-    }, 90_000, 500);
+    }, 90_000, 500).catch((error) => {
+      throw new Error(`${String(error)}\nserver output:\n${server.output().slice(-4000)}`);
+    });
     expect((await api.get(`email=${encodeURIComponent(ada.email)}`)).status).toBe(404);
     expect((await api.get(`vuid=${ada.vuid}`)).status).toBe(404);
 
