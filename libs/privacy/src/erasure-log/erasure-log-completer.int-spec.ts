@@ -118,6 +118,10 @@ describe('given a person erased after their records reached the Postgres log', (
       upserts[1]!.key,
       Buffer.from(upserts[1]!.value),
     ]);
+    await fx.dataSource.query(
+      `INSERT INTO dead_letters (id, source_topic, source_partition, source_offset, schema, error) VALUES ($1, $2, $3, $4, 'profile-upsert.v1', 'phone 4155550100 is odd')`,
+      [randomUUID(), PROFILE_UPSERTS_TOPIC, produced[0]!.partition, produced[0]!.offset],
+    );
     const requestId = await erased(
       [
         ['email', 'ada@example.com'],
@@ -169,6 +173,8 @@ describe('given a person erased after their records reached the Postgres log', (
     expect(rows.map((r) => r.headers.schema).sort()).toEqual(['consent.v1', 'event.v1', 'profile-upsert.v1', 'profile-upsert.v1']);
     const [dlqCopy] = await fx.dataSource.query(`SELECT headers FROM log_records WHERE topic = $1 ORDER BY "offset" LIMIT 1`, [PROFILE_UPSERTS_DLQ_TOPIC]);
     expect(dlqCopy.headers[DLQ_HEADER.error]).toBe('bad "…"');
+    const [letter] = await fx.dataSource.query(`SELECT error FROM dead_letters`);
+    expect(letter.error).toMatch(/^the record was erased/);
 
     // A second round has nothing to do.
     expect(await completer().runOnce()).toBeNull();

@@ -253,6 +253,7 @@ export class ErasureLogCompleter {
       (r.key !== null && redactedIds.has(r.key)) ||
       (r.headers[DLQ_HEADER.sourceTopic] === this.topic && redactedSources.has(`${r.headers[DLQ_HEADER.sourcePartition]}@${r.headers[DLQ_HEADER.sourceOffset]}`));
     const outbox = await this.redactOutbox(belongs, redactedIds);
+    await this.scrubDeadLetters(log.targets);
 
     // 3. The DLQ topic (after the outbox: a copy published meanwhile is in the log by now).
     const dlq = await this.findTargets(this.dlqTopic, belongs, isCopy);
@@ -370,6 +371,20 @@ export class ErasureLogCompleter {
       }
       return { scanned: rows.length, redacted: ids.length };
     });
+  }
+
+  /**
+   * dead_letters keeps no record values, but its error text is the parser's (quoted values are removed
+   * on insert, an unquoted one might not be): for a redacted record it says only that it was erased.
+   */
+  private async scrubDeadLetters(targets: Target[]): Promise<void> {
+    if (targets.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE dead_letters d SET error = 'the record was erased (DESIGN §11): its values and this error text were removed', updated_at = now()
+       FROM unnest($2::int[], $3::bigint[]) AS t(partition, "offset")
+       WHERE d.source_topic = $1 AND d.source_partition = t.partition AND d.source_offset = t."offset"`,
+      [this.topic, targets.map((t) => t.partition), targets.map((t) => String(t.offset))],
+    );
   }
 
   private assertRunning(): void {
