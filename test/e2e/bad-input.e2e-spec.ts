@@ -241,7 +241,7 @@ describe('given __proto__, constructor and prototype keys at every level', () =>
     const email = `after-proto.${tag}@example.com`;
     expect((await post(JSON.stringify({ attributes: { email, first_name: 'Clean' } }))).status).toBe(202);
     const profile = await api.until(`email=${encodeURIComponent(email)}`);
-    expect(Object.keys(profile.attributes).sort()).toEqual(['email', 'first_name', 'zaius_id']);
+    expect(Object.keys(profile.attributes).sort()).toEqual(['email', 'emails', 'first_name', 'zaius_id']); // `emails`: the plural identifier (DESIGN §10)
     expect(profile).not.toHaveProperty('polluted');
     expect(profile).not.toHaveProperty('isAdmin');
     expect(Object.keys(profile).sort()).toEqual(['attributes', 'created_at', 'identifiers', 'updated_at']);
