@@ -43,6 +43,8 @@ describe('loadEnv', () => {
     ['TESSERA_IDEMPOTENCY_WINDOW', '-1h'],
     ['TESSERA_IDEMPOTENCY_WINDOW', 'a day'],
     ['TESSERA_IDEMPOTENCY_WINDOW', '400d'],
+    ['TESSERA_KAFKA_MAX_COMPACTION_LAG', '500ms'],
+    ['TESSERA_KAFKA_MAX_COMPACTION_LAG', 'soon'],
     ['TESSERA_CORS_ORIGINS', 'shop.example'],
     ['TESSERA_CORS_ORIGINS', 'https://shop.example/'],
   ])('given %s=%s, then start-up fails naming the variable', (name, value) => {
@@ -85,6 +87,11 @@ describe('loadEnv', () => {
     expect(() => loadEnv(SingleNodeEnv, { TESSERA_IDEMPOTENCY_WINDOW: '1 day' })).toThrow(
       /^Invalid configuration:\n {2}TESSERA_IDEMPOTENCY_WINDOW: TESSERA_IDEMPOTENCY_WINDOW must be a duration .*24h, 90m, 3600s, 500ms.* \(got "1 day"\)$/,
     );
+  });
+
+  it('given TESSERA_KAFKA_MAX_COMPACTION_LAG, then kafkaMaxCompactionLagMs is it in ms (default 24 h)', () => {
+    expect(loadEnv(SingleNodeEnv, {}).kafkaMaxCompactionLagMs).toBe(86_400_000);
+    expect(loadEnv(SingleNodeEnv, { TESSERA_KAFKA_MAX_COMPACTION_LAG: '1h' }).kafkaMaxCompactionLagMs).toBe(3_600_000);
   });
 
   it('given TESSERA_CORS_ORIGINS as a list, then corsOrigins holds those origins', () => {

@@ -29,18 +29,22 @@ class AtMostReplicationFactor implements ValidatorConstraintInterface {
   }
 }
 
-/** Longest `TESSERA_IDEMPOTENCY_WINDOW` accepted: a year (a typo such as `24d` for `24h` still fits). */
-const MAX_IDEMPOTENCY_WINDOW_MS = 366 * 86_400_000;
+const DAY_MS = 86_400_000;
 
-@ValidatorConstraint({ name: 'isIdempotencyWindow' })
-class IsIdempotencyWindow implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
+/** A duration (`24h`, `90m`, `3600s`, `500ms`, `7d` or ms) within [min, max] ms, given as the constraint's arguments. */
+@ValidatorConstraint({ name: 'isDurationWithin' })
+class IsDurationWithin implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    const [min, max] = args.constraints as [number, number];
     const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-    return ms !== undefined && ms > 0 && ms <= MAX_IDEMPOTENCY_WINDOW_MS;
+    return ms !== undefined && ms >= min && ms <= max;
   }
 
-  defaultMessage(): string {
-    return 'TESSERA_IDEMPOTENCY_WINDOW must be a duration above 0 and at most 366d, such as 24h, 90m, 3600s, 500ms or a number of milliseconds';
+  defaultMessage(args: ValidationArguments): string {
+    const [min] = args.constraints as [number, number];
+    return min >= 1000
+      ? `${args.property} must be a duration from 1s to 366d, such as 24h, 90m, 3600s or a number of milliseconds`
+      : `${args.property} must be a duration above 0 and at most 366d, such as 24h, 90m, 3600s, 500ms or a number of milliseconds`;
   }
 }
 
@@ -125,12 +129,25 @@ export class CommonEnv {
    * (DESIGN §10): `24h`, `90m`, `3600s`, `500ms`, `7d` or a number of milliseconds. Read it as
    * `idempotencyWindowMs`.
    */
-  @Validate(IsIdempotencyWindow)
+  // Longest accepted: a year (a typo such as `24d` for `24h` still fits).
+  @Validate(IsDurationWithin, [1, 366 * DAY_MS])
   TESSERA_IDEMPOTENCY_WINDOW: string = '24h';
 
   /** `TESSERA_IDEMPOTENCY_WINDOW` in milliseconds. */
   get idempotencyWindowMs(): number {
-    return parseDuration(this.TESSERA_IDEMPOTENCY_WINDOW) ?? 86_400_000;
+    return parseDuration(this.TESSERA_IDEMPOTENCY_WINDOW) ?? DAY_MS;
+  }
+
+  /**
+   * Kafka: the event store is a compacted topic so that erasure can delete records (tombstones, DESIGN
+   * §11); `max.compaction.lag.ms` bounds how long an erased record stays readable on the broker.
+   */
+  @Validate(IsDurationWithin, [1000, 366 * DAY_MS])
+  TESSERA_KAFKA_MAX_COMPACTION_LAG: string = '24h';
+
+  /** `TESSERA_KAFKA_MAX_COMPACTION_LAG` in milliseconds. */
+  get kafkaMaxCompactionLagMs(): number {
+    return parseDuration(this.TESSERA_KAFKA_MAX_COMPACTION_LAG) ?? DAY_MS;
   }
 }
 

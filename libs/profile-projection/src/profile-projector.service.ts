@@ -410,11 +410,14 @@ export class ProfileProjector {
     return { fresh, keys: [...keys.values()] };
   }
 
-  /** Gap rule: the batch's first record must not lie above the stored next offset (Kafka offsets may skip inside a batch). */
+  /**
+   * Gap rule: the log must have been read from at or below the stored next offset. Offsets between
+   * `readFrom` and the first record were compacted away (erasure on Kafka), not lost.
+   */
   private assertContiguous(batch: RecordBatch, stored: number | undefined): void {
-    const first = batch.records[0].offset;
-    if (stored !== undefined && first > stored) {
-      throw new CheckpointGapError(this.consumerGroup, batch.topic, batch.partition, stored, first);
+    const readFrom = batch.readFrom ?? batch.records[0].offset;
+    if (stored !== undefined && readFrom > stored) {
+      throw new CheckpointGapError(this.consumerGroup, batch.topic, batch.partition, stored, readFrom);
     }
   }
 

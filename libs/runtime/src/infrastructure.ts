@@ -46,9 +46,11 @@ export async function startInfrastructure(
       connectionString: database.url,
       logger: logPort(logger.child({ component: 'event-log' })),
     });
+    // Records must be deletable (erasure, DESIGN §11): on Kafka a compacted topic keyed by record id.
+    const deletable = { maxCompactionLagMs: env.kafkaMaxCompactionLagMs };
     await eventLog.ensureTopics([
-      { name: PROFILE_UPSERTS_TOPIC, partitions: env.TESSERA_PARTITIONS ?? (env.KAFKA_BROKERS ? 8 : 1), retentionMs: -1 },
-      { name: PROFILE_UPSERTS_DLQ_TOPIC, partitions: 1, retentionMs: -1 },
+      { name: PROFILE_UPSERTS_TOPIC, partitions: env.TESSERA_PARTITIONS ?? (env.KAFKA_BROKERS ? 8 : 1), retentionMs: -1, deletable },
+      { name: PROFILE_UPSERTS_DLQ_TOPIC, partitions: 1, retentionMs: -1, deletable },
     ]);
   } catch (error) {
     await eventLog?.close().catch(() => undefined);

@@ -287,7 +287,7 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
       const declared = (run: RecordRun) => (run.schema !== undefined ? topic.bySchema.get(run.schema) : undefined);
       let end = i + 1;
       if (declared(runs[i]!) === handler) while (end < runs.length && declared(runs[end]!) === handler) end++;
-      const run = end === i + 1 ? runs[i]! : { schema: runs[i]!.schema, batch: { ...batch, records: runs.slice(i, end).flatMap((r) => r.batch.records) } };
+      const run = end === i + 1 ? runs[i]! : { schema: runs[i]!.schema, batch: { ...runs[i]!.batch, records: runs.slice(i, end).flatMap((r) => r.batch.records) } };
       await settle(handler(run.batch, new RecordBatchContext([routes.group, run.schema, batch])));
       i = end;
     }
