@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { IngestEnv } from '@tessera/config';
-import { CoreModule, createHttpApp, IdempotencyModule, listen, runService } from '@tessera/runtime';
+import { CoreModule, createHttpApp, listen, runService } from '@tessera/runtime';
 import { IngestModule, ProfileIngestService } from '@tessera/profile-ingest';
 import { SchemaModule } from '@tessera/schema';
 import { ComplianceModule } from '@tessera/privacy';
@@ -11,7 +11,7 @@ void runService({
   name: 'tessera-ingest',
   envClass: IngestEnv,
   async start(env, infra, logger) {
-    @Module({ imports: [CoreModule.forRoot(infra), IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS }), IdempotencyModule.register(env), SchemaModule, ComplianceModule, ConsentModule.register({ routes: 'write' })] })
+    @Module({ imports: [CoreModule.forRoot(infra), IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS, env }), SchemaModule, ComplianceModule, ConsentModule.register({ routes: 'write' })] })
     class IngestAppModule {}
     const app = await createHttpApp(IngestAppModule, env, logger);
     logger.info({ url: await listen(app, env), engine: infra.eventLog.engine }, 'ingest ready');

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { SingleNodeEnv } from '@tessera/config';
-import { CoreModule, IdempotencyModule, Infrastructure } from '@tessera/runtime';
+import { CoreModule, Infrastructure } from '@tessera/runtime';
 import { IngestModule } from '@tessera/profile-ingest';
 import { QueryModule } from '@tessera/profile-query';
 import { ProfileProjectionModule } from '@tessera/profile-projection';
@@ -18,8 +18,7 @@ export class TesseraModule {
       module: TesseraModule,
       imports: [
         CoreModule.forRoot(infra),
-        IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS }),
-        IdempotencyModule.register(env),
+        IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS, env }),
         QueryModule,
         ProfileApiModule,
         ProfileProjectionModule,

@@ -1,5 +1,5 @@
-import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { Access, AuthenticatedRequest } from '@tessera/runtime';
+import { Body, Controller, HttpCode, Post, Req, UseInterceptors } from '@nestjs/common';
+import { Access, AuthenticatedRequest, IdempotencyInterceptor } from '@tessera/runtime';
 import { ProfileIngestService } from './profile-ingest.service';
 
 @Controller('v3/profiles')
@@ -10,6 +10,7 @@ export class ProfileIngestController {
   @Post()
   @HttpCode(202)
   @Access('write')
+  @UseInterceptors(IdempotencyInterceptor)
   async upsert(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
     await this.ingest.accept(request.principal!.tenant, body);
     return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };

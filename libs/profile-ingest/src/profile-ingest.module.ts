@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import type { HttpEnv } from '@tessera/config';
+import { IdempotencyModule } from '@tessera/runtime';
 import { EventsController } from './events.controller';
 import { ProfileIngestController } from './profile-ingest.controller';
 import { PRODUCE_TIMEOUT_MS, ProfileIngestService } from './profile-ingest.service';
@@ -6,9 +8,10 @@ import { PRODUCE_TIMEOUT_MS, ProfileIngestService } from './profile-ingest.servi
 /** The ingest routes, POST /v3/profiles and POST /v3/events, over one publishing path (ProfileIngestService). */
 @Module({})
 export class IngestModule {
-  static register(options: { produceTimeoutMs: number }) {
+  static register(options: { produceTimeoutMs: number; env: Pick<HttpEnv, 'idempotencyWindowMs' | 'TESSERA_PRODUCE_TIMEOUT_MS'> }) {
     return {
       module: IngestModule,
+      imports: [IdempotencyModule.register(options.env)],
       controllers: [ProfileIngestController, EventsController],
       providers: [ProfileIngestService, { provide: PRODUCE_TIMEOUT_MS, useValue: options.produceTimeoutMs }],
       exports: [ProfileIngestService],

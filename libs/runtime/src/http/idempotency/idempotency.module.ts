@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import type { HttpEnv } from '@tessera/config';
 import { IdempotencyRequestsRepository } from '@tessera/store';
@@ -14,7 +13,11 @@ export function abandonAfterMs(env: Pick<HttpEnv, 'TESSERA_PRODUCE_TIMEOUT_MS'>)
   return Math.max(60_000, 2 * env.TESSERA_PRODUCE_TIMEOUT_MS);
 }
 
-/** The `Idempotency-Key` header on POST /v3/profiles and POST /v3/events (DESIGN §10), for apps that serve them. */
+/**
+ * The `Idempotency-Key` header (DESIGN §10): the interceptor and its store, for the module whose
+ * routes publish records (they declare `@UseInterceptors(IdempotencyInterceptor)`). Bound per route, not
+ * globally: every other route (look-ups above all) skips Nest's interceptor chain.
+ */
 @Module({})
 export class IdempotencyModule {
   static register(env: Pick<HttpEnv, 'idempotencyWindowMs' | 'TESSERA_PRODUCE_TIMEOUT_MS'>): DynamicModule {
@@ -26,8 +29,9 @@ export class IdempotencyModule {
           inject: [DataSource],
           useFactory: (dataSource: DataSource) => new IdempotencyRequestsRepository(dataSource, { windowMs: env.idempotencyWindowMs, abandonAfterMs: abandonAfterMs(env) }),
         },
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        IdempotencyInterceptor,
       ],
+      exports: [IdempotencyRequestsRepository, IdempotencyInterceptor],
     };
   }
 }
