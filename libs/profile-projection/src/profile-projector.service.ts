@@ -20,6 +20,7 @@ import {
   classifyError,
   erasedKey,
   erasedSince,
+  tenantsWithErasures,
   IdentifierHasher,
   DEAD_LETTER_ID_HEADER,
   DeadLetterInput,
@@ -340,15 +341,16 @@ export class ProfileProjector {
     rulesByTenant: Map<string, IdentifierRules>,
   ): Promise<{ live: Decoded[]; consents: Array<ConsentRecord & { hashOnly: boolean }> }> {
     const hasher = await this.hasher();
+    const erasing = await tenantsWithErasures(manager, [...rulesByTenant.keys()]);
     const keysOf = new Map<Decoded, Array<{ tenant: string; type: string; hash: string }>>();
     for (const d of records) {
-      if (!d.envelope) continue;
+      if (!d.envelope || !erasing.has(d.envelope.tenant)) continue;
       const tenant = d.envelope.tenant;
       const refs = identifierRefsOf(d.decoded, rulesByTenant.get(tenant)!).map((r) => ({ tenant, type: r.type, hash: hasher.hash(tenant, r.type, r.value) }));
       if (d.decoded.kind === 'consent') refs.push({ tenant, type: d.decoded.record.identifierType, hash: d.decoded.record.identifierHash });
       keysOf.set(d, refs);
     }
-    const erased = await erasedSince(manager, [...keysOf.values()].flat());
+    const erased = keysOf.size ? await erasedSince(manager, [...keysOf.values()].flat()) : new Map<string, number>();
     const live: Decoded[] = [];
     const consents: Array<ConsentRecord & { hashOnly: boolean }> = [];
     for (const d of records) {

@@ -34,6 +34,19 @@ export async function erasedSince(
   return found;
 }
 
+/**
+ * The tenants among `tenants` that ever erased anyone: only their records need their identifiers
+ * hashed for the cut-off (the common case, no erasure yet, costs one index probe per tenant and no HMAC).
+ */
+export async function tenantsWithErasures(manager: EntityManager, tenants: string[]): Promise<Set<string>> {
+  if (tenants.length === 0) return new Set();
+  const rows: Array<{ tenant: string }> = await manager.query(
+    `SELECT t AS tenant FROM unnest($1::text[]) AS t WHERE EXISTS (SELECT 1 FROM erased_identifiers e WHERE e.tenant = t)`,
+    [tenants],
+  );
+  return new Set(rows.map((r) => r.tenant));
+}
+
 /** The surviving profile of `id` (itself when not merged away), through any chain of merged_into; undefined when unknown. */
 async function survivorOf(manager: EntityManager, tenant: string, id: string): Promise<string | undefined> {
   const rows: Array<{ id: string }> = await manager.query(
