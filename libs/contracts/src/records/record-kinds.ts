@@ -7,7 +7,7 @@ import { EVENT_SCHEMA } from '../events/events.topic';
 import { parseEventRecord, type EventRecord } from '../events/event.record';
 import { PROFILE_UPSERT_SCHEMA } from '../profile-upserts/profile-upserts.topic';
 import { parseProfileUpsertRecord, type ProfileUpsertRecord } from '../profile-upserts/profile-upsert.record';
-import type { RecordEnvelope, RedactedRecord } from './record-envelope';
+import { REDACTED_FIELD, type RecordEnvelope, type RedactedRecord } from './record-envelope';
 
 /**
  * The record-kind registry (DESIGN §9): every kind on the event store, decoded by its `schema` header.
@@ -31,10 +31,14 @@ export const PROJECTED_SCHEMAS: readonly string[] = [PROFILE_UPSERT_SCHEMA, EVEN
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A redacted value is a JSON object with `"redacted": true`: cheap to spot before the kind's own parse. */
+/**
+ * A redacted value is a JSON object with `"redacted": true`: spotted by a byte search before the kind's
+ * own parse (no second UTF-8 decode of every record), then confirmed by parsing.
+ */
 function redactedEnvelope(value: Buffer | string): RedactedRecord | undefined {
-  const text = typeof value === 'string' ? value : value.length < 4096 ? safeText(value) : undefined;
-  if (text === undefined || !text.includes('"redacted"')) return undefined;
+  if (value.indexOf(REDACTED_MARK) < 0) return undefined;
+  const text = typeof value === 'string' ? value : safeText(value);
+  if (text === undefined) return undefined;
   try {
     const parsed = JSON.parse(text) as Partial<RedactedRecord>;
     if (parsed && parsed.redacted === true && typeof parsed.id === 'string' && typeof parsed.tenant === 'string') {
@@ -45,6 +49,8 @@ function redactedEnvelope(value: Buffer | string): RedactedRecord | undefined {
   }
   return undefined;
 }
+
+const REDACTED_MARK = `"${REDACTED_FIELD}"`;
 
 function safeText(value: Buffer): string | undefined {
   try {
