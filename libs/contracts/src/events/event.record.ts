@@ -1,5 +1,6 @@
 import type { IdentifierRules } from '@tessera/identity';
-import { isUuidV7, uuidv7 } from '../ids/uuid-v7';
+import { uuidv7 } from '../ids/uuid-v7';
+import { parseRecordEnvelope } from '../records/record-envelope';
 import { attributeNameProblem, attributeValueProblem, isOwn, isPlainObject, showName } from '../profile-upserts/attribute-rules';
 import { profileUpsertKey } from '../profile-upserts/profile-upsert.record';
 import { EVENT_HEADERS, EVENT_NAME_PATTERN, EVENT_SOURCE, EVENT_TS, IDEMPOTENCE_ID } from './events.topic';
@@ -83,15 +84,6 @@ export function eventIdempotenceId(record: Pick<EventRecord, 'data'>): string | 
 
 export type EventRecordParse = { ok: true; record: EventRecord } | { ok: false; error: string };
 
-const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isCanonicalIso(value: unknown): value is string {
-  if (typeof value !== 'string' || !CANONICAL_ISO.test(value)) return false;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
-}
-
 /**
  * The projector's strict decoder of an event.v1 value: UTF-8 JSON object with the fields of
  * EventRecord and the right types. As for profile upserts: the HTTP size limits are not re-applied,
@@ -100,38 +92,13 @@ function isCanonicalIso(value: unknown): value is string {
  * names the field. Records that fail go to the DLQ.
  */
 export function parseEventRecord(raw: Buffer | Uint8Array | string): EventRecordParse {
-  let text: string;
-  if (typeof raw === 'string') text = raw;
-  else {
-    try {
-      text = utf8.decode(raw);
-    } catch {
-      return { ok: false, error: 'record value is not valid UTF-8' };
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, error: `record value is not valid JSON: ${(e as Error).message}` };
-  }
-  if (!isPlainObject(parsed)) return { ok: false, error: 'record value must be a JSON object' };
-
-  const get = (k: keyof EventRecord): unknown => (isOwn(parsed, k) ? parsed[k] : undefined);
-  const id = get('id');
-  const tenant = get('tenant');
-  const receivedAt = get('receivedAt');
-  const ts = get('ts');
-  const source = get('source');
-  const type = get('type');
-  const action = get('action');
-  const identifiers = get('identifiers');
-  const data = get('data');
-  if (!isUuidV7(id)) return { ok: false, error: '`id` must be a lower-case UUID v7 string' };
-  if (typeof tenant !== 'string' || tenant.length === 0) return { ok: false, error: '`tenant` must be a non-empty string' };
-  if (!isCanonicalIso(receivedAt)) return { ok: false, error: '`receivedAt` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (!isCanonicalIso(ts)) return { ok: false, error: '`ts` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (typeof source !== 'string' || source.length === 0) return { ok: false, error: '`source` must be a non-empty string' };
+  const parsed = parseRecordEnvelope(raw);
+  if (!parsed.ok) return parsed;
+  const { id, tenant, receivedAt, ts, source } = parsed.envelope;
+  const type = parsed.field('type');
+  const action = parsed.field('action');
+  const identifiers = parsed.field('identifiers');
+  const data = parsed.field('data');
   if (typeof type !== 'string' || !EVENT_NAME_PATTERN.test(type)) return { ok: false, error: `\`type\` must be a string matching ${EVENT_NAME_PATTERN.source}` };
   if (action !== null && (typeof action !== 'string' || !EVENT_NAME_PATTERN.test(action))) {
     return { ok: false, error: `\`action\` must be null or a string matching ${EVENT_NAME_PATTERN.source}` };

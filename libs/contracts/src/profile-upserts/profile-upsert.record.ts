@@ -1,10 +1,10 @@
 import { extractIdentifiers, type AttributeValue, type IdentifierRules } from '@tessera/identity';
-import { isUuidV7, uuidv7 } from '../ids/uuid-v7';
+import { uuidv7 } from '../ids/uuid-v7';
+import { parseRecordEnvelope } from '../records/record-envelope';
 import {
   TS_ATTRIBUTE,
   attributeNameProblem,
   attributeValueProblem,
-  isOwn,
   isPlainObject,
   showName,
 } from './attribute-rules';
@@ -108,15 +108,6 @@ export function buildProfileUpsertRecords(
 
 export type ProfileUpsertRecordParse = { ok: true; record: ProfileUpsertRecord } | { ok: false; error: string };
 
-const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isCanonicalIso(value: unknown): value is string {
-  if (typeof value !== 'string' || !CANONICAL_ISO.test(value)) return false;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
-}
-
 /**
  * The worker's strict decoder of a record value: UTF-8 JSON object with the fields of
  * ProfileUpsertRecord and the right types. Size limits of the HTTP API are not re-applied (a record
@@ -125,29 +116,10 @@ function isCanonicalIso(value: unknown): value is string {
  * changes need no new schema). Never throws; the error names the field. Records that fail go to the DLQ.
  */
 export function parseProfileUpsertRecord(raw: Buffer | Uint8Array | string): ProfileUpsertRecordParse {
-  let text: string;
-  if (typeof raw === 'string') text = raw;
-  else {
-    try {
-      text = utf8.decode(raw);
-    } catch {
-      return { ok: false, error: 'record value is not valid UTF-8' };
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, error: `record value is not valid JSON: ${(e as Error).message}` };
-  }
-  if (!isPlainObject(parsed)) return { ok: false, error: 'record value must be a JSON object' };
-
-  const { id, tenant, receivedAt, ts, source, attributes } = pick(parsed);
-  if (!isUuidV7(id)) return { ok: false, error: '`id` must be a lower-case UUID v7 string' };
-  if (typeof tenant !== 'string' || tenant.length === 0) return { ok: false, error: '`tenant` must be a non-empty string' };
-  if (!isCanonicalIso(receivedAt)) return { ok: false, error: '`receivedAt` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (!isCanonicalIso(ts)) return { ok: false, error: '`ts` must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:mm:ss.sssZ)' };
-  if (typeof source !== 'string' || source.length === 0) return { ok: false, error: '`source` must be a non-empty string' };
+  const parsed = parseRecordEnvelope(raw);
+  if (!parsed.ok) return parsed;
+  const { id, tenant, receivedAt, ts, source } = parsed.envelope;
+  const attributes = parsed.field('attributes');
   if (!isPlainObject(attributes)) return { ok: false, error: '`attributes` must be an object' };
 
   const copy: Record<string, AttributeValue> = {}; // null prototype set below (see the validator: stays in V8 fast mode)
@@ -166,14 +138,3 @@ export function parseProfileUpsertRecord(raw: Buffer | Uint8Array | string): Pro
   return { ok: true, record: { id, tenant, receivedAt, ts, source, attributes: copy } };
 }
 
-function pick(o: Record<string, unknown>): Record<keyof ProfileUpsertRecord, unknown> {
-  const get = (k: string): unknown => (isOwn(o, k) ? o[k] : undefined);
-  return {
-    id: get('id'),
-    tenant: get('tenant'),
-    receivedAt: get('receivedAt'),
-    ts: get('ts'),
-    source: get('source'),
-    attributes: get('attributes'),
-  };
-}
