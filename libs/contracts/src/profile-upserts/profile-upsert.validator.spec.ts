@@ -460,7 +460,7 @@ describe('validateProfileUpsertBody', () => {
         }),
         { numRuns: 3000 },
       );
-      expect(accepted).toBeGreaterThan(100); // the accepting path was exercised too
+      expect(accepted).toBeGreaterThan(30); // the accepting path was exercised too (about 3-4 % of random bodies; unseeded)
       expect(Object.prototype).not.toHaveProperty('polluted');
     });
 

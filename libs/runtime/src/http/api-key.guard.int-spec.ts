@@ -258,7 +258,7 @@ describe('given a native-API route (/api/v1, DESIGN §12)', () => {
     expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(r.json()).toEqual({
       ...problem(422, '/api/v1/things'),
-      title: 'Unprocessable Content',
+      title: 'Unprocessable Entity',
       errors: [
         { field: 'colour', message: 'is not a field of a thing' },
         { field: 'size', message: 'is not a field of a thing' },
