@@ -192,41 +192,4 @@ describe('findIdentifierHolder (HMAC in SQL)', () => {
     expect(await findIdentifierHolder(fx.dataSource.manager, hasher, TENANT, 'email', hasher.hash(TENANT, 'email', 'nobody@example.com'))).toBeUndefined();
     expect(await findIdentifierHolder(fx.dataSource.manager, hasher, 'other', 'email', hasher.hash(TENANT, 'email', 'ann@example.com'))).toBeUndefined();
   });
-
-  // Measurement (not part of the suite): TESSERA_MEASURE_ERASURE=1 npx jest libs/store/src/erasures --maxWorkers=1
-  (process.env.TESSERA_MEASURE_ERASURE ? it : it.skip)('measures: 100k identifiers of one type, hashed in SQL vs in JS', async () => {
-    await fx.dataSource.query(
-      `INSERT INTO identifiers (tenant, type, value, profile_id, confidence, first_seen, last_seen)
-       SELECT 'bench', 'email', 'user' || g || '@example.com', 'p' || g, 'high', now(), now() FROM generate_series(1, 100000) g`,
-    );
-    await fx.dataSource.query(`ANALYZE identifiers`);
-    const target = hasher.hash('bench', 'email', 'user99999@example.com');
-    const times: Record<string, number[]> = { sql: [], js: [] };
-    for (let run = 0; run < 3; run++) {
-      let t = performance.now();
-      expect(await findIdentifierHolder(fx.dataSource.manager, hasher, 'bench', 'email', target)).toBe('p99999');
-      times.sql.push(performance.now() - t);
-      t = performance.now();
-      const rows: Array<{ value: string; profile_id: string }> = await fx.dataSource.query(`SELECT value, profile_id FROM identifiers WHERE tenant = 'bench' AND type = 'email'`);
-      const secret = (await fx.dataSource.query(`SELECT value FROM tessera_secrets`))[0].value as Buffer;
-      const hit = rows.find((r) => createHmac('sha256', secret).update(`bench\u0000email\u0000${r.value}`).digest('hex') === target);
-      expect(hit?.profile_id).toBe('p99999');
-      times.js.push(performance.now() - t);
-    }
-    // A whole erasure on that table: with the request-time hint (the usual case) and without it (hash scan).
-    const { ann } = await projectPeople();
-    await fx.dataSource.query(
-      `INSERT INTO identifiers (tenant, type, value, profile_id, confidence, first_seen, last_seen)
-       SELECT tenant, type, value, profile_id, confidence, first_seen, last_seen FROM identifiers WHERE tenant = 'bench'`.replace('SELECT tenant', `SELECT '${TENANT}'`),
-    );
-    await fx.dataSource.query(`ANALYZE identifiers`);
-    let t = performance.now();
-    await runInTransaction(fx.dataSource, (m) => applyErasure(m, erasureOf('email', 'ann@example.com', ann), hasher));
-    const withHint = performance.now() - t;
-    t = performance.now();
-    await runInTransaction(fx.dataSource, (m) => applyErasure(m, erasureOf('email', 'bob@example.com', null), hasher));
-    const withoutHint = performance.now() - t;
-    console.log(`applyErasure beside 100k identifiers: with hint ${withHint.toFixed(0)} ms, without ${withoutHint.toFixed(0)} ms`);
-    console.log(`100k identifiers: SQL HMAC ${times.sql.map((x) => x.toFixed(0)).join('/')} ms, JS scan ${times.js.map((x) => x.toFixed(0)).join('/')} ms`);
-  });
 });
