@@ -4,7 +4,7 @@ import { CoreModule, Infrastructure } from '@tessera/runtime';
 import { IngestModule } from '@tessera/profile-ingest';
 import { QueryModule } from '@tessera/profile-query';
 import { ProfileProjectionModule } from '@tessera/profile-projection';
-import { ProfileApiModule } from '@tessera/profile-api';
+import { NativeWritesApiModule, ProfileApiModule } from '@tessera/profile-api';
 import { SchemaModule } from '@tessera/schema';
 import { ComplianceModule } from '@tessera/privacy';
 import { ErasureLogModule } from '@tessera/privacy';
@@ -21,6 +21,7 @@ export class TesseraModule {
         IngestModule.register({ produceTimeoutMs: env.TESSERA_PRODUCE_TIMEOUT_MS, env }),
         QueryModule,
         ProfileApiModule,
+        NativeWritesApiModule,
         ProfileProjectionModule,
         SchemaModule,
         ComplianceModule,

@@ -82,3 +82,4 @@ export { buildEventRecords, parseEventRecord, eventIdempotenceId } from './event
 export type { EventRecord, EventLogRecord, EventRecordParse } from './events/event.record';
 export * from './erasures';
 export * from './consents';
+export * from './profile-changes';

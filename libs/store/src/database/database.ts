@@ -16,6 +16,9 @@ import { IdempotencyRequests1700000000700 } from '../migrations/1700000000700-id
 import { CustomerFields1700000000800 } from '../migrations/1700000000800-customer-fields.migration';
 import { ReadKeysConsents1700000000900 } from '../migrations/1700000000900-read-keys-consents.migration';
 import { Erasures1700000001000 } from '../migrations/1700000001000-erasures.migration';
+import { ProfileSearch1700000001100 } from '../migrations/1700000001100-profile-search.migration';
+import { ProfileWrites1700000001200 } from '../migrations/1700000001200-profile-writes.migration';
+import { TenantAdmin1700000001300 } from '../migrations/1700000001300-tenant-admin.migration';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
 
 export const ENTITIES = [TenantEntity, ApiKeyEntity, ProfileEntity, IdentifierEntity, ConsumerOffsetEntity];
@@ -31,6 +34,9 @@ export const MIGRATIONS = [
   CustomerFields1700000000800,
   ReadKeysConsents1700000000900,
   Erasures1700000001000,
+  ProfileSearch1700000001100,
+  ProfileWrites1700000001200,
+  TenantAdmin1700000001300,
 ];
 
 /** Any constant works; it only has to be the same in every Tessera process. */

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+
+/** Stub; filled in by its owner (issue 11). */
+@Module({})
+export class ProfilesHttpModule {}
