@@ -194,6 +194,25 @@ export class HttpEnv extends CommonEnv {
   @Validate(IsCorsOrigins)
   TESSERA_CORS_ORIGINS: string = '*';
 
+  /**
+   * Native API writes (DESIGN §12) answer once the projection applied them; after this long without it
+   * they answer 202 with `Location` instead.
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  TESSERA_SYNC_WRITE_TIMEOUT_MS: number = 5_000;
+
+  /**
+   * The admin key of /api/v1/tenants (DESIGN §12, seed 004). Single node: generated, persisted and
+   * printed by `npm start` when unset. Scale-out apps: unset = the tenant administration routes refuse
+   * every key.
+   */
+  @IsOptional()
+  @MinLength(16, { message: 'TESSERA_ADMIN_KEY must be at least 16 characters' })
+  TESSERA_ADMIN_KEY?: string;
+
   /** `TESSERA_CORS_ORIGINS` parsed: `'*'` or the allowed origins, lower case. */
   get corsOrigins(): CorsOrigins {
     return parseCorsOrigins(this.TESSERA_CORS_ORIGINS) ?? '*';
