@@ -15,3 +15,4 @@ export * from './http/problem.exception';
 export * from './http/problem-json.filter';
 export * from './http/cors';
 export * from './http/idempotency';
+export * from './http/openapi';

@@ -1,0 +1,2 @@
+export * from './problem.dto';
+export * from './zaius-errors.dto';
