@@ -15,7 +15,8 @@ describe('IdentifierRules', () => {
         { type: 'customer_id', confidence: 'high', perProfileLimit: 1, priority: 1 },
         { type: 'email', confidence: 'high', perProfileLimit: null, priority: 2 },
         { type: 'phone', confidence: 'high', perProfileLimit: null, priority: 3 },
-        { type: 'vuid', confidence: 'low', perProfileLimit: null, priority: 4 },
+        { type: 'username', confidence: 'high', perProfileLimit: 1, priority: 4 },
+        { type: 'vuid', confidence: 'low', perProfileLimit: null, priority: 5 },
       ]);
     });
 
@@ -169,9 +170,9 @@ describe('IdentifierRules', () => {
       { type: 'device_id', confidence: 'low' },
     ]);
     it('when added, then they rank after the defaults in the given order and are trimmed only', () => {
-      expect(custom.types().slice(5)).toEqual([
-        { type: 'loyalty_id', confidence: 'high', perProfileLimit: 1, priority: 5 },
-        { type: 'device_id', confidence: 'low', perProfileLimit: null, priority: 6 },
+      expect(custom.types().slice(6)).toEqual([
+        { type: 'loyalty_id', confidence: 'high', perProfileLimit: 1, priority: 6 },
+        { type: 'device_id', confidence: 'low', perProfileLimit: null, priority: 7 },
       ]);
       expect(custom.isIdentifier('loyalty_id')).toBe(true);
       expect(custom.normalise('loyalty_id', ' AB-1 ')).toEqual({ ok: true, value: 'AB-1' });

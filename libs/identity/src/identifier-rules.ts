@@ -11,8 +11,9 @@ import type { Confidence } from './types';
  * | customer_id | high       | trim; safe integers → decimal string            | 1     | 1        |
  * | email       | high       | trim, lower-case; must look like an address     | none  | 2        |
  * | phone       | high       | E.164 under the default region; isPossible      | none  | 3        |
- * | vuid        | low        | trim                                            | none  | 4        |
- * | custom      | high / low | trim                                            | given | 5, 6, …  |
+ * | username    | high       | trim                                            | 1     | 4        |
+ * | vuid        | low        | trim                                            | none  | 5        |
+ * | custom      | high / low | trim                                            | given | 6, 7, …  |
  */
 
 export interface IdentifierType {
@@ -88,7 +89,10 @@ const DEFAULT_TYPES: readonly IdentifierType[] = [
   { type: 'customer_id', confidence: 'high', perProfileLimit: 1, priority: 1 },
   { type: 'email', confidence: 'high', perProfileLimit: null, priority: 2 },
   { type: 'phone', confidence: 'high', perProfileLimit: null, priority: 3 },
-  { type: 'vuid', confidence: 'low', perProfileLimit: null, priority: 4 },
+  // Seed 000 (DESIGN §12): a username is unique per tenant and one per profile; ranked after the
+  // contact identifiers and before the low-confidence ones.
+  { type: 'username', confidence: 'high', perProfileLimit: 1, priority: 4 },
+  { type: 'vuid', confidence: 'low', perProfileLimit: null, priority: 5 },
 ];
 
 /** Identifier rules of one tenant. Immutable: `withCustomTypes` returns a new instance. */

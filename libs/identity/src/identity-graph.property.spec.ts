@@ -265,7 +265,7 @@ describe('IdentityGraph properties', () => {
           const last = rs[rs.length - 1];
           const graph = new IdentityGraph(rules, store.load([last], rules));
           graph.apply(last);
-          expect(graph.dirty()).toEqual({ profiles: [], identifiers: [] });
+          expect(graph.dirty()).toEqual({ profiles: [], identifiers: [], removed: [] });
         }),
         { numRuns: NUM_RUNS },
       );

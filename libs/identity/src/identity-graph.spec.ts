@@ -470,7 +470,7 @@ describe('IdentityGraph', () => {
         const bob = applyTo(g, rec('r2', 100, { email: 'bob@x.io', vuid: 'v2' }));
         const out = g.apply(rec('r3', 500, { device_id: 'd1', vuid: 'v2', seen: true }));
         expect(out).toEqual({
-          profileId: bob, // vuid (priority 4) before device_id (priority 5)
+          profileId: bob, // vuid (priority 5) before device_id (priority 7)
           created: false,
           mergedProfileIds: [],
           warnings: [`device_id stays with profile ${ann}: low-confidence identifiers never merge profiles`],
@@ -546,7 +546,7 @@ describe('IdentityGraph', () => {
           mergedProfileIds: [],
           warnings: ['zaius_id names no known profile: ignored', 'record has no identifier besides an unknown zaius_id: nothing applied'],
         });
-        expect(g.dirty()).toEqual({ profiles: [], identifiers: [] });
+        expect(g.dirty()).toEqual({ profiles: [], identifiers: [], removed: [] });
         expect(g.apply(rec('r1', 1, { zaius_id: UNKNOWN, plan: 'pro' })).profileId).toBeNull();
       });
     });
@@ -662,7 +662,7 @@ describe('IdentityGraph', () => {
       for (const r of records) g.apply(r);
       const reloaded = new IdentityGraph(rules, stateOf(g));
       for (const r of records.slice(-2)) reloaded.apply(r);
-      expect(reloaded.dirty()).toEqual({ profiles: [], identifiers: [] });
+      expect(reloaded.dirty()).toEqual({ profiles: [], identifiers: [], removed: [] });
     });
   });
 
@@ -693,7 +693,7 @@ describe('IdentityGraph', () => {
       };
       const copy = structuredClone(snapshot);
       const g = new IdentityGraph(rules, snapshot);
-      expect(g.dirty()).toEqual({ profiles: [], identifiers: [] });
+      expect(g.dirty()).toEqual({ profiles: [], identifiers: [], removed: [] });
       g.apply(rec('r9', 5, { email: 'a@x.io', phone: '5550000009' }));
       g.apply(rec('r10', 6, { email: 'b@x.io', phone: '5550000009' }));
       expect(snapshot).toEqual(copy);

@@ -4,6 +4,7 @@ import { profileIdFor } from './profile-id';
 import type {
   ApplyOutcome,
   AttributeValue,
+  GraphChangeSet,
   GraphSnapshot,
   IdentifierLink,
   IdentifierRef,
@@ -137,6 +138,8 @@ export class IdentityGraph {
   private readonly mergedFrom = new Map<string, Set<string>>();
   private readonly dirtyProfiles = new Set<string>();
   private readonly dirtyLinks = new Set<string>();
+  /** Keys of rows unlinked since construction (reported by `dirty()` unless linked again). */
+  private readonly removedLinks = new Map<string, IdentifierRef>();
   /** Types with a finite per-profile limit, zaius_id excluded (a profile has exactly one id by construction). */
   private readonly limitedTypes: Array<{ type: string; limit: number }>;
 
@@ -192,11 +195,75 @@ export class IdentityGraph {
     return out.sort((a, b) => this.priorityOf(a.type) - this.priorityOf(b.type) || cmp(a.type, b.type) || cmp(a.value, b.value));
   }
 
-  /** Rows changed since construction, final values; profiles by id, identifiers by (type, value). */
-  dirty(): GraphSnapshot {
+  /**
+   * Rows changed since construction, final values; profiles by id, identifiers by (type, value);
+   * `removed`: identifier rows that no longer exist (unlinked and not linked again), for the store to delete.
+   */
+  dirty(): GraphChangeSet {
     const profiles = [...this.dirtyProfiles].sort().map((id) => cloneProfile(this.profiles.get(id) as ProfileState));
     const identifiers = [...this.dirtyLinks].sort().map((key) => cloneLink(this.links.get(key) as IdentifierLink));
-    return { profiles, identifiers };
+    const removed = [...this.removedLinks.keys()]
+      .filter((key) => !this.links.has(key))
+      .sort()
+      .map((key) => ({ ...(this.removedLinks.get(key) as IdentifierRef) }));
+    return { profiles, identifiers, removed };
+  }
+
+  /** The live profile id an identifier leads to (a zaius_id of a merged profile: its survivor), or undefined. */
+  ownerIdOf(ref: IdentifierRef): string | undefined {
+    return this.ownerOf(ref);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Native writes (DESIGN §12): unlink and clear, decided by the caller, applied in log order
+
+  /**
+   * Unlinks an identifier from a profile (a contact DELETE): the identifier no longer resolves to it, and
+   * the profile's attribute of that type is cleared if it held that value. Returns false (nothing changed)
+   * when the identifier does not lead to `profileId`'s live profile, or for zaius_id (the id itself).
+   * Deterministic like `apply`: a replay unlinks at the same point in the log.
+   */
+  unlink(ref: IdentifierRef, profileId: string, change: { recordId: string; ts: number }): boolean {
+    if (ref.type === ZAIUS_ID || !this.profiles.has(profileId)) return false;
+    const key = linkKey(ref.type, ref.value);
+    const link = this.links.get(key);
+    const target = this.live(profileId);
+    if (link === undefined || this.live(link.profileId) !== target) return false;
+    this.detachRow(link);
+    this.links.delete(key);
+    this.dirtyLinks.delete(key);
+    this.removedLinks.set(key, { type: ref.type, value: ref.value });
+    const profile = this.profiles.get(target) as ProfileState;
+    if (profile.attributes[ref.type] === ref.value) {
+      // Cleared even when a later write set it (a future `ts`): the value is no longer this profile's identifier.
+      delete profile.attributes[ref.type];
+      const version: Version = [change.ts, change.recordId];
+      if (isNewerVersion(version, profile.versions[ref.type])) profile.versions[ref.type] = version;
+    }
+    profile.updatedTs = Math.max(profile.updatedTs, change.ts);
+    this.dirtyProfiles.add(target);
+    return true;
+  }
+
+  /**
+   * Clears attributes of a live profile (a replace: what it left out), last writer wins like a `null`
+   * write of an upsert. Identifier rows stay. Returns false when the profile is unknown.
+   */
+  clearAttributes(profileId: string, names: readonly string[], change: { recordId: string; ts: number }): boolean {
+    if (!this.profiles.has(profileId)) return false;
+    const profile = this.profiles.get(this.live(profileId)) as ProfileState;
+    const version: Version = [change.ts, change.recordId];
+    let changed = false;
+    for (const name of names) {
+      if (NOT_ATTRIBUTES.has(name) || UNSAFE_NAMES.has(name)) continue;
+      if (this.write(profile, name, null, version)) changed = true;
+    }
+    if (change.ts > profile.updatedTs) {
+      profile.updatedTs = change.ts;
+      changed = true;
+    }
+    if (changed) this.dirtyProfiles.add(profile.id);
+    return true;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ export type {
   IdentifierLink,
   ApplyOutcome,
   GraphSnapshot,
+  GraphChangeSet,
 } from './types';
 export {
   IdentifierRules,

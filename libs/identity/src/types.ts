@@ -69,3 +69,9 @@ export interface GraphSnapshot {
   profiles: ProfileState[];
   identifiers: IdentifierLink[];
 }
+
+/** What `IdentityGraph.dirty()` reports: changed rows, and identifier rows that no longer exist. */
+export interface GraphChangeSet extends GraphSnapshot {
+  /** Unlinked identifiers (DESIGN §12 contacts): the store deletes their rows. */
+  removed: IdentifierRef[];
+}

@@ -5,7 +5,10 @@
 import { preloadKeys } from '../extract-identifiers';
 import { IdentifierRules } from '../identifier-rules';
 import { IdentityGraph } from '../identity-graph';
-import type { ApplyOutcome, GraphSnapshot, IdentifierLink, ProfileState, ProfileUpsert } from '../types';
+import type { ApplyOutcome, GraphSnapshot, IdentifierLink, IdentifierRef, ProfileState, ProfileUpsert } from '../types';
+
+/** A record of a mixed log: an upsert, or an unlink of an identifier from a profile (a contact DELETE). */
+export type GraphOp = { upsert: ProfileUpsert } | { unlink: { recordId: string; ts: number; profileId: string; ref: IdentifierRef } };
 
 const key = (type: string, value: string) => `${type}\u0000${value}`;
 
@@ -42,9 +45,25 @@ export class SnapshotStore {
     return { profiles: [...profiles.values()], identifiers: [...identifiers.values()] };
   }
 
-  save(rows: GraphSnapshot): void {
+  save(rows: GraphSnapshot & { removed?: IdentifierRef[] }): void {
     for (const p of rows.profiles) this.profiles.set(p.id, structuredClone(p));
     for (const l of rows.identifiers) this.identifiers.set(key(l.type, l.value), structuredClone(l));
+    for (const r of rows.removed ?? []) this.identifiers.delete(key(r.type, r.value));
+  }
+
+  /** Like applyInBatches, for a log that also holds unlinks; an unlink pre-loads its profile and identifier. */
+  applyOpsInBatches(batches: GraphOp[][], rules: IdentifierRules): Array<ApplyOutcome | boolean> {
+    const outcomes: Array<ApplyOutcome | boolean> = [];
+    const asUpsert = (op: GraphOp): ProfileUpsert =>
+      'upsert' in op
+        ? op.upsert
+        : { recordId: op.unlink.recordId, ts: op.unlink.ts, attributes: { zaius_id: op.unlink.profileId, [op.unlink.ref.type]: op.unlink.ref.value } };
+    for (const batch of batches) {
+      const graph = new IdentityGraph(rules, this.load(batch.map(asUpsert), rules));
+      for (const op of batch) outcomes.push('upsert' in op ? graph.apply(op.upsert) : graph.unlink(op.unlink.ref, op.unlink.profileId, op.unlink));
+      this.save(graph.dirty());
+    }
+    return outcomes;
   }
 
   /** Applies records batch by batch, as the worker does: load slice, apply in order, save dirty rows. */
