@@ -9,6 +9,7 @@ import { EVENT_SCHEMA } from '../events/events.topic';
 import { buildProfileUpsertRecords } from '../profile-upserts/profile-upsert.record';
 import { validateProfileUpsertBody } from '../profile-upserts/profile-upsert.validator';
 import { PROFILE_UPSERT_SCHEMA } from '../profile-upserts/profile-upserts.topic';
+import { PROFILE_CHANGE_SCHEMA } from '../profile-changes/profile-changes.topic';
 import { decodeRecord, identifierRefsOf, PROJECTED_SCHEMAS } from './record-kinds';
 
 const rules = IdentifierRules.defaults();
@@ -38,7 +39,7 @@ describe('decodeRecord (the record-kind registry)', () => {
     expect(decodeRecord(Buffer.from(e.value), EVENT_SCHEMA)).toMatchObject({ ok: true, decoded: { kind: 'event', record: { type: 'order' } } });
     expect(decodeRecord(Buffer.from(c.value), CONSENT_SCHEMA)).toMatchObject({ ok: true, decoded: { kind: 'consent', record: { consent: true } } });
     expect(decodeRecord(Buffer.from(x.value), ERASURE_SCHEMA)).toMatchObject({ ok: true, decoded: { kind: 'erasure', record: { requestId: 'r-1' } } });
-    expect(PROJECTED_SCHEMAS).toEqual([PROFILE_UPSERT_SCHEMA, EVENT_SCHEMA, CONSENT_SCHEMA, ERASURE_SCHEMA]);
+    expect(PROJECTED_SCHEMAS).toEqual([PROFILE_UPSERT_SCHEMA, EVENT_SCHEMA, CONSENT_SCHEMA, ERASURE_SCHEMA, PROFILE_CHANGE_SCHEMA]);
   });
 
   it('given an erased record, when decoded, then a tombstone or a redacted upsert applies nothing, while a redacted consent keeps its hash', () => {

@@ -5,6 +5,8 @@ import { ERASURE_SCHEMA } from '../erasures/erasures.topic';
 import { parseErasureRecord, type ErasureRecord } from '../erasures/erasure.record';
 import { EVENT_SCHEMA } from '../events/events.topic';
 import { parseEventRecord, type EventRecord } from '../events/event.record';
+import { parseProfileChangeRecord, profileChangeIdentifierRefs, type ProfileChangeRecord } from '../profile-changes/profile-change.record';
+import { PROFILE_CHANGE_SCHEMA } from '../profile-changes/profile-changes.topic';
 import { PROFILE_UPSERT_SCHEMA } from '../profile-upserts/profile-upserts.topic';
 import { parseProfileUpsertRecord, type ProfileUpsertRecord } from '../profile-upserts/profile-upsert.record';
 import { REDACTED_FIELD, type RecordEnvelope, type RedactedRecord } from './record-envelope';
@@ -20,6 +22,8 @@ export type DecodedRecord =
   /** A redacted consent keeps its hash and consent (an opt-out still holds): `identifierValue` is null. */
   | { kind: 'consent'; record: ConsentRecord }
   | { kind: 'erasure'; record: ErasureRecord }
+  /** A write of the native profile API (DESIGN §12). */
+  | { kind: 'profile-change'; record: ProfileChangeRecord }
   | { kind: 'redacted'; record: RedactedRecord }
   /** A Kafka tombstone (null value): the record was erased. */
   | { kind: 'tombstone' };
@@ -27,7 +31,7 @@ export type DecodedRecord =
 export type RecordDecoding = { ok: true; decoded: DecodedRecord } | { ok: false; error: string };
 
 /** Schemas the projector consumes, in the order they were introduced. */
-export const PROJECTED_SCHEMAS: readonly string[] = [PROFILE_UPSERT_SCHEMA, EVENT_SCHEMA, CONSENT_SCHEMA, ERASURE_SCHEMA];
+export const PROJECTED_SCHEMAS: readonly string[] = [PROFILE_UPSERT_SCHEMA, EVENT_SCHEMA, CONSENT_SCHEMA, ERASURE_SCHEMA, PROFILE_CHANGE_SCHEMA];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -89,6 +93,10 @@ export function decodeRecord(value: Buffer | string | null | undefined, schema: 
       const parsed = parseErasureRecord(value);
       return parsed.ok ? { ok: true, decoded: { kind: 'erasure', record: parsed.record } } : parsed;
     }
+    case PROFILE_CHANGE_SCHEMA: {
+      const parsed = parseProfileChangeRecord(value);
+      return parsed.ok ? { ok: true, decoded: { kind: 'profile-change', record: parsed.record } } : parsed;
+    }
     default:
       return { ok: false, error: `record kind ${JSON.stringify(schema)} is not known to this version` };
   }
@@ -111,6 +119,8 @@ export function identifierRefsOf(decoded: DecodedRecord, rules: IdentifierRules)
       return extractIdentifiers(decoded.record.identifiers, rules).identifiers;
     case 'consent':
       return decoded.record.identifierValue === null ? [] : [{ type: decoded.record.identifierType, value: decoded.record.identifierValue }];
+    case 'profile-change':
+      return profileChangeIdentifierRefs(decoded.record, rules);
     default:
       return [];
   }
