@@ -1,4 +1,4 @@
-import { INestApplication, LogLevel, Type } from '@nestjs/common';
+import { DynamicModule, INestApplication, LogLevel, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { HttpEnv } from '@tessera/config';
@@ -6,6 +6,7 @@ import { TesseraLogger } from '../logger';
 import { ApiExceptionFilter } from './api-exception.filter';
 import { registerCors } from './cors';
 import { isNativeApiPath, requestPath } from './native-api';
+import { buildOpenApiDocument, OpenApiDocumentHolder, OpenApiModule } from './openapi';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.exception';
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -27,6 +28,26 @@ function parserError(statusCode: number, code: string, message: string): Error {
 
 export const NEST_LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
+/** The root of every HTTP app: the app's own module plus `/openapi.json` and `/docs` (DESIGN §12). */
+@Module({})
+class HttpAppModule {}
+
+function withOpenApi(module: Type<unknown> | DynamicModule): DynamicModule {
+  return { module: HttpAppModule, imports: [module, OpenApiModule] };
+}
+
+/** Generates the app's OpenAPI document from its controllers; a failure is logged, the app still serves. */
+function publishOpenApiDocument(app: NestFastifyApplication, logger: TesseraLogger): void {
+  const started = performance.now();
+  try {
+    const document = buildOpenApiDocument(app);
+    app.get(OpenApiDocumentHolder).set(document);
+    logger.debug({ paths: Object.keys(document.paths).length, ms: Math.round(performance.now() - started) }, 'OpenAPI document generated');
+  } catch (error) {
+    logger.error({ err: error }, 'OpenAPI document could not be generated: /openapi.json answers 503');
+  }
+}
+
 /** A Nest app on Fastify with Tessera's body rules, error shapes and security headers. */
 export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Object>, env: HttpEnv, logger: TesseraLogger): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -38,7 +59,7 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(module as Type<unknown>, adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(withOpenApi(module as Type<unknown> | DynamicModule), adapter, {
     logger: NEST_LOG_LEVELS,
     bodyParser: false, // no form parser: fastify's own JSON parser only
   });
@@ -94,6 +115,7 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
   });
 
   app.useGlobalFilters(new ApiExceptionFilter({ error: (obj, msg) => logger.error(obj, msg) }));
+  publishOpenApiDocument(app, logger);
   return app;
 }
 

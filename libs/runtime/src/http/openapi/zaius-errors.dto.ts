@@ -123,13 +123,17 @@ const ZAIUS_DESCRIPTIONS: Record<number, string> = {
 const ZAIUS_EXAMPLE_MESSAGES: Record<number, string | undefined> = {
   400: 'Malformed JSON: Unexpected end of JSON input',
   404: 'No such route',
-  409: 'a request with this Idempotency-Key is still in progress',
+  409: 'A request with Idempotency-Key "order-4711" is still being processed; retry once it is answered',
   413: 'Request body is larger than the limit of 4194304 bytes',
   415: 'Unsupported Media Type: text/plain',
-  422: 'this Idempotency-Key was used with a different request body',
-  429: 'rate limit exceeded',
+  422: 'Idempotency-Key "order-4711" was used with a different request body; send a new key with a new request',
+  429: 'rate limit of 1000 items/s (burst 2000) exceeded for this tenant; retry after 2s',
   503: undefined,
 };
+
+/** `Retry-After` of the answers that ask the client to come back (429, 503, an in-flight 409). */
+export const RETRY_AFTER_HEADER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } } };
+const RETRY_STATUSES = new Set([409, 429, 503]);
 
 /** Documents a `/v3` error answer in Zaius's shape (`ZaiusErrorDto`). */
 export function ApiZaiusErrorResponse(status: number, description?: string, message?: string): MethodDecorator & ClassDecorator {
@@ -138,9 +142,15 @@ export function ApiZaiusErrorResponse(status: number, description?: string, mess
     ApiResponse({
       status,
       description: description ?? ZAIUS_DESCRIPTIONS[status] ?? `Error ${status}`,
+      ...(RETRY_STATUSES.has(status) ? { headers: RETRY_AFTER_HEADER } : {}),
       content: { 'application/json': { schema: { $ref: getSchemaPath(ZaiusErrorDto) }, example: zaiusErrorExample(status, message ?? ZAIUS_EXAMPLE_MESSAGES[status]) } },
     }),
   ) as MethodDecorator & ClassDecorator;
+}
+
+/** Several `/v3` error answers with their default descriptions: `@ApiZaiusErrorResponses(413, 415, 429, 503)`. */
+export function ApiZaiusErrorResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(...statuses.map((status) => ApiZaiusErrorResponse(status))) as MethodDecorator & ClassDecorator;
 }
 
 /** `403 {"message":"Forbidden"}` of a `/v3` route. */

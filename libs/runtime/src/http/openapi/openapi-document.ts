@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { routeAccessTable, type RouteAccess } from '../access-policy';
+import { openApiTo31 } from './openapi-3-1';
+import { ProblemDto, ProblemFieldErrorDto } from './problem.dto';
+import { ZAIUS_MODELS } from './zaius-errors.dto';
+
+/** Security scheme names of the document: the key in `x-api-key` (DESIGN §3) or as a bearer token (§12). */
+export const API_KEY_SCHEME = 'apiKey';
+export const BEARER_SCHEME = 'bearer';
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: Record<string, Record<string, unknown>>;
+  tags?: Array<{ name: string; description?: string }>;
+  [key: string]: unknown;
+}
+
+export interface OpenApiOperation {
+  operationId?: string;
+  summary?: string;
+  tags?: string[];
+  parameters?: Array<Record<string, unknown>>;
+  requestBody?: Record<string, unknown>;
+  responses: Record<string, Record<string, unknown>>;
+  security?: Array<Record<string, string[]>>;
+  'x-access-policy'?: string;
+  [key: string]: unknown;
+}
+
+const DESCRIPTION = [
+  'Tessera: an event-sourced customer data platform. `/v3` is the Zaius / Optimizely Data Platform v3',
+  'compatible API (its errors keep the Zaius shapes); `/api/v1` is the native resource API (errors are',
+  '`application/problem+json`); `/health` answers probes. Send the key in `x-api-key` or as',
+  '`Authorization: Bearer <key>`. Each operation names the key kinds it admits (`x-access-policy`):',
+  '`write` — public or private; `read` — read or private; `private` — private only; `none` — no key.',
+].join(' ');
+
+const KEY_KINDS: Record<string, string> = {
+  write: 'a public or private key',
+  read: 'a read or private key',
+  private: 'a private key',
+  admin: 'the admin key (`TESSERA_ADMIN_KEY`)',
+};
+
+/** Tessera's version, from the package.json nearest above this file (in src and in dist alike). */
+export function tesseraVersion(from = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tessera' && pkg.version) return pkg.version;
+    }
+    if (dirname(dir) === dir) return '0.0.0';
+  }
+}
+
+/** `/v3/profiles/:id` → `/v3/profiles/{id}`: Nest's route syntax to OpenAPI's. */
+export function openApiPath(nestPath: string): string {
+  return nestPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/** Each operation's security from its route's access policy: `none` → no key, else either scheme. */
+function applyAccessPolicies(document: OpenApiDocument, routes: RouteAccess[]): void {
+  for (const route of routes) {
+    const operation = document.paths[openApiPath(route.path)]?.[route.method.toLowerCase()];
+    if (!operation || !route.access) continue;
+    operation['x-access-policy'] = route.access;
+    if (route.access === 'none') {
+      operation.security = [];
+      continue;
+    }
+    operation.security = [{ [API_KEY_SCHEME]: [] }, { [BEARER_SCHEME]: [] }];
+    const needs = `Needs ${KEY_KINDS[route.access] ?? `a key admitted by the \`${route.access}\` policy`}.`;
+    operation.description = operation.description ? `${operation.description}\n\n${needs}` : needs;
+  }
+}
+
+/**
+ * The OpenAPI 3.1 document of an app, generated from its Nest controllers (their routes, DTO classes
+ * and `@Api*` decorators) and their access policies. Call after the app is created, before it listens.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenApiDocument {
+  const config = new DocumentBuilder()
+    .setTitle('Tessera')
+    .setDescription(DESCRIPTION)
+    .setVersion(tesseraVersion())
+    .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A tenant key (public, read or private) or the admin key' }, API_KEY_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The same key as `Authorization: Bearer <key>`' }, BEARER_SCHEME)
+    .build();
+  const generated = SwaggerModule.createDocument(app, config, {
+    extraModels: [ProblemDto, ProblemFieldErrorDto, ...ZAIUS_MODELS],
+    operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
+  });
+  const document = openApiTo31(generated) as unknown as OpenApiDocument;
+  applyAccessPolicies(document, routeAccessTable(app));
+  return document;
+}
