@@ -8,19 +8,21 @@ import { LOGGER } from '../tokens';
 /**
  * Who may call an HTTP route (DESIGN §3, §12): `none` — anyone, no key (health probes); `write` — a
  * public or private key (ingest); `read` — a read or private key (every GET); `private` — a private
- * key only (writes that are not ingest: schema, compliance, the native API's writes). Every route
+ * key only (writes that are not ingest: schema, compliance, the native API's writes); `admin` — only
+ * the admin key `TESSERA_ADMIN_KEY` (tenants and keys, seed 004; no tenant key, whatever its kind). Every route
  * declares one; the API-key guard refuses a route that does not (fails closed), so a route added
  * without thought is never open.
  */
-export type AccessPolicy = 'none' | 'write' | 'read' | 'private';
+export type AccessPolicy = 'none' | 'write' | 'read' | 'private' | 'admin';
 
-export const ACCESS_POLICIES: readonly AccessPolicy[] = ['none', 'write', 'read', 'private'];
+export const ACCESS_POLICIES: readonly AccessPolicy[] = ['none', 'write', 'read', 'private', 'admin'];
 
-/** The key kinds each policy admits (`none` needs no key). */
+/** The tenant key kinds each policy admits (`none` needs no key; `admin` admits the admin key only). */
 export const POLICY_KEY_KINDS: Readonly<Record<Exclude<AccessPolicy, 'none'>, ReadonlySet<ApiKeyKind>>> = {
   write: new Set<ApiKeyKind>(['public', 'private']),
   read: new Set<ApiKeyKind>(['read', 'private']),
   private: new Set<ApiKeyKind>(['private']),
+  admin: new Set<ApiKeyKind>(),
 };
 export const ACCESS_POLICY = 'tessera:access-policy';
 

@@ -1,8 +1,11 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import type { HttpEnv } from '@tessera/config';
 import type { ApiKeyPrincipal } from '@tessera/store';
 import { TenantRepository } from '@tessera/store';
+import type { Infrastructure } from '../infrastructure';
 import type { TesseraLogger } from '../logger';
-import { LOGGER } from '../tokens';
+import { INFRASTRUCTURE, LOGGER } from '../tokens';
 import { declaredAccess, POLICY_KEY_KINDS } from './access-policy';
 import { ForbiddenApiKeyException } from './api-problem.exception';
 
@@ -10,6 +13,8 @@ export interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
   method?: string;
   principal?: ApiKeyPrincipal;
+  /** Set on routes of the `admin` policy, which the admin key called (no tenant principal). */
+  admin?: true;
 }
 
 const MAX_KEY_LENGTH = 256;
@@ -40,6 +45,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly tenants: TenantRepository,
     @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
+    @Optional() @Inject(INFRASTRUCTURE) private readonly infra?: Pick<Infrastructure, 'env'>,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -56,11 +62,27 @@ export class ApiKeyGuard implements CanActivate {
     if (policy === 'none') return true;
     const presented = presentedApiKey(request.headers);
     if (presented === undefined) throw new ForbiddenApiKeyException('missing');
+    if (policy === 'admin' && presented !== null && this.isAdminKey(presented)) {
+      request.admin = true;
+      return true;
+    }
     const principal = presented === null ? null : await this.tenants.authenticate(presented);
-    if (!principal) throw new ForbiddenApiKeyException('unknown');
+    // The admin key is known, but is no tenant's key: 403 on tenant routes (checked only after a miss).
+    if (!principal) throw new ForbiddenApiKeyException(presented !== null && this.isAdminKey(presented) ? 'insufficient' : 'unknown');
     if (!POLICY_KEY_KINDS[policy].has(principal.kind)) throw new ForbiddenApiKeyException('insufficient');
     request.principal = principal;
     return true;
+  }
+
+  /**
+   * `TESSERA_ADMIN_KEY` (single node: generated at start when unset; elsewhere unset = no admin key).
+   * Read per request, as the start-up may set it after the guard exists; compared by hash in constant time.
+   */
+  private isAdminKey(presented: string): boolean {
+    const adminKey = (this.infra?.env as Partial<HttpEnv> | undefined)?.TESSERA_ADMIN_KEY;
+    if (!adminKey) return false;
+    const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+    return timingSafeEqual(digest(presented), digest(adminKey));
   }
 
   private reportUndeclared(route: string): void {

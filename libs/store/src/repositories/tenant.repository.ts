@@ -39,6 +39,33 @@ export function generateApiKey(kind: ApiKeyKind): string {
   return `${KEY_PREFIXES[kind]}_${randomBytes(24).toString('base64url')}`;
 }
 
+/**
+ * A key's prefix as listed and revoked by: the kind's tag and 8 random characters (48 bits), checked
+ * unique at creation (`createApiKey`), so it names one key. Keys made before issue 11 have 8.
+ */
+export const API_KEY_PREFIX_LENGTH = 12;
+/** The shortest string `keys revoke` takes as a prefix (the old listing's 8 characters). */
+const MIN_REVOKE_PREFIX = 8;
+
+export function apiKeyPrefix(key: string): string {
+  return key.slice(0, API_KEY_PREFIX_LENGTH);
+}
+
+function likePrefix(text: string): string {
+  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** `null` when unrestricted; otherwise the distinct restrictions (an empty list restricts nothing). */
+function storedRestrictions(restrictions: readonly string[] | null | undefined): string[] | null {
+  return restrictions && restrictions.length > 0 ? [...new Set(restrictions)] : null;
+}
+
+export interface CreateApiKeyOptions {
+  label?: string;
+  /** Seed 004: the key reads only profiles whose `restriction` attribute is one of these (null/empty: all). */
+  restrictions?: readonly string[] | null;
+}
+
 /** TypeORM answers UPDATE … RETURNING on PostgreSQL with `[rows, affectedCount]`. */
 function returnedRows<T>(result: unknown): T[] {
   return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]);
@@ -47,6 +74,8 @@ function returnedRows<T>(result: unknown): T[] {
 export interface ApiKeyPrincipal {
   tenant: string;
   kind: ApiKeyKind;
+  /** Seed 004: reads see only profiles whose `restriction` attribute is one of these; `null` = unrestricted. */
+  restrictions: string[] | null;
 }
 
 export interface TenantRepositoryOptions {
@@ -104,40 +133,90 @@ export class TenantRepository {
     return rows[0].settings;
   }
 
+  /** The tenant as stored now (no cache), or null. */
+  async findTenant(id: string): Promise<TenantEntity | null> {
+    return this.dataSource.getRepository(TenantEntity).findOneBy({ id });
+  }
+
+  /** Creates a tenant; `null` when the id is taken (nothing changed). */
+  async createTenant(id: string, name = id, settings: TenantSettings = {}): Promise<TenantEntity | null> {
+    if (!TenantRepository.isValidTenantId(id)) throw new Error(`tenant id must match ${TENANT_ID}`);
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `INSERT INTO tenants (id, name, settings) VALUES ($1, $2, $3::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [id, name, JSON.stringify(settings)],
+    );
+    if (!rows.length) return null;
+    this.tenantCache.delete(id);
+    return this.findTenant(id);
+  }
+
   async listTenants(): Promise<TenantEntity[]> {
     return this.dataSource.getRepository(TenantEntity).find({ order: { id: 'ASC' } });
   }
 
   /** Stores the hash of a key (the key itself is never stored by the database). */
-  async addApiKey(tenant: string, kind: ApiKeyKind, key: string, label?: string): Promise<void> {
+  async addApiKey(tenant: string, kind: ApiKeyKind, key: string, label?: string, restrictions?: readonly string[] | null): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO api_keys (hash, tenant_id, kind, prefix, label) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (hash) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, kind = EXCLUDED.kind, revoked_at = NULL`,
-      [hashApiKey(key), tenant, kind, key.slice(0, 8), label ?? null],
+      `INSERT INTO api_keys (hash, tenant_id, kind, prefix, label, restrictions) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (hash) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, kind = EXCLUDED.kind, restrictions = EXCLUDED.restrictions, revoked_at = NULL`,
+      [hashApiKey(key), tenant, kind, apiKeyPrefix(key), label ?? null, storedRestrictions(restrictions)],
     );
     this.keyCache.delete(hashApiKey(key));
   }
 
-  async createApiKey(tenant: string, kind: ApiKeyKind, label?: string): Promise<string> {
-    const key = generateApiKey(kind);
-    await this.addApiKey(tenant, kind, key, label);
-    return key;
+  /** A new key (returned once, stored hashed) whose prefix no other key has. */
+  async createApiKey(tenant: string, kind: ApiKeyKind, options: string | CreateApiKeyOptions = {}): Promise<string> {
+    const { label, restrictions } = typeof options === 'string' ? { label: options, restrictions: null } : options;
+    // 48 random bits in the prefix: a clash is all but impossible, and is retried rather than stored.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const key = generateApiKey(kind);
+      const rows: unknown[] = await this.dataSource.query(
+        `INSERT INTO api_keys (hash, tenant_id, kind, prefix, label, restrictions)
+         SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE prefix = $4)
+         RETURNING hash`,
+        [hashApiKey(key), tenant, kind, apiKeyPrefix(key), label ?? null, storedRestrictions(restrictions)],
+      );
+      if (rows.length) return key;
+    }
+    throw new Error('could not draw an API key with an unused prefix');
+  }
+
+  /**
+   * The active keys a key or prefix names: the key itself (by hash), or the keys whose prefix starts with
+   * the given text (at least 8 characters, as listed), optionally within one tenant.
+   */
+  async findActiveApiKeys(keyOrPrefix: string, tenant?: string): Promise<ApiKeyEntity[]> {
+    const prefix = keyOrPrefix.replace(/…$/, '');
+    return this.dataSource
+      .getRepository(ApiKeyEntity)
+      .createQueryBuilder('k')
+      .where('k.revokedAt IS NULL')
+      .andWhere(tenant === undefined ? '1 = 1' : 'k.tenantId = :tenant', { tenant })
+      .andWhere(
+        prefix.length >= MIN_REVOKE_PREFIX && prefix.length <= API_KEY_PREFIX_LENGTH ? `(k.hash = :hash OR k.prefix LIKE :like)` : 'k.hash = :hash',
+        { hash: hashApiKey(keyOrPrefix), like: likePrefix(prefix) },
+      )
+      .orderBy('k.createdAt', 'ASC')
+      .getMany();
+  }
+
+  /** Revokes keys by hash; this process refuses them at once, other processes within 5 s. */
+  async revokeApiKeysByHash(hashes: readonly string[]): Promise<number> {
+    if (!hashes.length) return 0;
+    const rows = returnedRows<{ hash: string }>(
+      await this.dataSource.query(`UPDATE api_keys SET revoked_at = now() WHERE hash = ANY($1::text[]) AND revoked_at IS NULL RETURNING hash`, [hashes]),
+    );
+    for (const row of rows) this.keyCache.delete(row.hash);
+    return rows.length;
   }
 
   async listApiKeys(tenant?: string): Promise<ApiKeyEntity[]> {
     return this.dataSource.getRepository(ApiKeyEntity).find({ where: tenant ? { tenantId: tenant } : {}, order: { createdAt: 'ASC' } });
   }
 
-  async revokeApiKey(prefixOrKey: string): Promise<number> {
-    const rows = returnedRows<{ hash: string }>(
-      await this.dataSource.query(
-        `UPDATE api_keys SET revoked_at = now() WHERE (hash = $1 OR prefix = $2) AND revoked_at IS NULL RETURNING hash`,
-        [hashApiKey(prefixOrKey), prefixOrKey.slice(0, 8)],
-      ),
-    );
-    // This process forgets them at once; other processes within the cache's maximum age.
-    for (const row of rows) this.keyCache.delete(row.hash);
-    return rows.length;
+  /** Revokes every active key the key or prefix names (`findActiveApiKeys`). */
+  async revokeApiKey(prefixOrKey: string, tenant?: string): Promise<number> {
+    return this.revokeApiKeysByHash((await this.findActiveApiKeys(prefixOrKey, tenant)).map((k) => k.hash));
   }
 
   async countKeys(tenant: string): Promise<number> {
@@ -147,12 +226,14 @@ export class TenantRepository {
   /** Looks a presented key up by its hash (cached for at most 5 s); compares hashes in constant time. */
   async authenticate(presented: string): Promise<ApiKeyPrincipal | null> {
     return this.keyCache.get(hashApiKey(presented), async (hash) => {
-      const rows: Array<{ hash: string; tenant_id: string; kind: ApiKeyKind }> = await this.dataSource.query(
-        `SELECT hash, tenant_id, kind FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`,
+      const rows: Array<{ hash: string; tenant_id: string; kind: ApiKeyKind; restrictions: string[] | null }> = await this.dataSource.query(
+        `SELECT hash, tenant_id, kind, restrictions FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`,
         [hash],
       );
       const row = rows[0];
-      return row && timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex')) ? { tenant: row.tenant_id, kind: row.kind } : null;
+      return row && timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))
+        ? { tenant: row.tenant_id, kind: row.kind, restrictions: storedRestrictions(row.restrictions) }
+        : null;
     });
   }
 
