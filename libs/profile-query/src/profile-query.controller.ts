@@ -1,7 +1,9 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
+import { withoutSystemAttributes } from '@tessera/contracts';
 import { Access, ApiProblemException, AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { lookUpAttributes } from './plural-identifiers';
+import { restrictionAllows } from './restriction-scope';
 import { restoreUnencodedPlus } from './unencoded-plus';
 
 @Controller('v3/profiles')
@@ -16,7 +18,7 @@ export class ProfileQueryController {
   @Get()
   @Access('read')
   async find(@Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest & { url: string }) {
-    const tenant = request.principal!.tenant;
+    const { tenant, restrictions } = request.principal!;
     await this.rateLimiter.take(tenant, 1);
     const rules = await this.tenants.identifierRules(tenant);
     const names = Object.keys(query);
@@ -41,9 +43,11 @@ export class ProfileQueryController {
       throw new ApiProblemException(400, { message: `\`${type}\` ${normalised.reason}` });
     }
     const profile = await this.profiles.findByIdentifier(tenant, type, normalised.value);
-    if (!profile) throw notFound(type, normalised.value);
+    // A profile outside the key's restrictions (seed 004) is as unknown as a missing one.
+    if (!profile || !restrictionAllows(restrictions, profile.attributes)) throw notFound(type, normalised.value);
     return {
-      attributes: lookUpAttributes(profile.attributes, profile.recentIdentifiers, types, profile.id),
+      // `$status`, `$tags`, `$password`… are the native API's fields (DESIGN §12), never a look-up's attributes.
+      attributes: lookUpAttributes(withoutSystemAttributes(profile.attributes), profile.recentIdentifiers, types, profile.id),
       identifiers: profile.identifiers,
       created_at: profile.createdAt,
       updated_at: profile.updatedAt,
