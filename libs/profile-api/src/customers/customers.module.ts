@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { ProfilesHttpModule } from '../profiles/profiles.module';
+import { CustomerProfileWritesController } from './customer-profile-writes.controller';
 
-/** Stub; filled in by its owner (issue 11). */
-@Module({})
+/** The writes of customers' profiles (seed 000, DESIGN §12); GETs are served by the read routes. */
+@Module({ imports: [ProfilesHttpModule], controllers: [CustomerProfileWritesController] })
 export class CustomersModule {}

@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { contactIdOf } from '@tessera/contracts';
+import { ProblemException } from '@tessera/runtime';
+import type { ContactView, ProfileView, ReadScope } from '../profile-reads/profile-view';
+import { ProfileReads } from '../profile-reads/profile-reads.port';
+import { ProfileChangeCommand, ProfileWriteResult, ProfileWrites } from '../profile-writes/profile-writes.port';
+import type { ContactInput } from './profile-body';
+
+/** What a write route answers: status, `Location` and body (DESIGN §12). */
+export interface WriteAnswer<T = unknown> {
+  status: 200 | 201 | 202 | 204;
+  location?: string;
+  body?: T;
+}
+
+export interface PendingBody {
+  id: string;
+  contact_id?: string;
+  status: 'pending';
+}
+
+/** Restrictions limit reads, not writes (DESIGN §12): the answer to a write reads with the tenant's whole view. */
+export const writerScope = (tenant: string): ReadScope => ({ tenant, restrictions: null });
+
+export const profilePath = (id: string) => `/api/v1/profiles/${id}`;
+export const contactPath = (id: string, contactId: string) => `/api/v1/profiles/${id}/contacts/${contactId}`;
+
+/**
+ * Submits native writes through the `ProfileWrites` port and turns the outcome into the HTTP answer:
+ * applied → the profile (or contact) as the projection now holds it; conflict → 409 naming the owner;
+ * not-found → 404; invalid → 422; pending (not applied within the wait) → 202 with `Location`.
+ */
+@Injectable()
+export class ProfileWriteAnswers {
+  constructor(
+    private readonly writes: ProfileWrites,
+    private readonly reads: ProfileReads,
+  ) {}
+
+  /**
+   * A create, replace or patch; then links `contacts` the profile does not hold yet (a create's extra
+   * contacts, a PUT's listed ones). `created`: 201 with `Location`, else 200.
+   */
+  async profileWrite(
+    command: Extract<ProfileChangeCommand, { op: 'create' | 'replace' | 'patch' }>,
+    contacts: readonly ContactInput[],
+    answer: { created: boolean; locationOf: (id: string) => string },
+  ): Promise<WriteAnswer<ProfileView | PendingBody>> {
+    const result = await this.writes.submit(command);
+    if (result.state !== 'applied') return this.notApplied(result, answer.locationOf);
+    const profileId = result.profileId;
+    let view = await this.readProfile(command.tenant, profileId);
+    const held = new Set(view.contacts.map((c) => c.contact_id));
+    const missing = contacts.filter((c) => !held.has(contactIdOf(command.tenant, c.type, c.value)));
+    for (const contact of missing) {
+      const linked = await this.writes.submit({ op: 'link-contact', tenant: command.tenant, profileId, contact });
+      if (linked.state !== 'applied') return this.notApplied(linked, answer.locationOf, undefined, contact);
+    }
+    if (missing.length) view = await this.readProfile(command.tenant, profileId);
+    return answer.created ? { status: 201, location: answer.locationOf(view.id), body: view } : { status: 200, body: view };
+  }
+
+  /** POST a contact (link), PUT/PATCH one (replace: the new value has its own id): 201 / 200 with the contact. */
+  async contactWrite(
+    command: Extract<ProfileChangeCommand, { op: 'link-contact' | 'replace-contact' }>,
+    created: boolean,
+  ): Promise<WriteAnswer<ContactView | PendingBody>> {
+    const result = await this.writes.submit(command);
+    const contactId = contactIdOf(command.tenant, command.contact.type, command.contact.value);
+    if (result.state !== 'applied') return this.notApplied(result, (id) => contactPath(id, contactId), contactId, command.contact);
+    const id = result.contactId ?? contactId;
+    const contact = await this.reads.getContact(writerScope(command.tenant), result.profileId, id);
+    // Applied, then gone (an erasure or an unlink raced it): nothing to show.
+    if (!contact) throw ProblemException.notFound(`the contact ${id} of profile ${result.profileId} no longer exists`);
+    return created ? { status: 201, location: contactPath(result.profileId, id), body: contact } : { status: 200, body: contact };
+  }
+
+  /** DELETE of a contact: 204 once unlinked. */
+  async contactDelete(tenant: string, profileId: string, contactId: string): Promise<WriteAnswer> {
+    const result = await this.writes.submit({ op: 'unlink-contact', tenant, profileId, contactId });
+    if (result.state === 'applied') return { status: 204 };
+    if (result.state === 'not-found') throw ProblemException.notFound(`no contact ${contactId} on profile ${profileId}`);
+    return this.notApplied(result, (id) => contactPath(id, contactId), contactId);
+  }
+
+  /** DELETE of a profile: the erasure of DESIGN §11; 204 once accepted. */
+  async erase(tenant: string, profileId: string): Promise<WriteAnswer> {
+    const result = await this.writes.erase(tenant, profileId);
+    if (result.state === 'not-found') throw ProblemException.notFound(`no profile with id ${profileId}`);
+    return { status: 204 };
+  }
+
+  /** The profile with the tenant's whole view (a profile outside the caller's restrictions included). */
+  async readProfile(tenant: string, profileId: string): Promise<ProfileView> {
+    const view = await this.reads.getProfile(writerScope(tenant), profileId);
+    if (!view) throw ProblemException.notFound(`no profile with id ${profileId}`);
+    return view;
+  }
+
+  private notApplied(
+    result: Exclude<ProfileWriteResult, { state: 'applied' }>,
+    locationOf: (id: string) => string,
+    contactId?: string,
+    contact?: ContactInput,
+  ): WriteAnswer<PendingBody> {
+    switch (result.state) {
+      case 'pending':
+        return { status: 202, location: locationOf(result.profileId), body: { id: result.profileId, ...(contactId ? { contact_id: contactId } : {}), status: 'pending' } };
+      case 'conflict':
+        throw new ProblemException(409, conflictDetail(result, contact));
+      case 'not-found':
+        throw ProblemException.notFound('no such profile (unknown, or erased)');
+      case 'invalid':
+        throw ProblemException.validation(result.errors);
+    }
+  }
+}
+
+/** 409's `detail`: the field and the id of the profile that holds it, whatever the port's wording. */
+export function conflictDetail(result: Extract<ProfileWriteResult, { state: 'conflict' }>, contact?: ContactInput): string {
+  const what = contact ? `the contact ${contact.type} ${JSON.stringify(contact.value)}` : `\`${result.field}\``;
+  const base = result.detail || `${what} already belongs to profile ${result.ownerId}`;
+  const withField = base.includes(result.field) ? base : `\`${result.field}\`: ${base}`;
+  return withField.includes(result.ownerId) ? withField : `${withField} (it belongs to profile ${result.ownerId})`;
+}

@@ -1,0 +1,125 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PROFILE_STATUSES } from '@tessera/contracts';
+import { MAX_CONTACTS, PASSWORD_LIMITS, TAG_LIMITS } from './profile-body';
+
+/**
+ * OpenAPI shapes of the native profile writes (DESIGN §12). Documentation only: bodies are judged by
+ * `parseProfileBody` / `parseContactBody` (precise 422 paths), not by these classes.
+ */
+
+const ID = '0190a4c2-7d1e-7b3a-9c55-2f4d8e6a1b20';
+const CONTACT_ID = 'q3Jx0m1s8bqk4Zy7dC2wEw';
+const TIME = '2026-12-03T01:02:03.456Z';
+
+export class NativeContactDto {
+  @ApiProperty({ description: 'Names the tenant, identifier type and value: a changed value is a new contact with its own id', example: CONTACT_ID })
+  contact_id!: string;
+
+  @ApiProperty({ description: 'An identifier type of the tenant (email, phone, customer_id, username, vuid, custom types)', example: 'email' })
+  key!: string;
+
+  @ApiProperty({ description: 'The normalised value', example: 'mary.smith@example.com' })
+  value!: string;
+
+  @ApiProperty({ format: 'date-time', example: TIME })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time', example: TIME })
+  updated_at!: string;
+}
+
+export class NativeProfileDto {
+  @ApiProperty({ description: 'The profile id (zaius_id)', format: 'uuid', example: ID })
+  id!: string;
+
+  @ApiProperty({ enum: PROFILE_STATUSES, example: 'active' })
+  status!: string;
+
+  @ApiProperty({ description: '`status == "active"`', example: true })
+  enabled!: boolean;
+
+  @ApiProperty({ type: [String], example: ['blue', 'green'] })
+  tags!: string[];
+
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { first_name: 'Mary', last_name: 'Smith', email: 'mary.smith@example.com' } })
+  attributes!: Record<string, unknown>;
+
+  @ApiProperty({ type: () => [NativeContactDto] })
+  contacts!: NativeContactDto[];
+
+  @ApiProperty({ description: 'Whether a password is set (the password itself is never returned)', example: false })
+  has_password!: boolean;
+
+  @ApiProperty({ format: 'date-time', example: TIME })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time', example: TIME })
+  updated_at!: string;
+
+  @ApiPropertyOptional({ description: 'Only on a profile that belongs to a customer account (seed 000)', example: 'c-1001' })
+  customer?: string;
+
+  @ApiPropertyOptional({ description: 'Only on a customer\'s profile: whether it is that customer\'s primary one', example: true })
+  is_primary?: boolean;
+}
+
+/** A contact in a request: read-only fields of the contact object (`contact_id`, `created_at`, `updated_at`) are ignored. */
+export class NativeContactInputDto {
+  @ApiProperty({ description: 'An identifier type of the tenant (not zaius_id)', example: 'phone' })
+  key!: string;
+
+  @ApiProperty({ description: 'A value the type accepts (normalised like a /v3 look-up)', example: '+14155550123' })
+  value!: string;
+}
+
+export class NativeContactPatchDto {
+  @ApiPropertyOptional({ description: 'An identifier type of the tenant (not zaius_id)', example: 'phone' })
+  key?: string;
+
+  @ApiPropertyOptional({ description: 'A value the type accepts', example: '+14155550199' })
+  value?: string;
+}
+
+const ATTRIBUTES_DESCRIPTION =
+  'Attributes with the /v3 upsert rules (names ^[a-z][a-z0-9_]{0,63}$, strings ≤ 8192 bytes, arrays ≤ 100 strings/numbers); ' +
+  'identifier attributes (email, phone, customer_id, username, …) link the profile; null clears.';
+
+/**
+ * The writable fields of a profile. Read-only fields of the profile object (`id`, `enabled`,
+ * `has_password`, `created_at`, `updated_at`, `contacts[].contact_id`) are accepted and ignored; any
+ * other unknown field is a 422 naming it.
+ */
+export class NativeProfileWriteDto {
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: ATTRIBUTES_DESCRIPTION, example: { email: 'mary.smith@example.com', first_name: 'Mary' } })
+  attributes?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ enum: PROFILE_STATUSES, description: 'Default active', example: 'active' })
+  status?: string;
+
+  @ApiPropertyOptional({ type: [String], maxItems: TAG_LIMITS.maxTags, description: `At most ${TAG_LIMITS.maxTags} strings of 1–${TAG_LIMITS.maxLength} characters (no surrounding whitespace, no control characters); repeats are kept once`, example: ['blue', 'green'] })
+  tags?: string[];
+
+  @ApiPropertyOptional({ minLength: PASSWORD_LIMITS.min, maxLength: PASSWORD_LIMITS.max, writeOnly: true, description: 'Write-only: hashed (scrypt) before it reaches the log; `has_password` says one is set', example: 'correct horse battery' })
+  password?: string;
+
+  @ApiPropertyOptional({ type: () => [NativeContactInputDto], maxItems: MAX_CONTACTS, description: 'Identifiers to link (a create may carry its identifiers here instead of in attributes)' })
+  contacts?: NativeContactInputDto[];
+
+  @ApiPropertyOptional({ description: 'The customer account that owns the profile (seed 000)', example: 'c-1001' })
+  customer?: string;
+
+  @ApiPropertyOptional({ description: 'Whether it is its customer\'s primary profile (the latest one set wins)', example: false })
+  is_primary?: boolean;
+}
+
+/** `202` when the write was not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS: it is on the log; `Location` names the resource. */
+export class PendingWriteDto {
+  @ApiProperty({ description: 'The profile the write goes to', example: ID })
+  id!: string;
+
+  @ApiPropertyOptional({ description: 'Contact writes: the contact\'s id', example: CONTACT_ID })
+  contact_id?: string;
+
+  @ApiProperty({ enum: ['pending'], example: 'pending' })
+  status!: string;
+}
