@@ -1,12 +1,11 @@
 import { Body, Controller, Delete, HttpCode, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { contactIdOf } from '@tessera/contracts';
-import { Access, ApiProblemResponses, type AuthenticatedRequest, ProblemException, TenantRateLimiter } from '@tessera/runtime';
+import { Access, ApiProblemResponses, type AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
 import { TenantRepository } from '@tessera/store';
 import type { FastifyReply } from 'fastify';
-import { ProfileReads } from '../profile-reads/profile-reads.port';
 import { parseContactBody } from './profile-body';
-import { ProfileWriteAnswers, writerScope } from './profile-write-answers.service';
+import { ProfileWriteAnswers } from './profile-write-answers.service';
 import { NativeContactDto, NativeContactInputDto, NativeContactPatchDto, PendingWriteDto } from './profiles.dto';
 import { bodyOrProblem, contactIdParam, LOCATION_HEADER, profileIdParam, sendAnswer } from './write-route.helpers';
 
@@ -20,7 +19,6 @@ const PENDING = { status: 202, description: 'On the log but not applied within T
 export class ProfileContactWritesController {
   constructor(
     private readonly answers: ProfileWriteAnswers,
-    private readonly reads: ProfileReads,
     private readonly tenants: TenantRepository,
     private readonly rateLimiter: TenantRateLimiter,
   ) {}
@@ -86,8 +84,7 @@ export class ProfileContactWritesController {
     const profileId = profileIdParam(id);
     contactIdParam(contactId);
     const tenant = await this.tenantOf(request);
-    const existing = await this.reads.getContact(writerScope(tenant), profileId, contactId);
-    if (!existing) throw ProblemException.notFound(`no contact ${contactId} on profile ${profileId}`);
+    const existing = await this.answers.readContact(tenant, profileId, contactId);
     const contact = bodyOrProblem(parseContactBody(body, await this.tenants.identifierRules(tenant), mode, existing));
     // The same key and value (e.g. a contact PUT back as read): nothing to change.
     if (contactIdOf(tenant, contact.type, contact.value) === existing.contact_id) return sendAnswer(reply, { status: 200, body: existing });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { contactIdOf } from '@tessera/contracts';
 import { ProblemException } from '@tessera/runtime';
 import type { ContactView, ProfileView, ReadScope } from '../profile-reads/profile-view';
@@ -32,10 +32,14 @@ export const contactPath = (id: string, contactId: string) => `/api/v1/profiles/
  */
 @Injectable()
 export class ProfileWriteAnswers {
-  constructor(
-    private readonly writes: ProfileWrites,
-    private readonly reads: ProfileReads,
-  ) {}
+  private readonly writes: ProfileWrites;
+  private readonly reads: ProfileReads;
+
+  // Optional so an app without the write side (a build where its module is not wired yet) still boots: its routes answer 503.
+  constructor(@Optional() writes?: ProfileWrites, @Optional() reads?: ProfileReads) {
+    this.writes = writes ?? unavailable<ProfileWrites>('profile writes');
+    this.reads = reads ?? unavailable<ProfileReads>('profile reads');
+  }
 
   /**
    * A create, replace or patch; then links `contacts` the profile does not hold yet (a create's extra
@@ -97,6 +101,13 @@ export class ProfileWriteAnswers {
     return view;
   }
 
+  /** A contact of the profile `profileId` leads to, with the tenant's whole view; 404 when either is unknown. */
+  async readContact(tenant: string, profileId: string, contactId: string): Promise<ContactView> {
+    const contact = await this.reads.getContact(writerScope(tenant), profileId, contactId);
+    if (!contact) throw ProblemException.notFound(`no contact ${contactId} on profile ${profileId}`);
+    return contact;
+  }
+
   private notApplied(
     result: Exclude<ProfileWriteResult, { state: 'applied' }>,
     locationOf: (id: string) => string,
@@ -114,6 +125,13 @@ export class ProfileWriteAnswers {
         throw ProblemException.validation(result.errors);
     }
   }
+}
+
+/** A stand-in for a port no module provides: every call is a 503. */
+function unavailable<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: () => () => Promise.reject(new ProblemException(503, `${what} are not available in this process`, { headers: { 'Retry-After': '5' } })),
+  });
 }
 
 /** 409's `detail`: the field and the id of the profile that holds it, whatever the port's wording. */
