@@ -10,7 +10,8 @@ import { addIdentifier, CliError, createTenant, listTenants, setRateLimit, setRe
 
 const USAGE = `usage: npm run tessera -- <command>
 
-  tenants create <id> [--name NAME]          create a tenant (id: a-z, 0-9, _ and -)
+  tenants create <id> [--name NAME]          create a tenant (id: a-z, 0-9, _ and -; over HTTP
+                                             POST /api/v1/tenants takes ^[a-z][a-z0-9]+$)
   tenants list                               list tenants
   tenants set-rate-limit <id> --items-per-second N [--burst M]
                                              per-tenant ingest/look-up rate limit (token bucket)
@@ -18,10 +19,12 @@ const USAGE = `usage: npm run tessera -- <command>
                                              a custom identifier type for the tenant
   tenants set-region <id> <CC>               default region for phones without a country code
                                              (ISO 3166-1 alpha-2, e.g. US)
-  keys create --tenant ID --kind public|read|private [--label TEXT]
-                                             create an API key (printed once; stored hashed)
+  keys create --tenant ID --kind public|read|private [--restrictions A,B] [--label TEXT]
+                                             create an API key (printed once; stored hashed);
+                                             --restrictions: it reads only profiles whose
+                                             restriction attribute is one of them
   keys list [--tenant ID]                    list keys (prefixes only)
-  keys revoke <key-or-prefix>                revoke a key
+  keys revoke <key-or-prefix>                revoke a key (the prefix as listed)
   replay                                     rebuild all profile projections from offset 0 of
                                              ${PROFILE_UPSERTS_TOPIC} (stop the worker/server first)
   dlq list [--limit N] [--state S]           dead letters (${PROFILE_UPSERTS_DLQ_TOPIC}) with id and state
@@ -31,7 +34,8 @@ const USAGE = `usage: npm run tessera -- <command>
 
 Only results meant for scripts go to stdout; messages go to stderr. Exit codes: 0 done,
 1 refused or failed (e.g. no such tenant), 2 wrong command line.
-Uses the same environment as the server (DATABASE_URL, TESSERA_DATA_DIR, KAFKA_BROKERS).`;
+Uses the same environment as the server (DATABASE_URL, TESSERA_DATA_DIR, KAFKA_BROKERS).
+tenants and keys commands call the same service as /api/v1/tenants (admin key).`;
 
 const COMMANDS: Record<string, CommandSpec> = {
   'tenants create': { flags: ['name'], positionals: 1 },
@@ -39,7 +43,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   'tenants set-rate-limit': { flags: ['items-per-second', 'burst'], positionals: 1 },
   'tenants add-identifier': { flags: ['type', 'confidence', 'limit'], positionals: 1 },
   'tenants set-region': { positionals: 2 },
-  'keys create': { flags: ['tenant', 'kind', 'label'] },
+  'keys create': { flags: ['tenant', 'kind', 'label', 'restrictions'] },
   'keys list': { flags: ['tenant'] },
   'keys revoke': { positionals: 1 },
   // --from-beginning is accepted for old scripts: a replay always starts at offset 0.

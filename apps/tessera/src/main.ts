@@ -13,7 +13,10 @@ void runService({
     const keys = await ensureDefaultTenant(infra.tenants, env.TESSERA_DATA_DIR, {
       publicKey: env.TESSERA_PUBLIC_KEY,
       privateKey: env.TESSERA_PRIVATE_KEY,
+      adminKey: env.TESSERA_ADMIN_KEY,
     });
+    // The API-key guard reads the admin key from the environment: the generated one when none was set.
+    env.TESSERA_ADMIN_KEY = keys.adminKey;
     // A hybrid app: ingest and query over HTTP, the worker's consumer groups on the EventLog transport.
     const app = await createHttpApp(TesseraModule.register(infra, env), env, logger);
     const consumers = connectConsumers(app, infra.eventLog, env.TESSERA_WORKER_BATCH_SIZE, logger);
@@ -28,6 +31,7 @@ void runService({
         `  tenant:      ${keys.tenant}`,
         `  public key:  ${keys.publicKey}   (x-api-key for POST /v3/profiles)`,
         `  private key: ${keys.privateKey}   (x-api-key for GET /v3/profiles and POST)`,
+        `  admin key:   ${keys.adminKey}   (Authorization: Bearer for /api/v1/tenants: tenants and keys)`,
         '',
         '',
       ].join('\n'),

@@ -39,7 +39,7 @@ describe('given a key revoked by another process', () => {
     await cli.ensureTenant('revoke');
     const key = await cli.createApiKey('revoke', 'private');
     at(0);
-    expect(await server.authenticate(key)).toEqual({ tenant: 'revoke', kind: 'private' });
+    expect(await server.authenticate(key)).toEqual({ tenant: 'revoke', kind: 'private', restrictions: null });
     at(1_000);
     expect(await cli.revokeApiKey(key)).toBe(1);
     at(1_000 + TENANT_CACHE_MAX_AGE_MS);
@@ -74,7 +74,7 @@ describe('given a key created by another process after the server saw it as unkn
     expect(await server.authenticate(key)).toBeNull();
     await cli.addApiKey('fresh', 'public', key);
     at(TENANT_CACHE_MAX_AGE_MS);
-    expect(await server.authenticate(key)).toEqual({ tenant: 'fresh', kind: 'public' });
+    expect(await server.authenticate(key)).toEqual({ tenant: 'fresh', kind: 'public', restrictions: null });
   });
 });
 
@@ -93,7 +93,7 @@ describe('given a flood of 20,000 unknown keys', () => {
     // Revoked behind the cache's back: only a look-up that reaches the database would see it.
     await dataSource.query(`UPDATE api_keys SET revoked_at = now() WHERE hash = $1`, [hashApiKey(key)]);
     const lookups = Date.now();
-    for (let i = 0; i < 1000; i++) expect(await server.authenticate(key)).toEqual({ tenant: 'flood', kind: 'private' });
+    for (let i = 0; i < 1000; i++) expect(await server.authenticate(key)).toEqual({ tenant: 'flood', kind: 'private', restrictions: null });
     const lookupMs = Date.now() - lookups;
     console.log(`20,000 unknown keys in ${floodMs} ms; then 1,000 look-ups of the known key in ${lookupMs} ms (all from the cache)`);
     // …and the cache still bounds its age.
@@ -139,5 +139,29 @@ describe('given a custom identifier type added by another process', () => {
     // An ingest accepted a record with card_no at 200 (it knew the type); the worker sees it at 300.
     at(300);
     expect((await server.identifierRules('worker', 200)).isIdentifier('card_no')).toBe(true);
+  });
+});
+
+describe('given keys with restrictions and prefixes (issue 11, seed 004)', () => {
+  it('then a restricted key authenticates with its restrictions, an empty list is unrestricted, and every prefix is 12 characters naming one key', async () => {
+    await cli.ensureTenant('scoped');
+    const restricted = await cli.createApiKey('scoped', 'read', { restrictions: ['DE', 'FR', 'DE'] });
+    const open = await cli.createApiKey('scoped', 'read', { restrictions: [] });
+    expect(await server.authenticate(restricted)).toEqual({ tenant: 'scoped', kind: 'read', restrictions: ['DE', 'FR'] });
+    expect(await server.authenticate(open)).toEqual({ tenant: 'scoped', kind: 'read', restrictions: null });
+    const listed = await cli.listApiKeys('scoped');
+    expect(listed.map((k) => k.prefix)).toEqual([restricted.slice(0, 12), open.slice(0, 12)]);
+    expect((await cli.findActiveApiKeys(restricted.slice(0, 12), 'scoped')).map((k) => k.hash)).toEqual([hashApiKey(restricted)]);
+    // Another tenant's prefix names nothing here.
+    expect(await cli.findActiveApiKeys(restricted.slice(0, 12), 'default')).toEqual([]);
+  });
+
+  it('then revoking by hash answers at once in the revoking process', async () => {
+    await cli.ensureTenant('byhash');
+    const key = await server.createApiKey('byhash', 'private');
+    expect(await server.authenticate(key)).not.toBeNull();
+    expect(await server.revokeApiKeysByHash([hashApiKey(key)])).toBe(1);
+    expect(await server.authenticate(key)).toBeNull();
+    expect(await server.revokeApiKeysByHash([hashApiKey(key)])).toBe(0);
   });
 });
