@@ -234,12 +234,9 @@ export class IdentityGraph {
     this.dirtyLinks.delete(key);
     this.removedLinks.set(key, { type: ref.type, value: ref.value });
     const profile = this.profiles.get(target) as ProfileState;
-    if (profile.attributes[ref.type] === ref.value) {
-      // Cleared even when a later write set it (a future `ts`): the value is no longer this profile's identifier.
-      delete profile.attributes[ref.type];
-      const version: Version = [change.ts, change.recordId];
-      if (isNewerVersion(version, profile.versions[ref.type])) profile.versions[ref.type] = version;
-    }
+    // Cleared whatever its version (the value is no longer this profile's identifier); the version is
+    // kept, so a contact linked by this same record (replace-contact) still writes its value.
+    if (profile.attributes[ref.type] === ref.value) delete profile.attributes[ref.type];
     profile.updatedTs = Math.max(profile.updatedTs, change.ts);
     this.dirtyProfiles.add(target);
     return true;

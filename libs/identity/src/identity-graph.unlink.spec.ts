@@ -24,7 +24,7 @@ describe('IdentityGraph.unlink (native contacts, DESIGN §12)', () => {
       expect(g.identifiersOf(id).map((l) => l.type)).toEqual(['phone', 'vuid']);
       const p = g.profile(id)!;
       expect(p.attributes).toEqual({ phone: '+15550000001', vuid: 'v1', city: 'Oslo' });
-      expect(p.versions.email).toEqual([2_000, 'r2']);
+      expect(p.versions.email).toEqual([1_000, 'r1']);
       expect(p.updatedTs).toBe(2_000);
       const dirty = g.dirty();
       expect(dirty.removed).toEqual([{ type: 'email', value: 'ann@x.io' }]);

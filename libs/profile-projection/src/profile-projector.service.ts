@@ -9,6 +9,7 @@ import {
   eventIdempotenceId,
   identifierRefsOf,
   PROFILE_UPSERTS_DLQ_TOPIC,
+  ProfileChangeRecord,
   RecordEnvelope,
 } from '@tessera/contracts';
 import { EventLog, LogRecord, PostgresEventLog, RecordBatch } from '@tessera/event-log';
@@ -38,7 +39,9 @@ import {
   TenantIdentifierKey,
   TenantProfileKey,
   TenantRepository,
+  WriteOutcomeRow,
 } from '@tessera/store';
+import { preloadInputOf, ProfileChangeApplier } from './profile-changes/apply-profile-change';
 
 export const PROFILE_PROJECTOR_GROUP = 'tessera.profile-projector';
 
@@ -129,6 +132,27 @@ function graphInput(d: Decoded): ProfileUpsert | undefined {
     default:
       return undefined;
   }
+}
+
+/** One record the identity graph applies, in log order: an upsert or event, or a native write (§12). */
+type GraphStep =
+  | { d: Decoded; tenant: string; upsert: ProfileUpsert; change?: undefined }
+  | { d: Decoded; tenant: string; change: ProfileChangeRecord; upsert: ProfileUpsert };
+
+function graphStep(d: Decoded): GraphStep | undefined {
+  if (d.decoded.kind === 'profile-change') {
+    // `upsert`: what the change needs pre-loaded (its identifiers, contact and named profile).
+    return { d, tenant: d.decoded.record.tenant, change: d.decoded.record, upsert: preloadInputOf(d.decoded.record, d.ts) };
+  }
+  const upsert = graphInput(d);
+  return upsert && { d, tenant: d.envelope!.tenant, upsert };
+}
+
+/** The outcome row of a native write that reached no profile (received before an erasure of what it names). */
+function erasedOutcome(d: Decoded): WriteOutcomeRow | undefined {
+  if (d.decoded.kind !== 'profile-change') return undefined;
+  const r = d.decoded.record;
+  return { tenant: r.tenant, recordId: r.id, state: 'not-found', profileId: 'profileId' in r ? r.profileId : null, ownerId: null, field: null, contactId: null };
 }
 
 /** Records cut into segments that each end at an erasure (or the range's end). */
@@ -322,6 +346,13 @@ export class ProfileProjector {
     for (const segment of segmentsAtErasures(fresh)) {
       const { live, consents } = await this.dropErased(manager, segment.records, rulesByTenant);
       const changes = await this.resolve(repo, live, rulesByTenant, checkpoint);
+      if (live.length < segment.records.length) {
+        const kept = new Set(live);
+        for (const d of segment.records) {
+          const outcome = kept.has(d) ? undefined : erasedOutcome(d);
+          if (outcome) changes.writeOutcomes.push(outcome);
+        }
+      }
       changes.idempotenceKeys = idempotenceKeys;
       idempotenceKeys = [];
       await repo.save(changes);
@@ -450,17 +481,17 @@ export class ProfileProjector {
     checkpoint: GraphChanges['checkpoint'],
   ): Promise<GraphChanges> {
     const changes = emptyGraphChanges(checkpoint);
-    const inputs: Array<{ d: Decoded; tenant: string; upsert: ProfileUpsert }> = [];
+    const steps: GraphStep[] = [];
     for (const d of todo) {
-      const upsert = graphInput(d);
-      if (upsert) inputs.push({ d, tenant: d.envelope!.tenant, upsert });
+      const step = graphStep(d);
+      if (step) steps.push(step);
     }
-    if (inputs.length === 0) return changes;
+    if (steps.length === 0) return changes;
     // Identifier keys of the whole range, for one lock pass and one load.
     const keys: TenantIdentifierKey[] = [];
     const profileIds: TenantProfileKey[] = [];
     for (const [tenant, rules] of rulesByTenant) {
-      const preload = preloadKeys(inputs.filter((i) => i.tenant === tenant).map((i) => i.upsert), rules);
+      const preload = preloadKeys(steps.filter((i) => i.tenant === tenant).map((i) => i.upsert), rules);
       for (const ref of preload.identifiers) keys.push({ tenant, type: ref.type, value: ref.value });
       for (const id of preload.profileIds) profileIds.push({ tenant, id });
     }
@@ -476,14 +507,7 @@ export class ProfileProjector {
         }),
       );
     }
-    for (const { d, tenant, upsert } of inputs) {
-      const outcome = graphs.get(tenant)!.apply(upsert);
-      for (const message of outcome.warnings) {
-        changes.warnings.push({ tenant, recordId: upsert.recordId, profileId: outcome.profileId, message });
-      }
-      const event = eventRowOf(d, outcome.profileId);
-      if (event) changes.events.push(event);
-    }
+    for (const step of steps) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
     for (const [tenant, graph] of graphs) {
       const dirty = graph.dirty();
       for (const p of dirty.profiles) {
@@ -491,8 +515,26 @@ export class ProfileProjector {
         if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
       }
       for (const i of dirty.identifiers) changes.identifiers.push({ ...i, tenant });
+      for (const r of dirty.removed) changes.removedIdentifiers.push({ tenant, type: r.type, value: r.value });
     }
     return changes;
+  }
+
+  /** One record on the graph: an upsert or event (§5, §10), or a native write with its outcome row (§12). */
+  private applyStep(step: GraphStep, graph: IdentityGraph, rules: IdentifierRules, changes: GraphChanges): void {
+    const { tenant } = step;
+    if (step.change) {
+      const { outcome, warnings } = new ProfileChangeApplier(graph, rules).apply(step.change, step.d.ts);
+      for (const message of warnings) changes.warnings.push({ tenant, recordId: step.change.id, profileId: outcome.profileId, message });
+      changes.writeOutcomes.push({ tenant, recordId: step.change.id, ...outcome });
+      return;
+    }
+    const outcome = graph.apply(step.upsert);
+    for (const message of outcome.warnings) {
+      changes.warnings.push({ tenant, recordId: step.upsert.recordId, profileId: outcome.profileId, message });
+    }
+    const event = eventRowOf(step.d, outcome.profileId);
+    if (event) changes.events.push(event);
   }
 
   /**

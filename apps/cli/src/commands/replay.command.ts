@@ -12,7 +12,7 @@ const APPLY_CHUNK = 2000;
 /** Pseudo partition of the replay's own checkpoint while it applies in record-id order. */
 const REPLAY_ORDER_PARTITION = -1;
 /** Projections a replay rebuilds from the log. Privacy state (erased identifiers, erasure requests) is kept. */
-const PROJECTION_TABLES = ['profiles', 'identifiers', 'identity_warnings', 'profile_events', 'idempotence_ids', 'consents'];
+const PROJECTION_TABLES = ['profiles', 'identifiers', 'identity_warnings', 'profile_events', 'idempotence_ids', 'consents', 'profile_write_outcomes'];
 
 function formatProgress(verb: string, p: DrainProgress): string {
   const rate = p.elapsedMs > 0 ? Math.round((p.done * 1000) / p.elapsedMs) : 0;

@@ -1,12 +1,33 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Native API writes (DESIGN §12): outcomes of profile-change records for the waiting handler. */
+/**
+ * Native API writes (DESIGN §12): the outcome of every profile-change record, written by the projector
+ * in the batch's transaction, read by the handler that waits for it (read-your-writes). Derived state:
+ * a replay truncates and rebuilds it. No personal data: ids, a state and a field name.
+ */
 export class ProfileWrites1700000001200 implements MigrationInterface {
   name = 'ProfileWrites1700000001200';
 
-  async up(_q: QueryRunner): Promise<void> {
-    // DDL filled in by its owner (issue 11).
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE profile_write_outcomes (
+        record_id text PRIMARY KEY,
+        tenant text NOT NULL,
+        state text NOT NULL CHECK (state IN ('applied', 'conflict', 'not-found')),
+        -- applied: the live profile holding the change; conflict/not-found: the profile named (if any)
+        profile_id text,
+        -- conflict: the profile that owns the identifier, and the request field that names it
+        owner_id text,
+        field text,
+        -- applied contact ops: the contact linked
+        contact_id text,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX profile_write_outcomes_profile ON profile_write_outcomes (tenant, profile_id);
+    `);
   }
 
-  async down(_q: QueryRunner): Promise<void> {}
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS profile_write_outcomes`);
+  }
 }

@@ -35,6 +35,10 @@ export interface GraphChanges {
   events: ProfileEventRow[];
   /** `data.idempotence_id`s of the applied events, with the receivedAt their window starts at. */
   idempotenceKeys: IdempotenceKeyRow[];
+  /** Identifier rows unlinked by the batch (native contact DELETE, DESIGN §12): deleted. */
+  removedIdentifiers: TenantIdentifierKey[];
+  /** One row per profile-change record (DESIGN §12): what the waiting handler answers. */
+  writeOutcomes: WriteOutcomeRow[];
   checkpoint: { consumerGroup: string; topic: string; partition: number; nextOffset: number };
 }
 
@@ -51,6 +55,16 @@ export interface ProfileEventRow {
   data: Record<string, unknown>;
 }
 
+export interface WriteOutcomeRow {
+  tenant: string;
+  recordId: string;
+  state: 'applied' | 'conflict' | 'not-found';
+  profileId: string | null;
+  ownerId: string | null;
+  field: string | null;
+  contactId: string | null;
+}
+
 export interface IdempotenceKeyRow {
   tenant: string;
   key: string;
@@ -61,7 +75,7 @@ export interface IdempotenceKeyRow {
 
 /** Empty changes of a checkpoint: the start of every batch's change set. */
 export function emptyGraphChanges(checkpoint: GraphChanges['checkpoint']): GraphChanges {
-  return { profiles: [], identifiers: [], merges: [], warnings: [], events: [], idempotenceKeys: [], checkpoint };
+  return { profiles: [], identifiers: [], merges: [], warnings: [], events: [], idempotenceKeys: [], removedIdentifiers: [], writeOutcomes: [], checkpoint };
 }
 
 /** attribute → [ts, record id], stored inverted as `{"<ts> <record id>": [attribute, …]}`: a profile's
@@ -251,7 +265,11 @@ export class ProfileGraphRepository {
     return found;
   }
 
-  /** One statement: profiles, identifiers, merge redirects, warnings, events, idempotence ids and the checkpoint. */
+  /**
+   * One statement: profiles, identifiers, merge redirects, warnings, events, idempotence ids, unlinked
+   * identifiers, write outcomes and the checkpoint. An unlinked row is never also in `identifiers`
+   * (the graph reports final states), so the DELETE and the upsert never touch the same row.
+   */
   async save(changes: GraphChanges): Promise<void> {
     const profiles = changes.profiles.map((p) => ({
       tenant: p.tenant,
@@ -314,6 +332,18 @@ export class ProfileGraphRepository {
            FROM jsonb_to_recordset($11::jsonb) AS x(tenant text, key text, "receivedAt" bigint, "recordId" text)
          ON CONFLICT (tenant, key) DO UPDATE SET received_at = EXCLUDED.received_at, record_id = EXCLUDED.record_id
          RETURNING 1
+       ), d AS (
+         DELETE FROM identifiers AS t
+          USING unnest($12::text[], $13::text[], $14::text[]) AS x(tenant, type, value)
+          WHERE t.tenant = x.tenant AND t.type = x.type AND t.value = x.value
+         RETURNING 1
+       ), wo AS (
+         INSERT INTO profile_write_outcomes AS t (record_id, tenant, state, profile_id, owner_id, field, contact_id, applied_at)
+         SELECT "recordId", tenant, state, "profileId", "ownerId", field, "contactId", now()
+           FROM jsonb_to_recordset($15::jsonb) AS x("recordId" text, tenant text, state text, "profileId" text, "ownerId" text, field text, "contactId" text)
+         ON CONFLICT (record_id) DO UPDATE SET state = EXCLUDED.state, profile_id = EXCLUDED.profile_id, owner_id = EXCLUDED.owner_id,
+           field = EXCLUDED.field, contact_id = EXCLUDED.contact_id
+         RETURNING 1
        ), o AS (
          INSERT INTO consumer_offsets AS t (consumer_group, topic, partition, next_offset, updated_at)
          VALUES ($5, $6, $7, $8, now())
@@ -323,7 +353,8 @@ export class ProfileGraphRepository {
        )
        SELECT (SELECT count(*) FROM p) AS profiles, (SELECT count(*) FROM i) AS identifiers,
               (SELECT count(*) FROM r) AS redirects, (SELECT count(*) FROM w) AS warnings, (SELECT count(*) FROM e) AS events,
-              (SELECT count(*) FROM k) AS idempotence, (SELECT count(*) FROM o) AS offsets`,
+              (SELECT count(*) FROM k) AS idempotence, (SELECT count(*) FROM d) AS unlinked, (SELECT count(*) FROM wo) AS outcomes,
+              (SELECT count(*) FROM o) AS offsets`,
       [
         JSON.stringify(profiles),
         JSON.stringify(identifiers),
@@ -336,6 +367,10 @@ export class ProfileGraphRepository {
         changes.profiles.map((p) => `${p.tenant}\u0001${p.id}`),
         JSON.stringify(changes.events),
         JSON.stringify(changes.idempotenceKeys),
+        changes.removedIdentifiers.map((r) => r.tenant),
+        changes.removedIdentifiers.map((r) => r.type),
+        changes.removedIdentifiers.map((r) => r.value),
+        JSON.stringify(changes.writeOutcomes),
       ],
     );
   }
