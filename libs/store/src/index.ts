@@ -22,3 +22,4 @@ export * from './erasures/erasures.repository';
 export * from './erasures/erasure-requests.repository';
 export * from './consents/consents.repository';
 export * from './idempotency/idempotency-requests.repository';
+export * from './profile-search';

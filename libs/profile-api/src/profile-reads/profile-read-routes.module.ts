@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { CustomerProfilesReadController } from './customer-profiles-read.controller';
+import { ProfileReadsModule } from './profile-reads.module';
+import { ProfilesReadController } from './profiles-read.controller';
 
-/** Stub; filled in by its owner (issue 11): the GET routes of profiles, contacts and customers' profiles. */
-@Module({})
+/** The GET routes of profiles, contacts and customers' profiles (DESIGN §12). */
+@Module({ imports: [ProfileReadsModule], controllers: [ProfilesReadController, CustomerProfilesReadController] })
 export class ProfileReadRoutesModule {}

@@ -1,5 +1,16 @@
 import { Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ProfileSearchRepository } from '@tessera/store';
+import { ProfileReads } from './profile-reads.port';
+import { ProfileReadsService } from './profile-reads.service';
 
-/** Stub; filled in by its owner (issue 11). */
-@Module({})
+/** Reads of the native API (DESIGN §12): ProfileReadsService, also as the ProfileReads port the write routes answer with. */
+@Module({
+  providers: [
+    { provide: ProfileSearchRepository, useFactory: (dataSource: DataSource) => new ProfileSearchRepository(dataSource), inject: [DataSource] },
+    ProfileReadsService,
+    { provide: ProfileReads, useExisting: ProfileReadsService },
+  ],
+  exports: [ProfileReadsService, ProfileReads],
+})
 export class ProfileReadsModule {}

@@ -1,0 +1,3 @@
+export * from './profile-search.types';
+export * from './profile-search.sql';
+export * from './profile-search.repository';

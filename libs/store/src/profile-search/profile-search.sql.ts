@@ -1,0 +1,194 @@
+import type { ProfileSearch, SearchCondition, SearchScope, SortField, SortKey } from './profile-search.types';
+
+/** Parameters of a statement under construction: `add` returns the placeholder of a new one. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+const STATUS = `COALESCE(p.attributes->>'$status', 'active')`;
+const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+
+/** A JSON-number literal, as a query-string value may spell one. */
+const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+
+function attribute(name: string, params: SqlParams): string {
+  return `p.attributes->${params.add(name)}::text`;
+}
+
+/**
+ * The values an `eq` on an attribute matches: the text as a JSON string, and as the number or boolean
+ * it spells (a query string cannot say which the attribute holds). Each is a containment (`@>`), which
+ * the GIN index on attributes answers.
+ */
+export function equalityCandidates(name: string, value: string): string[] {
+  const candidates: unknown[] = [value];
+  if (JSON_NUMBER.test(value) && Number.isFinite(Number(value))) candidates.push(Number(value));
+  if (value === 'true' || value === 'false') candidates.push(value === 'true');
+  return candidates.map((v) => JSON.stringify({ [name]: v }));
+}
+
+const COMPARATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+function conditionSql(c: SearchCondition, params: SqlParams, tenant: string): string {
+  const f = c.field;
+  switch (f.kind) {
+    case 'status':
+      if (c.op === 'prefix') return `starts_with(${STATUS}, ${params.add(c.value)})`;
+      // A profile no native write touched has no `$status` and is active; the others are found by the GIN.
+      return c.value === 'active' ? `${STATUS} = 'active'` : `p.attributes @> ${params.add(JSON.stringify({ $status: c.value }))}::jsonb`;
+    case 'tag':
+      if (c.op === 'prefix') {
+        return `EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p.attributes->'$tags') = 'array' THEN p.attributes->'$tags' ELSE '[]'::jsonb END) AS t(v)
+                         WHERE starts_with(t.v, ${params.add(c.value)}))`;
+      }
+      return `p.attributes @> ${params.add(JSON.stringify({ $tags: [c.value] }))}::jsonb`;
+    case 'identifier': {
+      const match = c.op === 'prefix' ? `starts_with(i.value, ${params.add(c.value)})` : `i.value = ${params.add(c.value)}`;
+      // Identifier rows point at live profiles; following merged_into as the look-up does costs nothing.
+      return `p.id IN (SELECT COALESCE(x.merged_into, x.id) FROM identifiers i JOIN profiles x ON x.tenant = i.tenant AND x.id = i.profile_id
+                        WHERE i.tenant = ${params.add(tenant)} AND i.type = ${params.add(f.type)} AND ${match})`;
+    }
+    case 'timestamp': {
+      const op = c.op === 'eq' ? '=' : COMPARATORS[c.op as keyof typeof COMPARATORS];
+      return `p.${f.column} ${op} ${params.add(c.value)}::timestamptz`;
+    }
+    case 'attribute': {
+      if (c.op === 'eq') {
+        const any = equalityCandidates(f.name, c.value).map((json) => `p.attributes @> ${params.add(json)}::jsonb`);
+        return any.length === 1 ? any[0] : `(${any.join(' OR ')})`;
+      }
+      const value = attribute(f.name, params);
+      if (c.op === 'prefix') return `starts_with(${value.replace('->', '->>')}, ${params.add(c.value)})`;
+      const op = COMPARATORS[c.op];
+      if (c.compare === 'number') {
+        return `(CASE WHEN jsonb_typeof(${value}) = 'number' THEN (${value})::numeric END) ${op} ${params.add(c.value)}::numeric`;
+      }
+      // ISO times held as strings; anything that does not read as one does not match (never an error).
+      const text = value.replace('->', '->>');
+      return `(CASE WHEN jsonb_typeof(${value}) = 'string' AND ${text} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' AND pg_input_is_valid(${text}, 'timestamptz')
+                    THEN (${text})::timestamptz END) ${op} ${params.add(c.value)}::timestamptz`;
+    }
+  }
+}
+
+/** The WHERE clause of every read: tenant, live rows only, restrictions, customer, conditions. */
+export function whereSql(scope: SearchScope, conditions: readonly SearchCondition[], params: SqlParams): string {
+  const parts = [`p.tenant = ${params.add(scope.tenant)}`, `p.merged_into IS NULL`];
+  if (scope.restrictions) parts.push(`p.attributes->>'restriction' = ANY (${params.add(scope.restrictions)}::text[])`);
+  if (scope.customer !== undefined) parts.push(`p.attributes @> ${params.add(JSON.stringify({ $customer: scope.customer }))}::jsonb`);
+  for (const c of conditions) parts.push(conditionSql(c, params, scope.tenant));
+  return parts.join(' AND ');
+}
+
+interface KeySql {
+  /** The ORDER BY expression. */
+  expr: string;
+  /** Its value as text (the cursor's form). */
+  text: string;
+  /** A cursor text back to the expression's type. */
+  cast: string;
+  desc: boolean;
+}
+
+function keySql(field: SortField, desc: boolean, params: SqlParams): KeySql {
+  switch (field.kind) {
+    case 'created_at':
+    case 'updated_at':
+      return { expr: `p.${field.kind}`, text: `to_char(p.${field.kind} AT TIME ZONE 'UTC', ${UTC_MICROS})`, cast: '::timestamptz', desc };
+    case 'id':
+      return { expr: 'p.id', text: 'p.id', cast: '::text', desc };
+    case 'status':
+      return { expr: STATUS, text: STATUS, cast: '::text', desc };
+    case 'attribute': {
+      // Missing sorts as JSON null: never SQL NULL, so keyset comparisons stay total.
+      const expr = `COALESCE(p.attributes->${params.add(field.name)}::text, 'null'::jsonb)`;
+      return { expr, text: `${expr}::text`, cast: '::jsonb', desc };
+    }
+  }
+}
+
+/** Sort keys with the id tiebreak (in the last key's direction, so one index scan serves both). */
+export function sortKeysSql(sort: readonly SortKey[], params: SqlParams): KeySql[] {
+  const keys: KeySql[] = [];
+  for (const k of sort) {
+    keys.push(keySql(k.field, k.desc, params));
+    if (k.field.kind === 'id') return keys;
+  }
+  keys.push(keySql({ kind: 'id' }, sort.length ? sort[sort.length - 1].desc : false, params));
+  return keys;
+}
+
+/**
+ * Rows after the keyset `after`: one row comparison when every key runs one way (an index range),
+ * otherwise the expanded form (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ….
+ */
+export function keysetSql(keys: KeySql[], after: readonly string[], params: SqlParams): string {
+  const values = keys.map((k, i) => `${params.add(after[i])}${k.cast}`);
+  if (keys.every((k) => k.desc === keys[0].desc)) {
+    return `(${keys.map((k) => k.expr).join(', ')}) ${keys[0].desc ? '<' : '>'} (${values.join(', ')})`;
+  }
+  const ors = keys.map((k, i) => {
+    const equal = keys.slice(0, i).map((e, j) => `${e.expr} = ${values[j]}`);
+    return `(${[...equal, `${k.expr} ${k.desc ? '<' : '>'} ${values[i]}`].join(' AND ')})`;
+  });
+  return `(${ors.join(' OR ')})`;
+}
+
+/**
+ * Per live profile in `ids` (a SQL expression yielding profile ids): its contacts, and whether it is
+ * the primary of its customer — among the customer's live profiles marked `$is_primary`, the one
+ * whose mark is latest; the mark's version is in the packed attribute_versions, read by the caller.
+ */
+export const CONTACTS_SQL = `(SELECT COALESCE(jsonb_agg(jsonb_build_array(i.type, i.value,
+           to_char(i.first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           to_char(i.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) ORDER BY i.first_seen, i.type, i.value), '[]'::jsonb)
+      FROM identifiers i WHERE i.tenant = pg.tenant AND i.profile_id = pg.id AND i.type <> 'zaius_id')`;
+
+/** The customers' marked primaries, for the rows of `pg` that have a customer: [customer, id, packed versions]. */
+export const PRIMARY_CANDIDATES_SQL = `(SELECT jsonb_agg(jsonb_build_array(c.attributes->>'$customer', c.id, c.attribute_versions))
+      FROM (SELECT DISTINCT pg.tenant, pg.attributes->>'$customer' AS customer FROM pg WHERE pg.attributes ? '$customer') pc
+      JOIN profiles c ON c.tenant = pc.tenant AND c.merged_into IS NULL
+       AND c.attributes @> jsonb_build_object('$customer', pc.customer, '$is_primary', true))`;
+
+/**
+ * One statement: the total, the page (sort keys as text, in order) with each profile's contacts,
+ * and the primaries of the page's customers. The page is joined to the total so an empty page still
+ * answers the total.
+ */
+export function searchSql(search: ProfileSearch): { text: string; values: unknown[] } {
+  const params = new SqlParams();
+  const where = whereSql(search.scope, search.conditions, params);
+  const keys = sortKeysSql(search.sort, params);
+  const pageWhere = search.after ? `${where} AND ${keysetSql(keys, search.after, params)}` : where;
+  const order = keys.map((k) => `${k.expr}${k.desc ? ' DESC' : ''}`).join(', ');
+  const text = `WITH pg AS (
+      SELECT row_number() OVER () AS n, q.* FROM (
+        SELECT p.tenant, p.id, p.attributes, p.created_at, p.updated_at, jsonb_build_array(${keys.map((k) => k.text).join(', ')}) AS sort_key
+          FROM profiles p WHERE ${pageWhere}
+         ORDER BY ${order} LIMIT ${params.add(search.limit)} OFFSET ${params.add(search.offset)}) q
+    )
+    SELECT t.total, t.primaries, pg.id, pg.attributes, pg.created_at, pg.updated_at, pg.sort_key, ${CONTACTS_SQL} AS contacts
+      FROM (SELECT (SELECT count(*) FROM profiles p WHERE ${where})::int AS total, ${PRIMARY_CANDIDATES_SQL} AS primaries) t
+      LEFT JOIN pg ON true
+     ORDER BY pg.n`;
+  return { text, values: params.values };
+}
+
+/** One live profile (`id` may be merged away: its survivor) within the scope, with contacts and primaries. */
+export function profileByIdSql(scope: SearchScope, id: string): { text: string; values: unknown[] } {
+  const params = new SqlParams();
+  const where = whereSql(scope, [], params);
+  const text = `WITH pg AS (
+      SELECT p.tenant, p.id, p.attributes, p.created_at, p.updated_at
+        FROM profiles p
+       WHERE p.id = (SELECT COALESCE(s.merged_into, s.id) FROM profiles s WHERE s.tenant = ${params.add(scope.tenant)} AND s.id = ${params.add(id)})
+         AND ${where}
+    )
+    SELECT t.primaries, pg.id, pg.attributes, pg.created_at, pg.updated_at, ${CONTACTS_SQL} AS contacts
+      FROM pg, (SELECT ${PRIMARY_CANDIDATES_SQL} AS primaries) t`;
+  return { text, values: params.values };
+}
