@@ -1,6 +1,8 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { isRegulation, type Regulation } from '@tessera/contracts';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access, ApiProblemException, AuthenticatedRequest } from '@tessera/runtime';
+import { ApiErasureRequest, ApiErasureStatus } from './compliance.dto';
 import { ComplianceService } from './compliance.service';
 
 /** Longest request id looked up (ids are UUIDs); anything longer is unknown. */
@@ -13,6 +15,7 @@ function regulationOf(value: string): Regulation {
 }
 
 /** ODP-compatible deletion requests (DESIGN §11), private key only. */
+@ApiTags('compliance (v3)')
 @Controller('v3/compliance')
 export class ComplianceController {
   constructor(private readonly compliance: ComplianceService) {}
@@ -21,6 +24,8 @@ export class ComplianceController {
   @Post(':regulation/delete')
   @HttpCode(202)
   @Access('private')
+  @ApiOperation({ summary: 'Request the erasure of the people some identifiers resolve to' })
+  @ApiErasureRequest()
   async delete(@Param('regulation') regulation: string, @Body() body: unknown, @Req() request: AuthenticatedRequest) {
     const requestIds = await this.compliance.requestErasure(request.principal!.tenant, regulationOf(regulation), body);
     return { request_ids: requestIds };
@@ -30,6 +35,8 @@ export class ComplianceController {
   @Get(':regulation/status/:requestId')
   @Header('content-type', 'application/json; charset=utf-8')
   @Access('read')
+  @ApiOperation({ summary: 'Status of an erasure request' })
+  @ApiErasureStatus()
   async status(@Param('regulation') regulation: string, @Param('requestId') requestId: string, @Req() request: AuthenticatedRequest) {
     regulationOf(regulation);
     const status = requestId.length <= MAX_REQUEST_ID_LENGTH ? await this.compliance.status(request.principal!.tenant, requestId) : undefined;

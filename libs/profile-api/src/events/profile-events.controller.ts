@@ -1,8 +1,10 @@
 import { Controller, Get, Param, Query, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isUuid } from '@tessera/identity';
 import { Access, AuthenticatedRequest, ProblemException, TenantRateLimiter } from '@tessera/runtime';
 import { encodeEventsCursor } from './events-cursor';
 import { parseEventsQuery } from './events-query';
+import { ApiProfileEvents } from './profile-events.dto';
 import { ProfileEventsReader } from './profile-events.reader';
 
 export interface ProfileEventView {
@@ -15,6 +17,7 @@ export interface ProfileEventView {
 }
 
 /** Events kept per profile, following merges (DESIGN §10, §12 conventions). */
+@ApiTags('profiles')
 @Controller('api/v1/profiles')
 export class ProfileEventsController {
   constructor(
@@ -24,6 +27,8 @@ export class ProfileEventsController {
 
   @Get(':id/events')
   @Access('read')
+  @ApiOperation({ summary: 'List a profile\'s events, newest first' })
+  @ApiProfileEvents()
   async list(@Param('id') id: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest): Promise<{ events: ProfileEventView[]; next: string | null }> {
     const tenant = request.principal!.tenant;
     await this.rateLimiter.take(tenant, 1);

@@ -91,7 +91,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenApiDocument {
     .setVersion(tesseraVersion())
     .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A tenant key (public, read or private) or the admin key' }, API_KEY_SCHEME)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The same key as `Authorization: Bearer <key>`' }, BEARER_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'Tessera API key', description: 'The same key as `Authorization: Bearer <key>`' }, BEARER_SCHEME)
     .build();
   const generated = SwaggerModule.createDocument(app, config, {
     extraModels: [ProblemDto, ProblemFieldErrorDto, ...ZAIUS_MODELS],

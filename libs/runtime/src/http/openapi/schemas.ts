@@ -25,7 +25,7 @@ export const ATTRIBUTE_VALUE_SCHEMA: SchemaObject = {
 export const ATTRIBUTE_NAME_SCHEMA: SchemaObject = { type: 'string', pattern: ATTRIBUTE_NAME_PATTERN.source };
 
 /** An attributes map: name → value (`propertyNames` is JSON Schema 2020-12, valid in OpenAPI 3.1). */
-export function attributesSchema(description: string, maxProperties = maxAttributes + 1): SchemaObject {
+export function attributesSchema(description: string, maxProperties = maxAttributes + 1): { type: 'object'; description: string; additionalProperties: SchemaObject; maxProperties: number } {
   return {
     type: 'object',
     description,
