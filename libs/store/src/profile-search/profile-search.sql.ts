@@ -158,23 +158,48 @@ export const PRIMARY_CANDIDATES_SQL = `(SELECT jsonb_agg(jsonb_build_array(c.att
  * One statement: the total, the page (sort keys as text, in order) with each profile's contacts,
  * and the primaries of the page's customers. The page is joined to the total so an empty page still
  * answers the total.
+ * - No condition: the page walks an index in sort order and the total counts apart.
+ * - Conditions: the matches are scanned once (MATERIALIZED: id and sort keys) and both the total and
+ *   the page's top-N come from that set — the count has to visit every match anyway, so the page
+ *   costs no second scan; only the page's rows are then read in full.
  */
 export function searchSql(search: ProfileSearch): { text: string; values: unknown[] } {
   const params = new SqlParams();
   const where = whereSql(search.scope, search.conditions, params);
   const keys = sortKeysSql(search.sort, params);
-  const pageWhere = search.after ? `${where} AND ${keysetSql(keys, search.after, params)}` : where;
-  const order = keys.map((k) => `${k.expr}${k.desc ? ' DESC' : ''}`).join(', ');
-  const text = `WITH pg AS (
+  const limit = params.add(search.limit);
+  const offset = params.add(search.offset);
+  const shared = search.conditions.length > 0 || search.scope.customer !== undefined || search.scope.restrictions !== null;
+  const tail = `SELECT t.total, t.primaries, pg.id, pg.attributes, pg.created_at, pg.updated_at, pg.sort_key, ${CONTACTS_SQL} AS contacts
+      FROM (SELECT TOTAL AS total, ${PRIMARY_CANDIDATES_SQL} AS primaries) t
+      LEFT JOIN pg ON true
+     ORDER BY pg.n`;
+  if (!shared) {
+    const pageWhere = search.after ? `${where} AND ${keysetSql(keys, search.after, params)}` : where;
+    const order = keys.map((k) => `${k.expr}${k.desc ? ' DESC' : ''}`).join(', ');
+    const text = `WITH pg AS (
       SELECT row_number() OVER () AS n, q.* FROM (
         SELECT p.tenant, p.id, p.attributes, p.created_at, p.updated_at, jsonb_build_array(${keys.map((k) => k.text).join(', ')}) AS sort_key
           FROM profiles p WHERE ${pageWhere}
-         ORDER BY ${order} LIMIT ${params.add(search.limit)} OFFSET ${params.add(search.offset)}) q
+         ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) q
     )
-    SELECT t.total, t.primaries, pg.id, pg.attributes, pg.created_at, pg.updated_at, pg.sort_key, ${CONTACTS_SQL} AS contacts
-      FROM (SELECT (SELECT count(*) FROM profiles p WHERE ${where})::int AS total, ${PRIMARY_CANDIDATES_SQL} AS primaries) t
-      LEFT JOIN pg ON true
-     ORDER BY pg.n`;
+    ${tail.replace('TOTAL', `(SELECT count(*) FROM profiles p WHERE ${where})::int`)}`;
+    return { text, values: params.values };
+  }
+  const onM = keys.map((k, i) => ({ ...k, expr: `m.k${i}` }));
+  const pageWhere = search.after ? `WHERE ${keysetSql(onM, search.after, params)}` : '';
+  const order = onM.map((k) => `${k.expr}${k.desc ? ' DESC' : ''}`).join(', ');
+  const text = `WITH m AS MATERIALIZED (
+      SELECT p.id, ${keys.map((k, i) => `${k.expr} AS k${i}, ${k.text} AS t${i}`).join(', ')} FROM profiles p WHERE ${where}
+    ), top AS (
+      SELECT row_number() OVER () AS n, s.* FROM (
+        SELECT m.id, jsonb_build_array(${keys.map((_, i) => `m.t${i}`).join(', ')}) AS sort_key FROM m ${pageWhere}
+         ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) s
+    ), pg AS (
+      SELECT top.n, p.tenant, p.id, p.attributes, p.created_at, p.updated_at, top.sort_key
+        FROM top JOIN profiles p ON p.tenant = ${params.add(search.scope.tenant)} AND p.id = top.id
+    )
+    ${tail.replace('TOTAL', '(SELECT count(*) FROM m)::int')}`;
   return { text, values: params.values };
 }
 
