@@ -496,6 +496,104 @@ describe('given bad POST /v3/events bodies (DESIGN §10: precise 400 naming the 
   });
 });
 
+describe('given bad bodies and query strings on the /api/v1 profile writes (DESIGN §12: 400 malformed, 422 naming each field, never a 5xx)', () => {
+  const customer = `bad-${tag}`;
+  let routes: Array<[string, string, 'profile' | 'contact' | 'customer']>;
+
+  function write(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<RawResponse> {
+    return rawRequest(server.url, {
+      method,
+      path,
+      headers: { authorization: `Bearer ${server.privateKey}`, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      body,
+    });
+  }
+
+  /** problem+json with `status`, bounded whatever the input; a 422 names every field in `fields` (in any order). */
+  function expectProblemOf(r: RawResponse, status: number, fields?: string[]) {
+    expect({ status: r.status, type: r.headers['content-type'] }).toEqual({ status, type: expect.stringMatching(/^application\/problem\+json/) });
+    expect(r.json).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), instance: expect.stringMatching(/^\/api\/v1\//) });
+    expect(r.text.length).toBeLessThan(16 * 1024);
+    if (fields) expect((r.json.errors as Array<{ field: string }>).map((e) => e.field)).toEqual(expect.arrayContaining(fields));
+  }
+
+  beforeAll(async () => {
+    const created = await write('POST', '/api/v1/profiles', JSON.stringify({ attributes: { email: `writes.${tag}@example.com` } }));
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    const contactId = created.json.contacts[0].contact_id as string;
+    const owned = await write('POST', `/api/v1/customers/${customer}/profiles`, JSON.stringify({ attributes: { username: `bad.${tag}` } }));
+    expect(owned.status).toBe(201);
+    routes = [
+      ['POST', '/api/v1/profiles', 'profile'],
+      ['PUT', `/api/v1/profiles/${id}`, 'profile'],
+      ['PATCH', `/api/v1/profiles/${id}`, 'profile'],
+      ['POST', `/api/v1/profiles/${id}/contacts`, 'contact'],
+      ['PUT', `/api/v1/profiles/${id}/contacts/${contactId}`, 'contact'],
+      ['PATCH', `/api/v1/profiles/${id}/contacts/${contactId}`, 'contact'],
+      ['POST', `/api/v1/customers/${customer}/profiles`, 'customer'],
+      ['PUT', `/api/v1/customers/${customer}/profiles/${owned.json.id}`, 'customer'],
+    ];
+  });
+
+  it('when the JSON is malformed, empty or not UTF-8, then 400 on every write route', async () => {
+    const bodies: Array<string | Buffer> = ['{"attributes": {', '{"attributes":{"email":"a@b.co",}}', '{"n":NaN}', '{"a":1} {"b":2}', '', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])];
+    for (const [method, path] of routes) for (const body of bodies) expectProblemOf(await write(method, path, body), 400);
+  });
+
+  it('when the body is not an object, then 422 at the root (`$`) on every write route', async () => {
+    for (const [method, path] of routes) for (const body of ['"hello"', '42', 'null', 'true', '[]', '[{"attributes":{}}]']) expectProblemOf(await write(method, path, body), 422, ['$']);
+  });
+
+  it('when fields are unknown (prototype keys included), then 422 naming each', async () => {
+    for (const [method, path] of routes) {
+      expectProblemOf(await write(method, path, '{"nickname":1,"__proto__":{"admin":true},"constructor":{"prototype":1}}'), 422, ['nickname', '__proto__', 'constructor']);
+    }
+  });
+
+  it('when every profile field has the wrong type, then 422 naming each one', async () => {
+    const body = JSON.stringify({ attributes: 'x', status: 1, tags: 'x', password: 5, contacts: {}, is_primary: 'yes' });
+    for (const [method, path, kind] of routes) {
+      if (kind === 'contact') expectProblemOf(await write(method, path, JSON.stringify({ key: 5, value: ['x'] })), 422, ['key']);
+      else expectProblemOf(await write(method, path, body), 422, ['attributes', 'status', 'tags', 'password', 'contacts', 'is_primary']);
+    }
+  });
+
+  it('when attribute names and values break the /v3 rules (huge numbers, NUL, lone surrogates, nesting, __proto__), then 422 at attributes.<name>', async () => {
+    const body = '{"attributes":{"email":"x.' + tag + '@example.com","n":1e400,"z":"a\\u0000b","s":"a\\ud800b","deep":[[[[1]]]],"obj":{"a":1},"__proto__":1,"Bad Name":1,"ts":1}}';
+    const fields = ['attributes.n', 'attributes.z', 'attributes.s', 'attributes.deep', 'attributes.obj', 'attributes.__proto__', 'attributes.Bad Name', 'attributes.ts'];
+    for (const [method, path, kind] of routes) if (kind !== 'contact') expectProblemOf(await write(method, path, body), 422, fields);
+  });
+
+  it('when tags, contacts and attributes are far too many, then one bounded 422 each', async () => {
+    const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+    const attributes = Object.fromEntries(many(10_000, (i) => [`a${i}`, i]));
+    const body = JSON.stringify({ attributes, tags: many(10_000, (i) => `t${i}`), contacts: many(10_000, (i) => ({ key: 'email', value: `c${i}@x.co` })) });
+    for (const [method, path, kind] of routes) if (kind !== 'contact') expectProblemOf(await write(method, path, body), 422, ['attributes', 'tags', 'contacts']);
+  });
+
+  it('when contacts are wrong (unknown type, zaius_id, placeholder, impossible phone), then 422 at contacts[i].key|value', async () => {
+    const contacts = [{ key: 'fax', value: '1' }, { key: 'zaius_id', value: '0190a000-0000-7000-8000-000000000001' }, { key: 'email', value: 'null' }, { key: 'phone', value: '555-1234' }];
+    const r = await write('POST', '/api/v1/profiles', JSON.stringify({ attributes: { vuid: `v-${tag}` }, contacts }));
+    expectProblemOf(r, 422, ['contacts[0].key', 'contacts[1].key', 'contacts[2].value', 'contacts[3].value']);
+  });
+
+  it('when a write route gets a query string, then 400 naming the parameter', async () => {
+    for (const [method, path] of routes) {
+      const r = await write(method, `${path}?debug=1`, '{}');
+      expectProblemOf(r, 400);
+      expect(r.json.detail).toContain('`debug`');
+    }
+  });
+
+  it('when the body is not JSON or the path names nothing, then 415 and 404', async () => {
+    for (const [method, path] of routes) expectProblemOf(await write(method, path, 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }), 415);
+    for (const path of ['/api/v1/profiles/not-a-uuid', '/api/v1/profiles/0190a000-0000-7000-8000-0000000000ff/contacts/%00', `/api/v1/customers/${'%20'.repeat(3)}/profiles/0190a000-0000-7000-8000-0000000000ff`]) {
+      expectProblemOf(await write('PUT', path, '{"attributes":{"first_name":"x"}}'), 404);
+    }
+  });
+});
+
 describe('after the whole barrage', () => {
   it('then a normal batch is accepted and applied, and memory stayed bounded', async () => {
     const email = `final.${tag}@example.com`;

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { validateEventBody, validateProfileUpsertBody } from '@tessera/contracts';
 import { extractIdentifiers, IdentifierRules, ZAIUS_ID } from '@tessera/identity';
 import { isAlive, mapLimit, rawRequest, RawResponse } from '../support/faults/http';
+import { parseContactBody, parseProfileBody } from '../../libs/profile-api/src/profiles/profile-body';
 import { ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
 
 const RUNS = 150;
@@ -269,5 +270,88 @@ describe('given random event bodies posted to POST /v3/events', () => {
       })
     ).filter((x) => x !== null);
     expect(unreachable).toEqual([]);
+  }, 180_000);
+});
+
+// ------------------------------------------------------------------ /api/v1 profile writes (DESIGN §12)
+
+const WRITE_RUNS = 120;
+const writeRules = { identifiers: rules };
+const contactKey = fc.constantFrom('email', 'phone', 'vuid', 'customer_id', 'username', 'zaius_id', 'fax', '');
+const contactValue = fc.oneof(fc.emailAddress(), fc.stringMatching(/^\+1 ?[2-9][0-9]{2} ?[0-9]{3}-?[0-9]{4}$/), shortString, fc.integer(), fc.constant(null));
+const contact = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ key: contactKey, value: contactValue, contact_id: fc.string({ maxLength: 22 }), uuid: fc.constant(null) }, { requiredKeys: ['key', 'value'] }) },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+);
+const tagValue = fc.oneof({ weight: 5, arbitrary: fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/) }, { weight: 1, arbitrary: fc.oneof(shortString, fc.integer(), fc.constant('')) });
+const profileBody = fc
+  .tuple(
+    fc.record(
+      {
+        attributes: fc.oneof({ weight: 4, arbitrary: validItem.map((i) => i.attributes) }, { weight: 2, arbitrary: item.map((i) => i.attributes) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }),
+        status: fc.oneof(fc.constantFrom('active', 'closed', 'suspended'), fc.jsonValue({ maxDepth: 1 })),
+        tags: fc.oneof({ weight: 4, arbitrary: fc.array(tagValue, { maxLength: 4 }) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
+        password: fc.oneof(fc.string({ minLength: 8, maxLength: 24 }), shortString, fc.integer()),
+        contacts: fc.oneof({ weight: 4, arbitrary: fc.array(contact, { maxLength: 3 }) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
+        is_primary: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 0 })),
+        id: fc.uuid(),
+        enabled: fc.boolean(),
+        created_at: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      },
+      { requiredKeys: [] },
+    ),
+    fc.option(fc.dictionary(attributeName, fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }), { freq: 4, nil: undefined }),
+  )
+  .map(([known, unknown]) => ({ ...(unknown ?? {}), ...known }) as Record<string, unknown>);
+
+describe('given random bodies written to the /api/v1 profile routes', () => {
+  let profileId: string;
+  const customer = `fuzz-${process.pid}`;
+  const call = (method: string, path: string, payload: Buffer, type = 'application/json') =>
+    rawRequest(server.url, { method, path, headers: { 'content-type': type, 'content-length': payload.length, authorization: `Bearer ${server.privateKey}` }, body: payload });
+
+  beforeAll(async () => {
+    const created = await call('POST', '/api/v1/profiles', Buffer.from(JSON.stringify({ attributes: { email: `fuzz.writes.${process.pid}@example.com` } })));
+    expect(created.status).toBe(201);
+    profileId = created.json.id;
+  });
+
+  it(`then over ${WRITE_RUNS} runs: no 5xx, and the answer is the body parser's verdict (201/200/409 when valid, 422 naming the same fields when not)`, async () => {
+    const statuses: Record<string, number> = {};
+    const route = fc.constantFrom(
+      { method: 'POST', path: () => '/api/v1/profiles', options: { mode: 'create', route: 'profiles' } as const, contact: false },
+      { method: 'PATCH', path: () => `/api/v1/profiles/${profileId}`, options: { mode: 'patch', route: 'profiles' } as const, contact: false },
+      { method: 'POST', path: () => `/api/v1/customers/${customer}/profiles`, options: { mode: 'create', route: 'customers' } as const, contact: false },
+      { method: 'POST', path: () => `/api/v1/profiles/${profileId}/contacts`, options: undefined, contact: true },
+    );
+    const payloadOf = fc.oneof(
+      { weight: 8, arbitrary: fc.oneof(profileBody, contact).map((v) => ({ kind: 'json' as const, value: v as unknown })) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 48 }).map((value) => ({ kind: 'bytes' as const, value })) },
+    );
+
+    await fc.assert(
+      fc.asyncProperty(route, payloadOf, async (r, b) => {
+        const payload = b.kind === 'json' ? Buffer.from(JSON.stringify(b.value) ?? 'null') : Buffer.from(b.value);
+        const answer = await call(r.method, r.path(), payload);
+        statuses[String(answer.status ?? answer.error)] = (statuses[String(answer.status ?? answer.error)] ?? 0) + 1;
+        expect(answer.error).toBeUndefined();
+        expect(answer.status).toBeLessThan(500);
+        expect([200, 201, 400, 409, 422, 429]).toContain(answer.status);
+        expect(answer.headers['content-type']).toMatch(answer.status! >= 400 ? /^application\/problem\+json/ : /^application\/json/);
+        if (b.kind !== 'json' || answer.status === 429) return;
+        const document = JSON.parse(payload.toString('utf8'));
+        const verdict = r.contact ? parseContactBody(document, rules, 'post') : parseProfileBody(document, writeRules, { ...r.options!, profileId });
+        if (verdict.ok) expect({ valid: true, status: [200, 201, 409].includes(answer.status!) ? 'written or 409' : answer.status }).toEqual({ valid: true, status: 'written or 409' });
+        else {
+          expect({ valid: false, status: answer.status }).toEqual({ valid: false, status: 422 });
+          expect(answer.json.errors).toEqual(verdict.errors);
+        }
+      }),
+      { numRuns: WRITE_RUNS },
+    );
+    expect(isAlive(server.process.pid)).toBe(true);
+    expect(statuses['422']).toBeGreaterThan(0);
+    expect((statuses['201'] ?? 0) + (statuses['200'] ?? 0)).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Access, ApiProblemResponses, type AuthenticatedRequest, ProblemException, TenantRateLimiter } from '@tessera/runtime';
 import { TenantRepository } from '@tessera/store';
@@ -7,7 +7,7 @@ import { foldContacts } from '../profiles/contact-fold';
 import { CUSTOMER_ID_PATTERN, parseProfileBody } from '../profiles/profile-body';
 import { ProfileWriteAnswers } from '../profiles/profile-write-answers.service';
 import { NativeProfileDto, PendingWriteDto } from '../profiles/profiles.dto';
-import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer } from '../profiles/write-route.helpers';
+import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from '../profiles/write-route.helpers';
 import { CustomerProfileWriteDto } from './customers.dto';
 
 const CUSTOMER_PARAM = { name: 'customer', description: 'The customer account id', schema: { type: 'string' } } as const;
@@ -34,7 +34,8 @@ export class CustomerProfileWritesController {
   @ApiResponse({ status: 201, description: 'Created and applied: the profile (with `customer` and `is_primary`)', type: NativeProfileDto, headers: LOCATION_HEADER })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
-  async create(@Param('customer') customer: string, @Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async create(@Param('customer') customer: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     customerParam(customer);
     const tenant = await this.tenantOf(request);
     const rules = await bodyRulesOf(this.tenants, tenant);
@@ -53,7 +54,8 @@ export class CustomerProfileWritesController {
   @ApiResponse({ status: 200, description: 'Applied: the profile', type: NativeProfileDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
-  async replace(@Param('customer') customer: string, @Param('id') id: string, @Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async replace(@Param('customer') customer: string, @Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     const profileId = await this.customersProfile(customer, id, request);
     const tenant = request.principal!.tenant;
     const { contacts, ...fields } = bodyOrProblem(parseProfileBody(body, await bodyRulesOf(this.tenants, tenant), { mode: 'replace', route: 'customers', profileId }));
@@ -69,7 +71,8 @@ export class CustomerProfileWritesController {
   @ApiParam(ID_PARAM)
   @ApiResponse({ status: 204, description: 'Erasure accepted' })
   @ApiProblemResponses(401, 403, 404, 429, 503)
-  async erase(@Param('customer') customer: string, @Param('id') id: string, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async erase(@Param('customer') customer: string, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     const profileId = await this.customersProfile(customer, id, request);
     return sendAnswer(reply, await this.answers.erase(request.principal!.tenant, profileId));
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { contactIdOf } from '@tessera/contracts';
 import { Access, ApiProblemResponses, type AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { parseContactBody } from './profile-body';
 import { ProfileWriteAnswers } from './profile-write-answers.service';
 import { NativeContactDto, NativeContactInputDto, NativeContactPatchDto, PendingWriteDto } from './profiles.dto';
-import { bodyOrProblem, contactIdParam, LOCATION_HEADER, profileIdParam, sendAnswer } from './write-route.helpers';
+import { bodyOrProblem, contactIdParam, LOCATION_HEADER, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
 
 const ID_PARAM = { name: 'id', description: 'The profile id', schema: { type: 'string', format: 'uuid' } } as const;
 const CONTACT_ID_PARAM = { name: 'contact_id', description: 'The contact id (names the tenant, type and value)', schema: { type: 'string' } } as const;
@@ -31,7 +31,8 @@ export class ProfileContactWritesController {
   @ApiResponse({ status: 201, description: 'Linked: the contact', type: NativeContactDto, headers: LOCATION_HEADER })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
-  async add(@Param('id') id: string, @Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async add(@Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     const profileId = profileIdParam(id);
     const tenant = await this.tenantOf(request);
     const contact = bodyOrProblem(parseContactBody(body, await this.tenants.identifierRules(tenant), 'post'));
@@ -47,7 +48,8 @@ export class ProfileContactWritesController {
   @ApiResponse({ status: 200, description: 'Applied: the (new) contact', type: NativeContactDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
-  replace(@Param('id') id: string, @Param('contact_id') contactId: string, @Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  replace(@Param('id') id: string, @Param('contact_id') contactId: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     return this.change('put', id, contactId, body, request, reply);
   }
 
@@ -60,7 +62,8 @@ export class ProfileContactWritesController {
   @ApiResponse({ status: 200, description: 'Applied: the (new) contact', type: NativeContactDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
-  patch(@Param('id') id: string, @Param('contact_id') contactId: string, @Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  patch(@Param('id') id: string, @Param('contact_id') contactId: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     return this.change('patch', id, contactId, body, request, reply);
   }
 
@@ -73,7 +76,8 @@ export class ProfileContactWritesController {
   @ApiResponse({ status: 204, description: 'Unlinked' })
   @ApiResponse(PENDING)
   @ApiProblemResponses(401, 403, 404, 429, 503)
-  async remove(@Param('id') id: string, @Param('contact_id') contactId: string, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async remove(@Param('id') id: string, @Param('contact_id') contactId: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     const profileId = profileIdParam(id);
     const contact = contactIdParam(contactId);
     const tenant = await this.tenantOf(request);

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Access, ApiProblemResponse, ApiProblemResponses, type AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
 import { TenantRepository } from '@tessera/store';
@@ -7,7 +7,7 @@ import { parseProfileBody, type ProfileWriteMode } from './profile-body';
 import { foldContacts } from './contact-fold';
 import { ProfileWriteAnswers, profilePath } from './profile-write-answers.service';
 import { NativeProfileDto, NativeProfileWriteDto, PendingWriteDto } from './profiles.dto';
-import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer } from './write-route.helpers';
+import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
 
 const ID_PARAM = { name: 'id', description: 'The profile id (a merged-away id writes to its survivor)', schema: { type: 'string', format: 'uuid' } } as const;
 const PENDING = { status: 202, description: 'On the log but not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS; `Location` names the profile', type: PendingWriteDto, headers: LOCATION_HEADER };
@@ -30,7 +30,8 @@ export class ProfileWritesController {
   @ApiResponse({ status: 201, description: 'Created and applied: the profile', type: NativeProfileDto, headers: LOCATION_HEADER })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 409, 422, 429, 503)
-  async create(@Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async create(@Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     const tenant = await this.tenantOf(request);
     const rules = await bodyRulesOf(this.tenants, tenant);
     const { contacts, ...fields } = bodyOrProblem(parseProfileBody(body, rules, { mode: 'create', route: 'profiles' }));
@@ -47,7 +48,8 @@ export class ProfileWritesController {
   @ApiResponse({ status: 200, description: 'Applied: the profile', type: NativeProfileDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
-  replace(@Param('id') id: string, @Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  replace(@Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     return this.change('replace', id, body, request, reply);
   }
 
@@ -59,7 +61,8 @@ export class ProfileWritesController {
   @ApiResponse({ status: 200, description: 'Applied: the profile', type: NativeProfileDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
-  patch(@Param('id') id: string, @Body() body: unknown, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  patch(@Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     return this.change('patch', id, body, request, reply);
   }
 
@@ -71,7 +74,8 @@ export class ProfileWritesController {
   @ApiResponse({ status: 204, description: 'Erasure accepted' })
   @ApiProblemResponse(404, 'No such profile in the key\'s tenant')
   @ApiProblemResponses(401, 403, 429, 503)
-  async erase(@Param('id') id: string, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async erase(@Param('id') id: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noQueryParameters(query);
     const profileId = profileIdParam(id);
     const tenant = await this.tenantOf(request);
     return sendAnswer(reply, await this.answers.erase(tenant, profileId));

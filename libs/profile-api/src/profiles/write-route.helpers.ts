@@ -18,6 +18,12 @@ export function contactIdParam(contactId: string): string {
   return contactId;
 }
 
+/** Writes take no query parameters (DESIGN §12: a query-string error is a 400 naming the parameter). */
+export function noQueryParameters(query: Record<string, unknown> | undefined): void {
+  const name = query ? Object.keys(query)[0] : undefined;
+  if (name !== undefined) throw ProblemException.badParameter(name.slice(0, 80), 'is not a parameter of this route (writes take none)');
+}
+
 /** The parsed body, or the 422 naming every bad field. */
 export function bodyOrProblem<T>(parsed: Parsed<T>): T {
   if (!parsed.ok) throw ProblemException.validation(parsed.errors);
