@@ -51,6 +51,7 @@ import {
 import { generatePopulation, Population } from './population';
 import { KafkaPhaseResult, kafkaPhaseUnavailable, runKafkaPhase } from './kafka-phase';
 import { generateEvents, storedEventCount } from './events-phase';
+import { runSearchPhase, type SearchPhaseResult } from './search-phase';
 import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
 import type { PgTraceSnapshot } from './instrument/pg-trace';
@@ -70,6 +71,7 @@ const TARGETS = {
   'replay.recordsPerSec': { min: 30_000 },
   'lookup.reqPerSec': { min: 5_000 },
   'lookup.p99Ms': { max: 10 },
+  'search.p99Ms': { max: 50 },
   'memory.peakRssMiB': { max: 512 },
 } as const;
 
@@ -644,6 +646,12 @@ async function main(): Promise<void> {
     const lookupFixed = loadSummary(lookupFixedRun, 0);
     log(`lookup at ${fmtInt(lookupRate)} req/s: p50 ${fmtMs(lookupFixed.p50Ms)}, p99 ${fmtMs(lookupFixed.p99Ms)}`);
 
+    // --- search (bench/search-phase.ts): the native listing over the projected population -----------
+    const search: SearchPhaseResult | { error: string } = await runSearchPhase({
+      baseUrl: server.url, key: priv, db, concurrency: o.concurrency, seconds: o.lookupSeconds, phase: (name, work) => rec.run(name, work), summarize: loadSummary, log,
+    }).catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+    if ('error' in search) log(`search phase failed: ${search.error}`);
+
     // --- end to end: new people, projector running ----------------------------------------------
     const e2ePop = generatePopulation({ people: o.e2ePeople, prefix: 'e', seed: o.seed + 1, batchSize: o.batch });
     const e2eBefore = await logPosition(db);
@@ -818,6 +826,7 @@ async function main(): Promise<void> {
         maxRun: lookupMax,
         fixedRun: lookupFixed,
       },
+      search,
       memory: { peakRssMiB: round(serverPeakRss), postgresPeakPssMiB: round(watcher.peakPostgresPssMiB) },
       finalState,
     });
@@ -898,7 +907,7 @@ function analyseProfiles(dir: string, phases: Record<string, PhaseRecord>, serve
     out.clockSkewMs = round(reader.startMs - serverSpawnMs, 1);
     md.push(`Server profile starts ${out.clockSkewMs} ms after the bench spawned the server (same monotonic clock).`, '');
     const analyses: Record<string, unknown> = {};
-    for (const name of ['ingest-max', 'ingest-fixed', 'projection', 'ceiling-db', 'lookup-max', 'end-to-end', 'queryable-latency']) {
+    for (const name of ['ingest-max', 'ingest-fixed', 'projection', 'ceiling-db', 'lookup-max', 'search-max', 'end-to-end', 'queryable-latency']) {
       const p = phases[name];
       if (!p) continue;
       const a = reader.analyse(p.startMs, p.endMs, 30);
@@ -971,6 +980,8 @@ function printTable(full: Record<string, unknown>): void {
   add('replay from offset 0', 'replay.recordsPerSec', 'records/s');
   add('lookup GET ?email= (50 conn)', 'lookup.reqPerSec', 'req/s');
   add('lookup p99 at half max', 'lookup.p99Ms', 'ms', (v) => v.toFixed(1));
+  add('search (status+city, updated_at desc, 50 conn)', 'search.maxPerSec', 'req/s');
+  add('search p99 at half max', 'search.p99Ms', 'ms', (v) => v.toFixed(1));
   add('server peak RSS', 'memory.peakRssMiB', 'MiB');
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['metric', 'value', 'target', ''][i]!.length));
   const line = (r: string[]) => `| ${r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;

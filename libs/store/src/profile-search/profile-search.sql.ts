@@ -89,6 +89,8 @@ interface KeySql {
   expr: string;
   /** Its value as text (the cursor's form). */
   text: string;
+  /** The same text of another expression holding the key (a column of the materialized matches). */
+  textOf(expr: string): string;
   /** A cursor text back to the expression's type. */
   cast: string;
   desc: boolean;
@@ -97,16 +99,18 @@ interface KeySql {
 function keySql(field: SortField, desc: boolean, params: SqlParams): KeySql {
   switch (field.kind) {
     case 'created_at':
-    case 'updated_at':
-      return { expr: `p.${field.kind}`, text: `to_char(p.${field.kind} AT TIME ZONE 'UTC', ${UTC_MICROS})`, cast: '::timestamptz', desc };
+    case 'updated_at': {
+      const textOf = (e: string) => `to_char(${e} AT TIME ZONE 'UTC', ${UTC_MICROS})`;
+      return { expr: `p.${field.kind}`, text: textOf(`p.${field.kind}`), textOf, cast: '::timestamptz', desc };
+    }
     case 'id':
-      return { expr: 'p.id', text: 'p.id', cast: '::text', desc };
+      return { expr: 'p.id', text: 'p.id', textOf: (e) => e, cast: '::text', desc };
     case 'status':
-      return { expr: STATUS, text: STATUS, cast: '::text', desc };
+      return { expr: STATUS, text: STATUS, textOf: (e) => e, cast: '::text', desc };
     case 'attribute': {
       // Missing sorts as JSON null: never SQL NULL, so keyset comparisons stay total.
       const expr = `COALESCE(p.attributes->${params.add(field.name)}::text, 'null'::jsonb)`;
-      return { expr, text: `${expr}::text`, cast: '::jsonb', desc };
+      return { expr, text: `${expr}::text`, textOf: (e) => `${e}::text`, cast: '::jsonb', desc };
     }
   }
 }
@@ -190,10 +194,10 @@ export function searchSql(search: ProfileSearch): { text: string; values: unknow
   const pageWhere = search.after ? `WHERE ${keysetSql(onM, search.after, params)}` : '';
   const order = onM.map((k) => `${k.expr}${k.desc ? ' DESC' : ''}`).join(', ');
   const text = `WITH m AS MATERIALIZED (
-      SELECT p.id, ${keys.map((k, i) => `${k.expr} AS k${i}, ${k.text} AS t${i}`).join(', ')} FROM profiles p WHERE ${where}
+      SELECT p.id, ${keys.map((k, i) => `${k.expr} AS k${i}`).join(', ')} FROM profiles p WHERE ${where}
     ), top AS (
       SELECT row_number() OVER () AS n, s.* FROM (
-        SELECT m.id, jsonb_build_array(${keys.map((_, i) => `m.t${i}`).join(', ')}) AS sort_key FROM m ${pageWhere}
+        SELECT m.id, jsonb_build_array(${keys.map((k, i) => k.textOf(`m.k${i}`)).join(', ')}) AS sort_key FROM m ${pageWhere}
          ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) s
     ), pg AS (
       SELECT top.n, p.tenant, p.id, p.attributes, p.created_at, p.updated_at, top.sort_key
