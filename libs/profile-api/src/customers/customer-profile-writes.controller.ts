@@ -6,7 +6,8 @@ import type { FastifyReply } from 'fastify';
 import { foldContacts } from '../profiles/contact-fold';
 import { CUSTOMER_ID_PATTERN, parseProfileBody } from '../profiles/profile-body';
 import { ProfileWriteAnswers } from '../profiles/profile-write-answers.service';
-import { NativeProfileDto, PendingWriteDto } from '../profiles/profiles.dto';
+import { ProfileDto } from '../profile-reads/profile-read.dto';
+import { PendingWriteDto } from '../profiles/profiles.dto';
 import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from '../profiles/write-route.helpers';
 import { CustomerProfileWriteDto } from './customers.dto';
 
@@ -31,7 +32,7 @@ export class CustomerProfileWritesController {
   @ApiOperation({ summary: 'Create a customer\'s profile', description: 'As POST /api/v1/profiles, owned by the customer; `is_primary` beside `attributes`.' })
   @ApiParam(CUSTOMER_PARAM)
   @ApiBody({ type: CustomerProfileWriteDto })
-  @ApiResponse({ status: 201, description: 'Created and applied: the profile (with `customer` and `is_primary`)', type: NativeProfileDto, headers: LOCATION_HEADER })
+  @ApiResponse({ status: 201, description: 'Created and applied: the profile (with `customer` and `is_primary`)', type: ProfileDto, headers: LOCATION_HEADER })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
   async create(@Param('customer') customer: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -51,7 +52,7 @@ export class CustomerProfileWritesController {
   @ApiParam(CUSTOMER_PARAM)
   @ApiParam(ID_PARAM)
   @ApiBody({ type: CustomerProfileWriteDto })
-  @ApiResponse({ status: 200, description: 'Applied: the profile', type: NativeProfileDto })
+  @ApiResponse({ status: 200, description: 'Applied: the profile', type: ProfileDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
   async replace(@Param('customer') customer: string, @Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -6,7 +6,8 @@ import { TenantRepository } from '@tessera/store';
 import type { FastifyReply } from 'fastify';
 import { parseContactBody } from './profile-body';
 import { ProfileWriteAnswers } from './profile-write-answers.service';
-import { NativeContactDto, NativeContactInputDto, NativeContactPatchDto, PendingWriteDto } from './profiles.dto';
+import { ContactDto } from '../profile-reads/profile-read.dto';
+import { NativeContactInputDto, NativeContactPatchDto, PendingWriteDto } from './profiles.dto';
 import { bodyOrProblem, contactIdParam, LOCATION_HEADER, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
 
 const ID_PARAM = { name: 'id', description: 'The profile id', schema: { type: 'string', format: 'uuid' } } as const;
@@ -28,7 +29,7 @@ export class ProfileContactWritesController {
   @ApiOperation({ summary: 'Add a contact', description: 'Links an identifier to the profile. One that belongs to another profile → 409 (no implicit merge).' })
   @ApiParam(ID_PARAM)
   @ApiBody({ type: NativeContactInputDto })
-  @ApiResponse({ status: 201, description: 'Linked: the contact', type: NativeContactDto, headers: LOCATION_HEADER })
+  @ApiResponse({ status: 201, description: 'Linked: the contact', type: ContactDto, headers: LOCATION_HEADER })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
   async add(@Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -45,7 +46,7 @@ export class ProfileContactWritesController {
   @ApiParam(ID_PARAM)
   @ApiParam(CONTACT_ID_PARAM)
   @ApiBody({ type: NativeContactInputDto })
-  @ApiResponse({ status: 200, description: 'Applied: the (new) contact', type: NativeContactDto })
+  @ApiResponse({ status: 200, description: 'Applied: the (new) contact', type: ContactDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
   replace(@Param('id') id: string, @Param('contact_id') contactId: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -59,7 +60,7 @@ export class ProfileContactWritesController {
   @ApiParam(ID_PARAM)
   @ApiParam(CONTACT_ID_PARAM)
   @ApiBody({ type: NativeContactPatchDto })
-  @ApiResponse({ status: 200, description: 'Applied: the (new) contact', type: NativeContactDto })
+  @ApiResponse({ status: 200, description: 'Applied: the (new) contact', type: ContactDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
   patch(@Param('id') id: string, @Param('contact_id') contactId: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -6,7 +6,8 @@ import type { FastifyReply } from 'fastify';
 import { parseProfileBody, type ProfileWriteMode } from './profile-body';
 import { foldContacts } from './contact-fold';
 import { ProfileWriteAnswers, profilePath } from './profile-write-answers.service';
-import { NativeProfileDto, NativeProfileWriteDto, PendingWriteDto } from './profiles.dto';
+import { ProfileDto } from '../profile-reads/profile-read.dto';
+import { NativeProfileWriteDto, PendingWriteDto } from './profiles.dto';
 import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
 
 const ID_PARAM = { name: 'id', description: 'The profile id (a merged-away id writes to its survivor)', schema: { type: 'string', format: 'uuid' } } as const;
@@ -14,7 +15,7 @@ const PENDING = { status: 202, description: 'On the log but not applied within T
 
 /** The native profile writes (DESIGN §12): each a record on the log, answered once the projection applied it. */
 @ApiTags('profiles')
-@ApiExtraModels(NativeProfileDto, PendingWriteDto)
+@ApiExtraModels(ProfileDto, PendingWriteDto)
 @Controller('api/v1/profiles')
 export class ProfileWritesController {
   constructor(
@@ -27,7 +28,7 @@ export class ProfileWritesController {
   @Access('private')
   @ApiOperation({ summary: 'Create a profile', description: '`attributes` (or `contacts`) must hold at least one identifier. An identifier that already belongs to a profile → 409 naming that profile.' })
   @ApiBody({ type: NativeProfileWriteDto, examples: { seed002: { value: { attributes: { first_name: 'Mary', last_name: 'Smith' }, contacts: [{ key: 'email', value: 'mary.smith@example.com' }], status: 'active', tags: ['blue'] } } } })
-  @ApiResponse({ status: 201, description: 'Created and applied: the profile', type: NativeProfileDto, headers: LOCATION_HEADER })
+  @ApiResponse({ status: 201, description: 'Created and applied: the profile', type: ProfileDto, headers: LOCATION_HEADER })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 409, 422, 429, 503)
   async create(@Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -45,7 +46,7 @@ export class ProfileWritesController {
   @ApiOperation({ summary: 'Replace a profile', description: 'Replaces attributes, status and tags: attributes left out are cleared. Listed contacts are linked (none is unlinked: DELETE the contact). Read-only fields are ignored, so what was read can be PUT back.' })
   @ApiParam(ID_PARAM)
   @ApiBody({ type: NativeProfileWriteDto })
-  @ApiResponse({ status: 200, description: 'Applied: the profile', type: NativeProfileDto })
+  @ApiResponse({ status: 200, description: 'Applied: the profile', type: ProfileDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
   replace(@Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -58,7 +59,7 @@ export class ProfileWritesController {
   @ApiOperation({ summary: 'Change a profile', description: 'Merges like a /v3 upsert: attributes given are set (null clears), others kept; status, tags, password only when given.' })
   @ApiParam(ID_PARAM)
   @ApiBody({ type: NativeProfileWriteDto })
-  @ApiResponse({ status: 200, description: 'Applied: the profile', type: NativeProfileDto })
+  @ApiResponse({ status: 200, description: 'Applied: the profile', type: ProfileDto })
   @ApiResponse(PENDING)
   @ApiProblemResponses(400, 401, 403, 404, 409, 422, 429, 503)
   patch(@Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {

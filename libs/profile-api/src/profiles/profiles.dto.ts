@@ -3,65 +3,13 @@ import { PROFILE_STATUSES } from '@tessera/contracts';
 import { MAX_CONTACTS, PASSWORD_LIMITS, TAG_LIMITS } from './profile-body';
 
 /**
- * OpenAPI shapes of the native profile writes (DESIGN §12). Documentation only: bodies are judged by
- * `parseProfileBody` / `parseContactBody` (precise 422 paths), not by these classes.
+ * OpenAPI shapes of the native profile writes' requests (DESIGN §12); answers are the reads' ProfileDto
+ * and ContactDto. Documentation only: bodies are judged by `parseProfileBody` / `parseContactBody`
+ * (precise 422 paths), not by these classes.
  */
 
 const ID = '0190a4c2-7d1e-7b3a-9c55-2f4d8e6a1b20';
 const CONTACT_ID = 'q3Jx0m1s8bqk4Zy7dC2wEw';
-const TIME = '2026-12-03T01:02:03.456Z';
-
-export class NativeContactDto {
-  @ApiProperty({ description: 'Names the tenant, identifier type and value: a changed value is a new contact with its own id', example: CONTACT_ID })
-  contact_id!: string;
-
-  @ApiProperty({ description: 'An identifier type of the tenant (email, phone, customer_id, username, vuid, custom types)', example: 'email' })
-  key!: string;
-
-  @ApiProperty({ description: 'The normalised value', example: 'mary.smith@example.com' })
-  value!: string;
-
-  @ApiProperty({ format: 'date-time', example: TIME })
-  created_at!: string;
-
-  @ApiProperty({ format: 'date-time', example: TIME })
-  updated_at!: string;
-}
-
-export class NativeProfileDto {
-  @ApiProperty({ description: 'The profile id (zaius_id)', format: 'uuid', example: ID })
-  id!: string;
-
-  @ApiProperty({ enum: PROFILE_STATUSES, example: 'active' })
-  status!: string;
-
-  @ApiProperty({ description: '`status == "active"`', example: true })
-  enabled!: boolean;
-
-  @ApiProperty({ type: [String], example: ['blue', 'green'] })
-  tags!: string[];
-
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { first_name: 'Mary', last_name: 'Smith', email: 'mary.smith@example.com' } })
-  attributes!: Record<string, unknown>;
-
-  @ApiProperty({ type: () => [NativeContactDto] })
-  contacts!: NativeContactDto[];
-
-  @ApiProperty({ description: 'Whether a password is set (the password itself is never returned)', example: false })
-  has_password!: boolean;
-
-  @ApiProperty({ format: 'date-time', example: TIME })
-  created_at!: string;
-
-  @ApiProperty({ format: 'date-time', example: TIME })
-  updated_at!: string;
-
-  @ApiPropertyOptional({ description: 'Only on a profile that belongs to a customer account (seed 000)', example: 'c-1001' })
-  customer?: string;
-
-  @ApiPropertyOptional({ description: 'Only on a customer\'s profile: whether it is that customer\'s primary one', example: true })
-  is_primary?: boolean;
-}
 
 /** A contact in a request: read-only fields of the contact object (`contact_id`, `created_at`, `updated_at`) are ignored. */
 export class NativeContactInputDto {
