@@ -82,7 +82,7 @@ export function ApiConsentUpdate(): MethodDecorator {
 export function ApiConsentFind(): MethodDecorator {
   return applyDecorators(
     ApiParam({ name: 'identifier_field_name', description: 'An identifier type of the tenant', example: 'email' }),
-    ApiQuery({ name: 'id', required: true, description: 'The identifier value', schema: { type: 'string', minLength: 1 }, example: 'jane@example.com' }),
+    ApiQuery({ name: 'id', required: true, description: 'The identifier value', schema: { type: 'string', minLength: 1, example: 'jane@example.com' } }),
     ApiOkResponse({
       type: ConsentViewDto,
       example: { identifier_field_name: 'email', identifier_value: 'jane@example.com', consent: false, consent_update_reason: 'unsubscribed from the newsletter', consent_update_ts: 1764723723 },

@@ -15,6 +15,12 @@ describe('schemaTo31 (OpenAPI 3.0 schema → JSON Schema 2020-12)', () => {
     });
   });
 
+  it('given a nullable reference as swagger writes it ({type: object, allOf: [$ref]}), when raised, then null is an alternative, not a type beside the reference', () => {
+    expect(schemaTo31({ type: 'object', nullable: true, allOf: [{ $ref: '#/components/schemas/X' }] })).toEqual({
+      anyOf: [{ type: 'object', allOf: [{ $ref: '#/components/schemas/X' }] }, { type: 'null' }],
+    });
+  });
+
   it('given boolean exclusive bounds and an example, when raised, then bounds are numbers and the example is in examples', () => {
     expect(schemaTo31({ type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 9, exclusiveMaximum: false, example: 3 })).toEqual({
       type: 'number',

@@ -48,13 +48,15 @@ export function schemaTo31(input: unknown): unknown {
 
 /** The schema admitting `null` as well. */
 function withNull(schema: Json): Json {
-  if (typeof schema.type === 'string' || Array.isArray(schema.type)) {
+  const composed = ['$ref', 'allOf', 'oneOf', 'anyOf'].some((k) => k in schema);
+  if (!composed && (typeof schema.type === 'string' || Array.isArray(schema.type))) {
     const types = ([] as unknown[]).concat(schema.type);
     const out: Json = { ...schema, type: types.includes('null') ? types : [...types, 'null'] };
     if (Array.isArray(schema.enum) && !schema.enum.includes(null)) out.enum = [...schema.enum, null];
     return out;
   }
-  // A `$ref` or a composition: `null` or the schema. Annotations stay outside.
+  // A `$ref` or a composition (swagger writes a nullable reference as `{type: object, allOf: [$ref]}`):
+  // `null` or the schema — a `null` type beside `allOf` would still have to match the reference.
   const { description, title, examples, default: dflt, deprecated, readOnly, writeOnly, ...rest } = schema;
   const annotations = Object.fromEntries(Object.entries({ description, title, examples, default: dflt, deprecated, readOnly, writeOnly }).filter(([, v]) => v !== undefined));
   return { ...annotations, anyOf: [rest, { type: 'null' }] };

@@ -64,6 +64,37 @@ export function openApiPath(nestPath: string): string {
   return nestPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
+/**
+ * The path parameters of the native API (DESIGN §12), the same on every route: a route that does not
+ * describe one gets this description and example, so every operation can be tried as documented.
+ */
+export const SECTION_12_PATH_PARAMETERS: Readonly<Record<string, { description: string; example: string }>> = {
+  id: { description: 'Profile id (the `zaius_id`; a merged-away id answers its survivor)', example: '0193a4c2-7d1e-7b3a-9c55-2f4d8e6a1b20' },
+  contact_id: { description: 'Contact id (names the tenant, identifier type and value)', example: 'q3Zr8yWkT1m0bXv5nC2aLg' },
+  customer: { description: 'Customer account id', example: 'cust-1001' },
+  tenant: { description: 'Tenant name', example: 'acme' },
+  prefix: { description: 'Key prefix, as listed', example: 'tsk_Ab3dE5gH' },
+};
+
+function hasExample(parameter: Record<string, unknown>): boolean {
+  const schema = parameter.schema as Record<string, unknown> | undefined;
+  return 'example' in parameter || 'examples' in parameter || Array.isArray(schema?.examples) || Array.isArray(schema?.enum);
+}
+
+function describeSection12Parameters(document: OpenApiDocument): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      if (!Array.isArray(operation?.parameters)) continue;
+      for (const parameter of operation.parameters) {
+        const known = parameter.in === 'path' ? SECTION_12_PATH_PARAMETERS[String(parameter.name)] : undefined;
+        if (!known) continue;
+        parameter.description ??= known.description;
+        if (!hasExample(parameter)) parameter.example = known.example;
+      }
+    }
+  }
+}
+
 /** Each operation's security from its route's access policy: `none` → no key, else either scheme. */
 function applyAccessPolicies(document: OpenApiDocument, routes: RouteAccess[]): void {
   for (const route of routes) {
@@ -99,5 +130,6 @@ export function buildOpenApiDocument(app: INestApplication): OpenApiDocument {
   });
   const document = openApiTo31(generated) as unknown as OpenApiDocument;
   applyAccessPolicies(document, routeAccessTable(app));
+  describeSection12Parameters(document);
   return document;
 }
