@@ -39,7 +39,6 @@ import {
   TenantIdentifierKey,
   TenantProfileKey,
   TenantRepository,
-  WriteOutcomeRow,
 } from '@tessera/store';
 import { preloadInputOf, ProfileChangeApplier } from './profile-changes/apply-profile-change';
 
@@ -146,13 +145,6 @@ function graphStep(d: Decoded): GraphStep | undefined {
   }
   const upsert = graphInput(d);
   return upsert && { d, tenant: d.envelope!.tenant, upsert };
-}
-
-/** The outcome row of a native write that reached no profile (received before an erasure of what it names). */
-function erasedOutcome(d: Decoded): WriteOutcomeRow | undefined {
-  if (d.decoded.kind !== 'profile-change') return undefined;
-  const r = d.decoded.record;
-  return { tenant: r.tenant, recordId: r.id, state: 'not-found', profileId: 'profileId' in r ? r.profileId : null, ownerId: null, field: null, contactId: null };
 }
 
 /** Records cut into segments that each end at an erasure (or the range's end). */
@@ -345,20 +337,39 @@ export class ProfileProjector {
     let idempotenceKeys = keys;
     for (const segment of segmentsAtErasures(fresh)) {
       const { live, consents } = await this.dropErased(manager, segment.records, rulesByTenant);
+      // A native write dropped here (received before an erasure of what it names) writes no outcome row:
+      // the waiting handler reads a checkpoint past it without a row as not-found.
       const changes = await this.resolve(repo, live, rulesByTenant, checkpoint);
-      if (live.length < segment.records.length) {
-        const kept = new Set(live);
-        for (const d of segment.records) {
-          const outcome = kept.has(d) ? undefined : erasedOutcome(d);
-          if (outcome) changes.writeOutcomes.push(outcome);
-        }
-      }
       changes.idempotenceKeys = idempotenceKeys;
       idempotenceKeys = [];
       await repo.save(changes);
       if (consents.length) await applyConsents(manager, consents);
-      if (segment.erasure) await applyErasure(manager, segment.erasure, await this.hasher());
+      if (segment.erasure) await this.erase(manager, segment.erasure);
     }
+  }
+
+  /**
+   * Applies an erasure (store's applyErasure) and removes the write outcomes of the erased person (the
+   * hint's profile and those merged into it), as it removes warnings: a replay drops the person's
+   * earlier records without outcome rows, so live state and a replay agree.
+   */
+  private async erase(manager: EntityManager, erasure: ErasureRecord): Promise<void> {
+    const person: Array<{ id: string }> = erasure.profileId
+      ? await manager.query(
+          `WITH RECURSIVE up AS (
+             SELECT id, merged_into, 0 AS depth FROM profiles WHERE tenant = $1 AND id = $2
+             UNION ALL SELECT p.id, p.merged_into, up.depth + 1 FROM up JOIN profiles p ON p.tenant = $1 AND p.id = up.merged_into WHERE up.depth < 64
+           ), root AS (SELECT id FROM up WHERE merged_into IS NULL)
+           SELECT id FROM profiles WHERE tenant = $1 AND (id IN (SELECT id FROM root) OR merged_into IN (SELECT id FROM root))`,
+          [erasure.tenant, erasure.profileId],
+        )
+      : [];
+    await applyErasure(manager, erasure, await this.hasher());
+    if (person.length === 0) return;
+    await manager.query(
+      `DELETE FROM profile_write_outcomes WHERE tenant = $1 AND (profile_id = ANY ($2::text[]) OR owner_id = ANY ($2::text[]))`,
+      [erasure.tenant, person.map((p) => p.id)],
+    );
   }
 
   /**

@@ -23,7 +23,9 @@ export class ProfileWrites1700000001200 implements MigrationInterface {
         contact_id text,
         applied_at timestamptz NOT NULL DEFAULT now()
       );
+      -- An erasure removes the outcomes that name the erased person (as it removes warnings).
       CREATE INDEX profile_write_outcomes_profile ON profile_write_outcomes (tenant, profile_id);
+      CREATE INDEX profile_write_outcomes_owner ON profile_write_outcomes (tenant, owner_id) WHERE owner_id IS NOT NULL;
     `);
   }
 
