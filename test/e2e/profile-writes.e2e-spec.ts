@@ -135,9 +135,9 @@ describe('given PUT, PATCH and DELETE of /api/v1/profiles/{id}', () => {
     const read = (await call('GET', `/api/v1/profiles/${p.id}`)).body;
     const r = await call('PUT', `/api/v1/profiles/${p.id}`, read);
     expect({ status: r.status, text: r.status === 200 ? '' : r.text }).toEqual({ status: 200, text: '' });
-    const { updated_at: _u1, ...before } = read;
-    const { updated_at: _u2, ...after } = r.body;
-    expect(after).toEqual(before);
+    // Timestamps move (the write touched the profile and saw its identifiers again); nothing else does.
+    const unstamped = ({ updated_at: _u, contacts, ...rest }: any) => ({ ...rest, contacts: contacts.map(({ updated_at: _c, ...c }: any) => c) });
+    expect(unstamped(r.body)).toEqual(unstamped(read));
     expect(r.body.has_password).toBe(true);
   });
 
