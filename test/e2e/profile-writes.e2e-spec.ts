@@ -57,8 +57,10 @@ async function createProfile(body: Record<string, unknown>): Promise<any> {
   return r.body;
 }
 
+const ADMIN_KEY = `tka_writes_e2e_${process.pid}_admin_key`;
+
 beforeAll(async () => {
-  server = await startSingleNode();
+  server = await startSingleNode({ env: { TESSERA_ADMIN_KEY: ADMIN_KEY } });
 });
 
 afterAll(async () => {
@@ -204,6 +206,21 @@ describe('given bad bodies', () => {
       expectProblem(await call('DELETE', `/api/v1/profiles/${UNKNOWN_ID}`, undefined, key), 403);
     }
     expect((await call('GET', `/v3/profiles?email=${encodeURIComponent(email('ro'))}`)).status).toBe(404);
+  });
+});
+
+describe('given a private key restricted to "eu" (restrictions limit reads, not writes)', () => {
+  it('when it creates and changes a profile outside its restrictions, then the writes apply and answer the whole profile; its own reads of it are 404', async () => {
+    const created = await call('POST', '/api/v1/tenants/default/keys', { kind: 'private', restrictions: ['eu'] }, ADMIN_KEY);
+    expect(created.status).toBe(201);
+    const key = created.body.key as string;
+    const r = await call('POST', '/api/v1/profiles', { attributes: { email: email('us'), restriction: 'us', first_name: 'Sam' } }, key);
+    expect(r.status).toBe(201);
+    expect(r.body.attributes).toMatchObject({ restriction: 'us', first_name: 'Sam' });
+    const patched = await call('PATCH', `/api/v1/profiles/${r.body.id}`, { attributes: { city: 'Austin' } }, key);
+    expect({ status: patched.status, city: patched.body.attributes.city }).toEqual({ status: 200, city: 'Austin' });
+    expectProblem(await call('GET', `/api/v1/profiles/${r.body.id}`, undefined, key), 404);
+    expect((await call('GET', `/api/v1/profiles/${r.body.id}`)).body.attributes.city).toBe('Austin');
   });
 });
 
