@@ -36,16 +36,9 @@ function withOpenApi(module: Type<unknown> | DynamicModule): DynamicModule {
   return { module: HttpAppModule, imports: [module, OpenApiModule] };
 }
 
-/** Generates the app's OpenAPI document from its controllers; a failure is logged, the app still serves. */
+/** The app's OpenAPI document comes from its own controllers (generated on first request, then kept). */
 function publishOpenApiDocument(app: NestFastifyApplication, logger: TesseraLogger): void {
-  const started = performance.now();
-  try {
-    const document = buildOpenApiDocument(app);
-    app.get(OpenApiDocumentHolder).set(document);
-    logger.debug({ paths: Object.keys(document.paths).length, ms: Math.round(performance.now() - started) }, 'OpenAPI document generated');
-  } catch (error) {
-    logger.error({ err: error }, 'OpenAPI document could not be generated: /openapi.json answers 503');
-  }
+  app.get(OpenApiDocumentHolder).generateWith(() => buildOpenApiDocument(app), logger);
 }
 
 /** A Nest app on Fastify with Tessera's body rules, error shapes and security headers. */
