@@ -1,4 +1,4 @@
-import { extractIdentifiers, isUuid, type AttributeValue, type IdentifierRef, type IdentifierRules } from '@tessera/identity';
+import { extractIdentifiers, isUuid, profileIdFor, type AttributeValue, type IdentifierRef, type IdentifierRules } from '@tessera/identity';
 import { uuidv7 } from '../ids/uuid-v7';
 import { parseRecordEnvelope } from '../records/record-envelope';
 import { attributeNameProblem, attributeValueProblem, isPlainObject, showName, TS_ATTRIBUTE } from '../profile-upserts/attribute-rules';
@@ -74,6 +74,18 @@ export interface ProfileChangeLogRecord {
   id: string;
 }
 
+/**
+ * The identifiers a change names, raw, in the shape the log's erasure redaction reads (`identifiers`, as
+ * an event's): the profile it creates or names as `zaius_id`, and the contact. Redundant with the other
+ * fields, and ignored by the decoder: it is there so that an erasure of the person redacts every one of
+ * their native writes (attributes, password hash, contacts) from the log, whatever else they name.
+ */
+function namedIdentifiers(id: string, change: ProfileChangeInput): Record<string, string> {
+  const named: Record<string, string> = { zaius_id: change.op === 'create' ? profileIdFor(id) : change.profileId };
+  if ('contact' in change && change.contact.type !== 'zaius_id') named[change.contact.type] = change.contact.value;
+  return named;
+}
+
 /** The partition key of a change naming a profile. */
 export function profileChangeKey(tenant: string, profileId: string): string {
   return `${tenant}:zaius_id:${profileId}`;
@@ -94,7 +106,7 @@ export function buildProfileChangeRecords(
   const at = receivedAt.toISOString();
   return changes.map((change) => {
     const id = uuidv7();
-    const record = { id, tenant, receivedAt: at, ts: at, source, ...change } as ProfileChangeRecord;
+    const record = { id, tenant, receivedAt: at, ts: at, source, ...change, identifiers: namedIdentifiers(id, change) };
     let partitionKey: string;
     if (change.op === 'create') {
       const identifiers = extractIdentifiers(change.attributes, rules).identifiers;
@@ -107,7 +119,7 @@ export function buildProfileChangeRecords(
 
 /**
  * The identifiers a change names, normalised under `rules` (what the erasure cut-off and the log's
- * redaction look for): the attributes' identifiers, the contact, and the profile it names as a zaius_id.
+ * redaction look for): the attributes' identifiers, the contact, and the profile it creates or names as a zaius_id.
  * A value that does not normalise is left out (the projector ignores it too).
  */
 export function profileChangeIdentifierRefs(record: ProfileChangeRecord, rules: IdentifierRules): IdentifierRef[] {
@@ -117,7 +129,8 @@ export function profileChangeIdentifierRefs(record: ProfileChangeRecord, rules: 
     const n = rules.normalise(record.contact.type, record.contact.value);
     if (n.ok) refs.push({ type: record.contact.type, value: n.value });
   }
-  if ('profileId' in record && !refs.some((r) => r.type === 'zaius_id' && r.value === record.profileId)) refs.push({ type: 'zaius_id', value: record.profileId });
+  const named = 'profileId' in record ? record.profileId : profileIdFor(record.id);
+  if (!refs.some((r) => r.type === 'zaius_id' && r.value === named)) refs.push({ type: 'zaius_id', value: named });
   return refs;
 }
 
