@@ -5,6 +5,10 @@
 // every answer's status is documented and its body validates against the documented schema.
 import { OpenApiSchemas } from '../../libs/runtime/src/http/openapi/openapi-examples';
 import { operationsOf, parametersOf } from '../../libs/runtime/src/http/openapi/openapi-check';
+import { spawn } from 'node:child_process';
+import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
+import { createTestDatabase } from '../support/database';
+import { distPath } from '../support/paths';
 import { SingleNode, startSingleNode } from '../support/single-node-server';
 
 type Json = Record<string, any>;
@@ -180,4 +184,45 @@ describe('given only the document, when a generic client calls every operation w
     // The documented /v3 write examples are accepted as documented.
     for (const c of calls.filter((c) => c.operation.startsWith('POST /v3/'))) expect([c.operation, c.status < 300]).toEqual([c.operation, true]);
   });
+});
+
+describe('given the scale-out apps (ingest, query, worker), when each is asked for /openapi.json', () => {
+  it('then each documents exactly the routes it serves, and /docs works there too', async () => {
+    const db = await createTestDatabase('openapi_apps');
+    const expected: Record<string, { has: string[]; hasNot: string[] }> = {
+      ingest: { has: ['POST /v3/profiles', 'POST /v3/events', 'GET /health/ready', 'GET /openapi.json'], hasNot: ['GET /v3/profiles'] },
+      query: { has: ['GET /v3/profiles', 'GET /health/ready', 'GET /docs'], hasNot: ['POST /v3/profiles', 'POST /v3/events'] },
+      worker: { has: ['GET /health/live', 'GET /health/ready', 'GET /openapi.json'], hasNot: ['POST /v3/profiles', 'GET /v3/profiles'] },
+    };
+    try {
+      for (const [app, { has, hasNot }] of Object.entries(expected)) {
+        const port = await freePort();
+        const child = spawn(process.execPath, [distPath(`apps/${app}/src/main.js`)], {
+          env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (out += d));
+        const exited = new Promise((r) => child.once('exit', r));
+        try {
+          const url = `http://127.0.0.1:${port}`;
+          const deadline = Date.now() + 30_000;
+          while (!(await fetch(`${url}/health/live`).then((r) => r.ok, () => false))) {
+            if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${app} did not start:\n${out}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          const document = (await (await fetch(`${url}/openapi.json`)).json()) as Json;
+          const operations = operationsOf(document).map((o) => `${o.method.toUpperCase()} ${o.path}`);
+          expect({ app, missing: has.filter((h) => !operations.includes(h)), extra: hasNot.filter((h) => operations.includes(h)) }).toEqual({ app, missing: [], extra: [] });
+          expect({ app, docs: (await fetch(`${url}/docs`)).status }).toEqual({ app, docs: 200 });
+        } finally {
+          child.kill('SIGTERM');
+          await exited;
+        }
+      }
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
 });
