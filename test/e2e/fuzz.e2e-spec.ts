@@ -304,6 +304,20 @@ const profileBody = fc
   )
   .map(([known, unknown]) => ({ ...(unknown ?? {}), ...known }) as Record<string, unknown>);
 
+// Mostly valid bodies, so that many writes apply: storable attributes with an identifier, valid system fields, real contacts.
+const validProfileBody = fc
+  .record(
+    {
+      attributes: validItem.map(({ attributes: { ts: _ts, ...rest } }) => rest),
+      status: fc.constantFrom('active', 'closed', 'suspended'),
+      tags: fc.array(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), { maxLength: 3 }),
+      password: fc.string({ minLength: 8, maxLength: 20 }).filter((p) => !p.includes('\u0000')),
+    },
+    { requiredKeys: ['attributes'] },
+  )
+  .map((b) => b as Record<string, unknown>);
+const validContact = fc.oneof(fc.emailAddress().map((value) => ({ key: 'email', value })), fc.uuid().map((value) => ({ key: 'vuid', value })));
+
 describe('given random bodies written to the /api/v1 profile routes', () => {
   let profileId: string;
   const customer = `fuzz-${process.pid}`;
@@ -325,7 +339,8 @@ describe('given random bodies written to the /api/v1 profile routes', () => {
       { method: 'POST', path: () => `/api/v1/profiles/${profileId}/contacts`, options: undefined, contact: true },
     );
     const payloadOf = fc.oneof(
-      { weight: 8, arbitrary: fc.oneof(profileBody, contact).map((v) => ({ kind: 'json' as const, value: v as unknown })) },
+      { weight: 4, arbitrary: fc.oneof(validProfileBody, validContact).map((v) => ({ kind: 'json' as const, value: v as unknown })) },
+      { weight: 6, arbitrary: fc.oneof(profileBody, contact).map((v) => ({ kind: 'json' as const, value: v as unknown })) },
       { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => ({ kind: 'json' as const, value })) },
       { weight: 1, arbitrary: fc.uint8Array({ maxLength: 48 }).map((value) => ({ kind: 'bytes' as const, value })) },
     );
