@@ -3,7 +3,7 @@
 // is usable by a client that knows nothing else — a generic client below builds each request from
 // the document alone (paths, parameter examples, security scheme, body examples) and checks that
 // every answer's status is documented and its body validates against the documented schema.
-import { OpenApiSchemas } from '../../libs/runtime/src/http/openapi/openapi-examples';
+import { mediaExample, OpenApiSchemas } from '../../libs/runtime/src/http/openapi/openapi-examples';
 import { operationsOf, parametersOf } from '../../libs/runtime/src/http/openapi/openapi-check';
 import { spawn } from 'node:child_process';
 import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
@@ -86,34 +86,11 @@ function exampleOf(parameter: Json): unknown {
 }
 
 
-/** A value built from a schema's own examples, as swagger-ui's "Example Value" does. */
-function sampleOf(document: Json, schema: Json | undefined, depth = 0): unknown {
-  if (!schema || depth > 8) return undefined;
-  if (schema.$ref) return sampleOf(document, schema.$ref.split('/').slice(1).reduce((n: Json, k: string) => n[k], document), depth + 1);
-  if (Array.isArray(schema.examples)) return schema.examples[0];
-  if ('default' in schema) return schema.default;
-  if (Array.isArray(schema.enum)) return schema.enum[0];
-  for (const key of ['allOf', 'oneOf', 'anyOf']) if (Array.isArray(schema[key])) return sampleOf(document, schema[key][0], depth + 1);
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
-  if (type === 'object' || schema.properties) {
-    const out: Json = {};
-    for (const [name, property] of Object.entries((schema.properties ?? {}) as Json)) {
-      const value = sampleOf(document, property, depth + 1);
-      if (value !== undefined) out[name] = value;
-    }
-    return out;
-  }
-  if (type === 'array') return [sampleOf(document, schema.items, depth + 1)].filter((v) => v !== undefined);
-  return undefined;
-}
-
+/** The body a client sends: the media type's own example, else one built from its schema (as swagger-ui does). */
 function bodyExampleOf(document: Json, requestBody: Json | undefined): { media: string; value: unknown } | undefined {
   for (const [media, content] of Object.entries((requestBody?.content ?? {}) as Json)) {
-    if ('example' in content) return { media, value: content.example };
-    const named = Object.values(content.examples ?? {}) as Json[];
-    if (named.length) return { media, value: named[0].value };
-    const sample = sampleOf(document, content.schema);
-    if (sample !== undefined) return { media, value: sample };
+    const example = mediaExample(document, content);
+    if (example) return { media, value: example.value };
   }
   return undefined;
 }

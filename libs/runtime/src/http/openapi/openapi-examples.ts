@@ -139,3 +139,44 @@ export function documentedExamples(document: Json): DocumentedExample[] {
   for (const [name, schema] of Object.entries(schemas)) out.push(...schemaExamples(`#/components/schemas/${name}`, schema));
   return out;
 }
+
+/**
+ * A value built from a schema's own examples (through `$ref`s, the first branch of a composition,
+ * every property that has one), as swagger-ui builds its "Example Value"; undefined when none can be.
+ */
+export function sampleFromSchema(document: Json, schema: unknown, depth = 0): unknown {
+  if (!isObject(schema) || depth > 12) return undefined;
+  if (typeof schema.$ref === 'string') {
+    const target = schema.$ref.split('/').slice(1).reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), document);
+    return sampleFromSchema(document, target, depth + 1);
+  }
+  if (Array.isArray(schema.examples) && schema.examples.length) return schema.examples[0];
+  if ('const' in schema) return schema.const;
+  if ('default' in schema) return schema.default;
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
+  for (const key of ['allOf', 'oneOf', 'anyOf']) if (Array.isArray(schema[key])) return sampleFromSchema(document, (schema[key] as unknown[])[0], depth + 1);
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  if (type === 'object' || isObject(schema.properties)) {
+    const out: Json = {};
+    for (const [name, property] of Object.entries(isObject(schema.properties) ? schema.properties : {})) {
+      const value = sampleFromSchema(document, property, depth + 1);
+      if (value !== undefined) out[name] = value;
+    }
+    return out;
+  }
+  if (type === 'array') {
+    const item = sampleFromSchema(document, schema.items, depth + 1);
+    return item === undefined ? [] : [item];
+  }
+  return undefined;
+}
+
+/** The example of a media type: its own (`example`, first of `examples`), else one built from its schema. */
+export function mediaExample(document: Json, media: unknown): { value: unknown; from: 'media' | 'schema' } | undefined {
+  if (!isObject(media)) return undefined;
+  if ('example' in media) return { value: media.example, from: 'media' };
+  const named = isObject(media.examples) ? Object.values(media.examples).filter(isObject) : [];
+  if (named.length && 'value' in named[0]) return { value: named[0].value, from: 'media' };
+  const sample = sampleFromSchema(document, media.schema);
+  return sample === undefined ? undefined : { value: sample, from: 'schema' };
+}

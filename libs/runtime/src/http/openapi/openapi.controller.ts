@@ -17,7 +17,7 @@ export class OpenApiController {
   @Get('openapi.json')
   @Header('content-type', 'application/json; charset=utf-8')
   @ApiOperation({ summary: 'This OpenAPI 3.1 document', description: 'Generated at start-up from the routes, their DTO classes and their access policies.' })
-  @ApiOkResponse({ description: 'The OpenAPI 3.1 document', schema: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' }, info: { type: 'object' }, paths: { type: 'object' } } } })
+  @ApiOkResponse({ description: 'The OpenAPI 3.1 document', schema: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' }, info: { type: 'object' }, paths: { type: 'object' } } }, example: { openapi: '3.1.0', info: { title: 'Tessera', version: '0.1.0' }, paths: {} } })
   @ApiZaiusErrorResponse(503, 'The document could not be generated at start-up (the log says why)')
   document(): string {
     const json = this.holder.json;

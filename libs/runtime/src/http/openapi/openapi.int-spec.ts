@@ -12,7 +12,7 @@ import { createTestDatabase, TestDatabase } from '@tessera/testing/database';
 import { TesseraModule } from '../../../../../apps/tessera/src/tessera.module';
 import { openApiPath, type OpenApiDocument } from './openapi-document';
 import { openApiProblems, operationsOf, parametersOf } from './openapi-check';
-import { documentedExamples, OpenApiSchemas } from './openapi-examples';
+import { documentedExamples, mediaExample, OpenApiSchemas } from './openapi-examples';
 
 let db: TestDatabase;
 let dataDir: string;
@@ -83,6 +83,27 @@ describe('given the single-node app, when /openapi.json is read', () => {
     expect(examples.length).toBeGreaterThan(100);
     const failures = examples.map((e) => ({ where: e.where, errors: schemas.validate(e.schema, e.value) })).filter((f) => f.errors.length);
     expect(failures).toEqual([]);
+  });
+
+  it('then every JSON request body and response has an example (its own, or built from its schema\'s examples) that validates', () => {
+    const missing: string[] = [];
+    const invalid: Array<{ where: string; errors: string[] }> = [];
+    for (const { path, method, operation: op } of operationsOf(document)) {
+      const contents = [
+        ...Object.entries(((op.requestBody as any)?.content ?? {}) as Record<string, unknown>).map(([media, c]) => [`${key(method, path)} body ${media}`, media, c] as const),
+        ...Object.entries(op.responses as Record<string, any>).flatMap(([status, r]) => Object.entries((r.content ?? {}) as Record<string, unknown>).map(([media, c]) => [`${key(method, path)} ${status} ${media}`, media, c] as const)),
+      ].filter(([, media]) => /json/.test(media));
+      for (const [where, , content] of contents) {
+        const example = mediaExample(document, content);
+        if (!example) missing.push(where);
+        else {
+          const errors = schemas.validate((content as any).schema, example.value);
+          if (errors.length) invalid.push({ where: `${where} (${example.from})`, errors });
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(invalid).toEqual([]);
   });
 
   it('then each operation\'s security follows its access policy: none → no key; otherwise x-api-key or Bearer', () => {
