@@ -288,4 +288,20 @@ describe('given a server whose write wait is 0 ms (TESSERA_SYNC_WRITE_TIMEOUT_MS
     });
     expect(applied).toMatchObject({ id: r.body.id, attributes: { first_name: 'Later' } });
   });
+
+  it('when a profile is patched and a contact added, then 202 too, with the Location of the profile and of the contact', async () => {
+    const r = await call('POST', '/api/v1/profiles', { attributes: { email: email('pending2') } }, quick.privateKey, quick);
+    await eventually(async () => ((await call('GET', r.location!, undefined, quick.privateKey, quick)).status === 200 ? true : undefined));
+    const patched = await call('PATCH', r.location!, { attributes: { city: 'Later' } }, quick.privateKey, quick);
+    expect({ status: patched.status, location: patched.location, body: patched.body }).toEqual({ status: 202, location: r.location, body: { id: r.body.id, status: 'pending' } });
+    const added = await call('POST', `${r.location}/contacts`, { key: 'email', value: email('pending3') }, quick.privateKey, quick);
+    expect(added.status).toBe(202);
+    expect(added.body).toEqual({ id: r.body.id, contact_id: expect.any(String), status: 'pending' });
+    expect(added.location).toBe(`${r.location}/contacts/${added.body.contact_id}`);
+    const contact = await eventually(async () => {
+      const read = await call('GET', added.location!, undefined, quick.privateKey, quick);
+      return read.status === 200 ? read.body : undefined;
+    });
+    expect(contact).toMatchObject({ contact_id: added.body.contact_id, value: email('pending3') });
+  });
 });
