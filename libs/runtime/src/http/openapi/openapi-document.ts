@@ -37,7 +37,8 @@ const DESCRIPTION = [
   'compatible API (its errors keep the Zaius shapes); `/api/v1` is the native resource API (errors are',
   '`application/problem+json`); `/health` answers probes. Send the key in `x-api-key` or as',
   '`Authorization: Bearer <key>`. Each operation names the key kinds it admits (`x-access-policy`):',
-  '`write` — public or private; `read` — read or private; `private` — private only; `none` — no key.',
+  '`write` — public or private; `read` — read or private; `private` — private only; `admin` — the admin key;',
+  '`none` — no key.',
 ].join(' ');
 
 const KEY_KINDS: Record<string, string> = {
@@ -95,6 +96,28 @@ function describeSection12Parameters(document: OpenApiDocument): void {
   }
 }
 
+/** Tags in reading order, with what each groups; a tag no route uses is left out, an unknown one goes last. */
+const TAGS: ReadonlyArray<{ name: string; description: string }> = [
+  { name: 'profiles (v3)', description: 'Zaius v3: batch upsert and look-up by identifier (DESIGN §3)' },
+  { name: 'events (v3)', description: 'ODP v3 events (DESIGN §10)' },
+  { name: 'schema (v3)', description: 'Custom identifier types and declared customer fields (DESIGN §10)' },
+  { name: 'consent (v3)', description: 'Consent per identifier (DESIGN §11)' },
+  { name: 'compliance (v3)', description: 'GDPR / CCPA / LGPD erasure requests (DESIGN §11)' },
+  { name: 'profiles', description: 'Native API: list, search, read, change and erase resolved profiles (DESIGN §12)' },
+  { name: 'contacts', description: 'Native API: a profile\'s identifiers as contacts (DESIGN §12)' },
+  { name: 'customers', description: 'Native API: customer accounts and their profiles (DESIGN §12)' },
+  { name: 'tenants', description: 'Native API: tenants and their keys, with the admin key (DESIGN §12)' },
+  { name: 'health', description: 'Probes for orchestrators (no key)' },
+  { name: 'docs', description: 'This document and the interactive page (no key)' },
+];
+
+function describeTags(document: OpenApiDocument): void {
+  const used = new Set(Object.values(document.paths).flatMap((item) => Object.values(item).flatMap((op) => op?.tags ?? [])));
+  const known = TAGS.filter((t) => used.has(t.name));
+  const unknown = [...used].filter((name) => !TAGS.some((t) => t.name === name)).sort().map((name) => ({ name }));
+  document.tags = [...known, ...unknown];
+}
+
 /** Each operation's security from its route's access policy: `none` → no key, else either scheme. */
 function applyAccessPolicies(document: OpenApiDocument, routes: RouteAccess[]): void {
   for (const route of routes) {
@@ -131,5 +154,6 @@ export function buildOpenApiDocument(app: INestApplication): OpenApiDocument {
   const document = openApiTo31(generated) as unknown as OpenApiDocument;
   applyAccessPolicies(document, routeAccessTable(app));
   describeSection12Parameters(document);
+  describeTags(document);
   return document;
 }

@@ -125,6 +125,10 @@ describe('given the single-node app, when /openapi.json is read', () => {
       if (path.startsWith('/api/v1/')) expect([key(method, path), names.filter((n) => !section12.includes(String(n)))]).toEqual([key(method, path), []]);
       expect([key(method, path), typeof op.summary, ((op.tags as string[] | undefined)?.length ?? 0) > 0]).toEqual([key(method, path), 'string', true]);
     }
+    const tagNames = (document.tags ?? []).map((t) => t.name);
+    const usedTags = new Set(operationsOf(document).flatMap((o) => (o.operation.tags as string[]) ?? []));
+    expect([...usedTags].filter((t) => !tagNames.includes(t))).toEqual([]);
+    expect(tagNames.slice(0, 2)).toEqual(['profiles (v3)', 'events (v3)']);
     expect(document.paths['/v3/compliance/{regulation}/status/{requestId}']).toBeDefined();
     expect(document.paths['/v3/consent/{identifier_field_name}']).toBeDefined();
   });
