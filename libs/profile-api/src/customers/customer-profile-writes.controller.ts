@@ -15,7 +15,8 @@ const CUSTOMER_PARAM = { name: 'customer', description: 'The customer account id
 const ID_PARAM = { name: 'id', description: 'The profile id', schema: { type: 'string', format: 'uuid' } } as const;
 const PENDING = { status: 202, description: 'On the log but not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS; `Location` names the profile', type: PendingWriteDto, headers: LOCATION_HEADER };
 
-export const customerProfilePath = (customer: string, id: string) => `/api/v1/customers/${encodeURIComponent(customer)}/profiles/${id}`;
+// The customer matches CUSTOMER_ID_PATTERN: every character of it is allowed in a path segment as it is.
+export const customerProfilePath = (customer: string, id: string) => `/api/v1/customers/${customer}/profiles/${id}`;
 
 /** Customers' profiles (seed 000): a customer account groups profiles, one of them primary. */
 @ApiTags('customers')

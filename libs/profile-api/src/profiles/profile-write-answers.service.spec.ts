@@ -78,6 +78,16 @@ describe('ProfileWriteAnswers', () => {
     expect((answer.body as ProfileView).contacts.map((c) => c.value)).toEqual(['a@b.co', 'c@d.co']);
   });
 
+  it('given a create whose extra contact belongs to another profile, when answered, then 409 naming the owner and the created profile, with its Location', async () => {
+    const writes = new ScriptedWrites((c) => (c.op === 'link-contact' ? { state: 'conflict', field: 'value', ownerId: OWNER, detail: `value belongs to profile ${OWNER}` } : { state: 'applied', profileId: ID }));
+    const error = (await new ProfileWriteAnswers(writes, new MemoryReads(new Map([[ID, view([['email', 'a@b.co']])]])))
+      .profileWrite(create, [{ type: 'email', value: 'c@d.co' }], answerAs)
+      .catch((e: unknown) => e)) as ProblemException;
+    expect({ status: error.getStatus(), location: error.extra.headers?.Location }).toEqual({ status: 409, location: `/api/v1/profiles/${ID}` });
+    expect(error.detail).toContain(OWNER);
+    expect(error.detail).toContain(`profile ${ID} was created`);
+  });
+
   it('given a conflict, when answered, then 409 whose detail names the field and the owner\'s id', async () => {
     const answers = new ProfileWriteAnswers(new ScriptedWrites(() => ({ state: 'conflict', field: 'attributes.email', ownerId: OWNER, detail: '' })), new MemoryReads(new Map()));
     const error = (await answers.profileWrite(create, [], answerAs).catch((e: unknown) => e)) as ProblemException;

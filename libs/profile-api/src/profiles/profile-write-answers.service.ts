@@ -58,6 +58,10 @@ export class ProfileWriteAnswers {
     const missing = contacts.filter((c) => !held.has(contactIdOf(command.tenant, c.type, c.value)));
     for (const contact of missing) {
       const linked = await this.writes.submit({ op: 'link-contact', tenant: command.tenant, profileId, contact });
+      // A create's extra contact taken meanwhile: the profile exists (with its other identifiers); say so.
+      if (linked.state === 'conflict' && answer.created) {
+        throw new ProblemException(409, `${conflictDetail(linked, contact)}; profile ${profileId} was created without it`, { headers: { Location: answer.locationOf(profileId) } });
+      }
       if (linked.state !== 'applied') return this.notApplied(linked, answer.locationOf, undefined, contact);
     }
     if (missing.length) view = await this.readProfile(command.tenant, profileId);
