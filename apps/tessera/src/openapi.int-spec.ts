@@ -9,10 +9,10 @@ import { loadEnv, SingleNodeEnv } from '@tessera/config';
 import { ZAIUS_EXAMPLE_BODY } from '@tessera/contracts/profile-upserts/zaius-example.fixture';
 import { createHttpApp, createLogger, Infrastructure, routeAccessTable, startInfrastructure, type RouteAccess } from '@tessera/runtime';
 import { createTestDatabase, TestDatabase } from '@tessera/testing/database';
-import { TesseraModule } from '../../../../../apps/tessera/src/tessera.module';
-import { openApiPath, type OpenApiDocument } from './openapi-document';
-import { openApiProblems, operationsOf, parametersOf } from './openapi-check';
-import { documentedExamples, mediaExample, OpenApiSchemas } from './openapi-examples';
+import { TesseraModule } from './tessera.module';
+import { openApiPath, type OpenApiDocument } from '@tessera/runtime/http/openapi/openapi-document';
+import { openApiProblems, operationsOf, parametersOf } from '@tessera/runtime/http/openapi/openapi-check';
+import { documentedExamples, mediaExample, OpenApiSchemas } from '@tessera/runtime/http/openapi/openapi-examples';
 
 let db: TestDatabase;
 let dataDir: string;
@@ -60,7 +60,7 @@ describe('given the single-node app, when /openapi.json is read', () => {
   it('then it is OpenAPI 3.1 (Tessera, the package version) and structurally sound: refs resolve, path parameters match, operation ids unique', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(document.info.title).toBe('Tessera');
-    expect(document.info.version).toBe(require('../../../../../package.json').version);
+    expect(document.info.version).toBe(require('../../../package.json').version);
     expect(openApiProblems(document)).toEqual([]);
     const ids = operationsOf(document).map((o) => o.operation.operationId);
     expect(new Set(ids).size).toBe(ids.length);
