@@ -60,12 +60,12 @@ beforeAll(async () => {
   // One upsert each, in order: created_at follows the person's index.
   for (let i = 0; i < PEOPLE; i++) {
     expect((await client.post({ attributes: person(i) })).status).toBe(202);
-    ids.push((await client.until(`email=p${i}.${run}%40example.com`)).attributes.zaius_id);
+    ids.push((await client.until(`email=p${i}.${run}%40example.com`, undefined, 60_000)).attributes.zaius_id);
   }
   // Status and tags set straight in the projection: the read side is under test here.
   await db.query(`UPDATE profiles SET attributes = attributes || '{"$status":"closed","$tags":["vip","gold"]}' WHERE tenant = 'default' AND id = $1`, [ids[4]]);
   await db.query(`UPDATE profiles SET attributes = attributes || '{"$tags":["vip"]}' WHERE tenant = 'default' AND id = $1`, [ids[7]]);
-});
+}, 300_000);
 
 afterAll(async () => {
   await db?.end();
@@ -107,7 +107,7 @@ describe('paging', () => {
       // one arrives ahead of the walk's position (an offset walk would now repeat a profile).
       const changes = [n, PEOPLE - 1 - n].map((i) => ({ attributes: { email: `p${i}.${run}@example.com`, city: `Moved${n}` } }));
       expect((await client.post([...changes, { attributes: { ...person(0), email: `new${n}.${run}@example.com`, orders: 100 + n } }])).status).toBe(202);
-      await client.until(`email=new${n}.${run}%40example.com`);
+      await client.until(`email=new${n}.${run}%40example.com`, undefined, 60_000);
       page = await list(`sort=orders:desc&limit=4&cursor=${page.next}`);
     }
     expect(offsets.slice(0, 3)).toEqual([0, 4, 8]);
@@ -118,8 +118,8 @@ describe('paging', () => {
     expect(total).toBeGreaterThan(PEOPLE);
     await db.query(`UPDATE profiles SET attributes = attributes - 'run' WHERE tenant = 'default' AND attributes->>'email' LIKE 'new%'`);
     for (let i = 0; i < PEOPLE; i++) await client.post({ attributes: { email: `p${i}.${run}@example.com`, city: CITIES[i % 3] } });
-    await eventually(async () => ((await list('filter[city]=Boston')).total === 4 ? true : undefined));
-  });
+    await eventually(async () => ((await list('filter[city]=Boston')).total === 4 ? true : undefined), 60_000);
+  }, 300_000);
 
   it('when a cursor is sent with another limit, sort or filter, or is not a cursor, then 400 naming cursor', async () => {
     const first = await list('limit=3');

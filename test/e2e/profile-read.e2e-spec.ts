@@ -43,7 +43,7 @@ async function cli(...args: string[]): Promise<string> {
 /** Posts one /v3 upsert and waits until the look-up `query` finds it (with `predicate`): its zaius_id. */
 async function upsert(attributes: Record<string, unknown>, query: string, predicate?: (p: Record<string, any>) => boolean): Promise<string> {
   expect((await client.post({ attributes })).status).toBe(202);
-  return (await client.until(query, predicate)).attributes.zaius_id;
+  return (await client.until(query, predicate, 60_000)).attributes.zaius_id;
 }
 
 /** System fields (DESIGN §12) set straight in the projection: the read side is under test, not the writes. */
@@ -63,7 +63,7 @@ beforeAll(async () => {
   otherTenantKey = await cli('keys', 'create', '--tenant', 'othertenant', '--kind', 'private');
   db = new Client({ connectionString: embeddedPostgresUrl(server.dataDir, 'tessera') });
   await db.connect();
-});
+}, 180_000);
 
 afterAll(async () => {
   await db?.end();
@@ -77,7 +77,7 @@ describe('given a profile made by /v3 upserts (an email, a phone, attributes)', 
 
   beforeAll(async () => {
     id = await upsert({ email, phone: '+1 (415) 555-0101', first_name: 'Mary', city: 'Boston' }, `email=${encodeURIComponent(email)}`);
-  });
+  }, 120_000);
 
   it('when it is read by id, then the profile object of DESIGN §12 answers: status active, no tags, contacts, no password', async () => {
     const r = await get(`/api/v1/profiles/${id}`);
@@ -161,7 +161,7 @@ describe('given two profiles merged by an upsert that carries both their identif
     // The merged-away row is never listed.
     const listed = await get(`/api/v1/profiles?filter[phone]=${encodeURIComponent(phone)}`);
     expect(listed.body.profiles.map((p: any) => p.id)).toEqual([survivor]);
-  });
+  }, 180_000);
 });
 
 describe('given a customer account with three profiles, two of them marked primary at different times', () => {
@@ -175,7 +175,7 @@ describe('given a customer account with three profiles, two of them marked prima
     await setSystem(ids[1], { $customer: customer, $is_primary: true }, { [`1700000005000 ${run}-b`]: ['$is_primary'] });
     await setSystem(ids[2], { $customer: customer, $is_primary: false }, { [`1700000009000 ${run}-c`]: ['$is_primary'] });
     await setSystem(ids[3], { $customer: `other-${run}` });
-  });
+  }, 180_000);
 
   it("when the customer's profiles are listed, then only its three answer, each with customer, the latest mark the one primary", async () => {
     const r = await get(`/api/v1/customers/${customer}/profiles`);
@@ -211,7 +211,7 @@ describe('given keys restricted to DE (seed 004 restrictions)', () => {
   beforeAll(async () => {
     deKey = await cli('keys', 'create', '--tenant', 'default', '--kind', 'read', '--restrictions', 'DE,AT');
     for (const r of ['DE', 'AT', 'US']) ids[r] = await upsert({ email: `r${r}.${run}@example.com`, restriction: r, segment: `restricted-${run}` }, `email=r${r}.${run}%40example.com`);
-  });
+  }, 180_000);
 
   it('when the restricted key lists, reads and counts, then it sees only profiles whose restriction is one of its restrictions', async () => {
     const listed = await get(`/api/v1/profiles?filter[segment]=restricted-${run}&sort=restriction`, deKey);

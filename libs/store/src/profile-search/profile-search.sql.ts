@@ -182,8 +182,9 @@ export function searchSql(search: ProfileSearch): { text: string; values: unknow
     const pageWhere = search.after ? `${where} AND ${keysetSql(keys, search.after, params)}` : where;
     const order = keys.map((k) => `${k.expr}${k.desc ? ' DESC' : ''}`).join(', ');
     const text = `WITH pg AS (
-      SELECT row_number() OVER () AS n, q.* FROM (
-        SELECT p.tenant, p.id, p.attributes, p.created_at, p.updated_at, jsonb_build_array(${keys.map((k) => k.text).join(', ')}) AS sort_key
+      SELECT row_number() OVER () AS n, q.tenant, q.id, q.attributes, q.created_at, q.updated_at,
+             jsonb_build_array(${keys.map((k, i) => k.textOf(`q.k${i}`)).join(', ')}) AS sort_key FROM (
+        SELECT p.tenant, p.id, p.attributes, p.created_at, p.updated_at, ${keys.map((k, i) => `${k.expr} AS k${i}`).join(', ')}
           FROM profiles p WHERE ${pageWhere}
          ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) q
     )
@@ -196,8 +197,9 @@ export function searchSql(search: ProfileSearch): { text: string; values: unknow
   const text = `WITH m AS MATERIALIZED (
       SELECT p.id, ${keys.map((k, i) => `${k.expr} AS k${i}`).join(', ')} FROM profiles p WHERE ${where}
     ), top AS (
-      SELECT row_number() OVER () AS n, s.* FROM (
-        SELECT m.id, jsonb_build_array(${keys.map((k, i) => k.textOf(`m.k${i}`)).join(', ')}) AS sort_key FROM m ${pageWhere}
+      -- The cursor texts are built for the page's rows only (to_char on every match would cost more than the scan).
+      SELECT row_number() OVER () AS n, s.id, jsonb_build_array(${keys.map((k, i) => k.textOf(`s.k${i}`)).join(', ')}) AS sort_key FROM (
+        SELECT m.* FROM m ${pageWhere}
          ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) s
     ), pg AS (
       SELECT top.n, p.tenant, p.id, p.attributes, p.created_at, p.updated_at, top.sort_key
