@@ -58,7 +58,7 @@ describe('given TESSERA_CORS_ORIGINS lists two origins', () => {
     }
   });
 
-  it('when an allowed origin posts, then the answer (202, 400, 403 and 413 alike) allows that origin and exposes Idempotent-Replayed and Retry-After', async () => {
+  it('when an allowed origin posts, then the answer (202, 400, 403 and 413 alike) allows that origin and exposes Idempotent-Replayed, Retry-After, Location and X-Total-Count', async () => {
     const answers: Array<[number, RawResponse]> = [
       [202, await post(listed, '/v3/events', EVENT, SHOP)],
       [202, await post(listed, '/v3/profiles', PROFILE, SHOP)],
@@ -77,7 +77,7 @@ describe('given TESSERA_CORS_ORIGINS lists two origins', () => {
     ];
     for (const [status, r] of answers) {
       expect({ status: r.status, allowOrigin: r.headers['access-control-allow-origin'] }).toEqual({ status, allowOrigin: SHOP });
-      expect(String(r.headers['access-control-expose-headers']).toLowerCase().split(/,\s*/)).toEqual(expect.arrayContaining(['retry-after', 'idempotent-replayed']));
+      expect(String(r.headers['access-control-expose-headers']).toLowerCase().split(/,\s*/)).toEqual(expect.arrayContaining(['retry-after', 'idempotent-replayed', 'location', 'x-total-count']));
     }
   });
 

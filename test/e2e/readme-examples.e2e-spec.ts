@@ -76,6 +76,14 @@ const FILL: Record<string, (body: any) => string> = {
     if (typeof body?.attributes?.zaius_id !== 'string') throw new Error('ZAIUS_ID: the example above answered no zaius_id');
     return body.attributes.zaius_id;
   },
+  PROFILE_ID: (body) => {
+    if (typeof body?.id !== 'string') throw new Error('PROFILE_ID: the example above answered no id');
+    return body.id;
+  },
+  CONTACT_ID: (body) => {
+    if (typeof body?.contact_id !== 'string') throw new Error('CONTACT_ID: the example above answered no contact_id');
+    return body.contact_id;
+  },
   REQUEST_ID: (body) => {
     if (typeof body?.request_ids?.[0] !== 'string') throw new Error('REQUEST_ID: the example above answered no request_ids');
     return body.request_ids[0];

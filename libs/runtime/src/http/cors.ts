@@ -5,7 +5,7 @@ import type { HttpEnv } from '@tessera/config';
 /** Methods the API's routes use (the route itself still decides; a preflight only says what may be tried). */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** Answer headers a browser script may read besides the CORS-safelisted ones. */
-const EXPOSED_HEADERS = ['Retry-After', 'Idempotent-Replayed'];
+const EXPOSED_HEADERS = ['Retry-After', 'Idempotent-Replayed', 'Location', 'X-Total-Count'];
 /** How long a browser may reuse a preflight answer (Chrome caps it at 2 h). */
 const PREFLIGHT_MAX_AGE_S = 7200;
 
