@@ -149,7 +149,7 @@ describe('given two profiles merged by an upsert that carries both their identif
     const byPhone = await upsert({ phone, first_name: 'Phone' }, `phone=${encodeURIComponent(phone)}`);
     const byEmail = await upsert({ email, last_name: 'Email' }, `email=${encodeURIComponent(email)}`);
     expect(byPhone).not.toBe(byEmail);
-    const survivor = await upsert({ email, phone }, `phone=${encodeURIComponent(phone)}`, (p) => p.attributes.zaius_id === (p.attributes.zaius_id === byPhone ? byPhone : byEmail) && p.attributes.last_name === 'Email' && p.attributes.first_name === 'Phone');
+    const survivor = await upsert({ email, phone }, `phone=${encodeURIComponent(phone)}`, (p) => p.attributes.last_name === 'Email' && p.attributes.first_name === 'Phone');
     const loser = survivor === byPhone ? byEmail : byPhone;
     const direct = await get(`/api/v1/profiles/${survivor}`);
     const viaLoser = await get(`/api/v1/profiles/${loser}`);
@@ -158,9 +158,11 @@ describe('given two profiles merged by an upsert that carries both their identif
     expect(viaLoser.body).toEqual(direct.body);
     expect(viaLoser.body.id).toBe(survivor);
     expect((await get(`/api/v1/profiles/${loser}/contacts`)).body).toEqual(direct.body.contacts);
-    // The merged-away row is never listed.
+    // The merged-away row is never listed; filter[zaius_id] with its id finds the survivor, as a look-up does.
     const listed = await get(`/api/v1/profiles?filter[phone]=${encodeURIComponent(phone)}`);
     expect(listed.body.profiles.map((p: any) => p.id)).toEqual([survivor]);
+    const byLoserId = await get(`/api/v1/profiles?filter[zaius_id]=${loser.toUpperCase()}`);
+    expect(byLoserId.body.profiles.map((p: any) => p.id)).toEqual([survivor]);
   }, 180_000);
 });
 

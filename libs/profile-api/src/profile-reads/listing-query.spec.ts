@@ -100,6 +100,13 @@ describe('given filters and q', () => {
     expect(q.matchesNothing).toBe(false);
   });
 
+  it('when filter[zaius_id] is given, then it is the profile id, normalised like a look-up (lower case)', () => {
+    expect(ok({ 'filter[zaius_id]': '0190A4C2-7D1E-7B3A-9C55-2F4D8E6A1B20' }).conditions).toEqual([
+      { field: { kind: 'identifier', type: 'zaius_id' }, op: 'eq', value: '0190a4c2-7d1e-7b3a-9c55-2f4d8e6a1b20' },
+    ]);
+    expect(problemOf({ 'filter[zaius_id]': 'not-a-uuid' })).toBe('filter[zaius_id]');
+  });
+
   it('when filter[] holds a * or >, then it is taken literally (operators are for q)', () => {
     expect(ok({ 'filter[code]': '>5*' }).conditions).toEqual([{ field: { kind: 'attribute', name: 'code' }, op: 'eq', value: '>5*' }]);
   });

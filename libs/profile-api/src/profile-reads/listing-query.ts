@@ -1,5 +1,4 @@
 import { PROFILE_STATUSES } from '@tessera/contracts';
-import { ZAIUS_ID } from '@tessera/identity';
 import type { SearchCondition, SearchField, SortKey } from '@tessera/store';
 import { decodeListingCursor, listingBinding, type ListingCursor } from './listing-cursor';
 
@@ -120,7 +119,7 @@ interface RawCondition {
 function searchField(name: string, rules: IdentifierNormaliser): SearchField | undefined {
   if (name === 'status' || name === 'tag') return { kind: name };
   if (name === 'created_at' || name === 'updated_at') return { kind: 'timestamp', column: name };
-  if (name !== ZAIUS_ID && rules.isIdentifier(name)) return { kind: 'identifier', type: name };
+  if (rules.isIdentifier(name)) return { kind: 'identifier', type: name };
   return ATTRIBUTE_NAME.test(name) ? { kind: 'attribute', name } : undefined;
 }
 

@@ -47,6 +47,11 @@ function conditionSql(c: SearchCondition, params: SqlParams, tenant: string): st
       }
       return `p.attributes @> ${params.add(JSON.stringify({ $tags: [c.value] }))}::jsonb`;
     case 'identifier': {
+      // zaius_id is the profile id itself (a merged-away one leads to its survivor), as in a look-up.
+      if (f.type === 'zaius_id') {
+        const id = c.op === 'prefix' ? `starts_with(s.id, ${params.add(c.value)})` : `s.id = ${params.add(c.value)}`;
+        return `p.id IN (SELECT COALESCE(s.merged_into, s.id) FROM profiles s WHERE s.tenant = ${params.add(tenant)} AND ${id})`;
+      }
       const match = c.op === 'prefix' ? `starts_with(i.value, ${params.add(c.value)})` : `i.value = ${params.add(c.value)}`;
       // Identifier rows point at live profiles; following merged_into as the look-up does costs nothing.
       return `p.id IN (SELECT COALESCE(x.merged_into, x.id) FROM identifiers i JOIN profiles x ON x.tenant = i.tenant AND x.id = i.profile_id
