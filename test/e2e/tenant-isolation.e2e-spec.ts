@@ -177,6 +177,53 @@ describe('given two tenants with people of the same identifiers', () => {
   });
 });
 
+describe('given the tenant administration routes (issue 11, seed 004)', () => {
+  const adminKey = () => /admin key: +(\S+)/.exec(server.output())![1];
+  const send = (method: string, path: string, key: string, body?: unknown) =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => undefined)) as any }));
+
+  it("when B's keys call any /api/v1/tenants route, for A's tenant or its own, then 403 and nothing changes", async () => {
+    for (const tenant of ['default', TENANT_B]) {
+      for (const [method, path, body] of [
+        ['GET', '/api/v1/tenants', undefined],
+        ['POST', '/api/v1/tenants', { name: `via${tenant}` }],
+        ['GET', `/api/v1/tenants/${tenant}`, undefined],
+        ['PATCH', `/api/v1/tenants/${tenant}`, { default_region: 'DE' }],
+        ['POST', `/api/v1/tenants/${tenant}/keys`, { kind: 'private' }],
+        ['GET', `/api/v1/tenants/${tenant}/keys`, undefined],
+        ['DELETE', `/api/v1/tenants/${tenant}/keys/${server.privateKey.slice(0, 12)}`, undefined],
+      ] as Array<[string, string, unknown]>) {
+        for (const key of [b.privateKey, b.publicKey]) expect({ method, path, status: (await send(method, path, key, body)).status }).toEqual({ method, path, status: 403 });
+      }
+    }
+    expect((await a.get(lookups.email)).status).toBe(200); // A's key still works
+    expect((await send('GET', `/api/v1/tenants/${TENANT_B}`, adminKey())).body.default_region).toBeNull();
+  });
+
+  it("when the admin makes a restricted key for B, then it reads only B's profiles of that restriction, never A's of the same restriction", async () => {
+    expect((await a.post({ attributes: { email: `restricted.${tag}@example.com`, restriction: 'EU', owner: 'A' } })).status).toBe(202);
+    expect((await b.post({ attributes: { email: `restricted.${tag}@example.com`, restriction: 'EU', owner: 'B' } })).status).toBe(202);
+    await a.until(`email=${encodeURIComponent(`restricted.${tag}@example.com`)}`);
+    await b.until(`email=${encodeURIComponent(`restricted.${tag}@example.com`)}`);
+    const created = await send('POST', `/api/v1/tenants/${TENANT_B}/keys`, adminKey(), { kind: 'read', restrictions: ['EU'] });
+    expect(created.status).toBe(201);
+    const scoped = new ProfilesClient(server.url, created.body.key, created.body.key);
+    const found = await scoped.get(`email=${encodeURIComponent(`restricted.${tag}@example.com`)}`);
+    expect(found.body.attributes.owner).toBe('B');
+    expect((await scoped.get(`zaius_id=${aOnlyId}`)).status).toBe(404);
+    expect((await scoped.get(lookups.email)).status).toBe(404); // B's own, but without the restriction
+    // A's key listing shows none of B's keys; B's listing none of A's.
+    const aPrefixes = (await send('GET', '/api/v1/tenants/default/keys', adminKey())).body.keys.map((k: { prefix: string }) => k.prefix);
+    expect(aPrefixes).not.toContain(created.body.prefix);
+    const bKeys = (await send('GET', `/api/v1/tenants/${TENANT_B}/keys`, adminKey())).body.keys;
+    expect(bKeys.every((k: { tenant: string }) => k.tenant === TENANT_B)).toBe(true);
+  });
+});
+
 /** Posts a sentinel for the tenant and waits until it is applied (the worker caught up). */
 async function settle(client: ProfilesClient, name: string): Promise<void> {
   const email = `settle.${name}.${tag}@example.com`;
