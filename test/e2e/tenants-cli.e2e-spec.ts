@@ -284,6 +284,50 @@ describe('given the CLI used by a person or a script (issue 9)', () => {
   });
 });
 
+describe('given the CLI and /api/v1/tenants (one service, issue 11)', () => {
+  const adminKey = () => /admin key: +(\S+)/.exec(server.output())![1];
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => undefined)) as any }));
+
+  it('when a tenant and a restricted key are made with the CLI, then the HTTP API lists them; the key prints alone on stdout and is revoked by its 12-character prefix', async () => {
+    expect((await tessera('tenants', 'create', 'clihttp', '--name', 'CLI and HTTP')).code).toBe(0);
+    expect((await admin('GET', '/api/v1/tenants/clihttp')).body).toMatchObject({ name: 'clihttp', display_name: 'CLI and HTTP' });
+    const created = await tessera('keys', 'create', '--tenant', 'clihttp', '--kind', 'read', '--restrictions', 'DE, FR');
+    expect(created.stdout).toMatch(/^trk_[A-Za-z0-9_-]{32}\n$/);
+    expect(created.stderr).toMatch(/restricted to DE, FR/);
+    const key = created.stdout.trim();
+    const listed = (await admin('GET', '/api/v1/tenants/clihttp/keys')).body.keys;
+    expect(listed).toEqual([expect.objectContaining({ prefix: key.slice(0, 12), kind: 'read', restrictions: ['DE', 'FR'], revoked_at: null })]);
+    expect((await tessera('keys', 'list', '--tenant', 'clihttp')).stdout).toBe(`${key.slice(0, 12)}…\tclihttp\tread\t\tactive\tDE,FR\n`);
+    // The listed form (with its ellipsis) is accepted too.
+    expect(await tessera('keys', 'revoke', `${key.slice(0, 12)}…`)).toMatchObject({ code: 0, stdout: 'revoked 1 key(s)\n' });
+    expect((await admin('GET', '/api/v1/tenants/clihttp/keys')).body.keys[0].revoked_at).toEqual(expect.any(String));
+  });
+
+  it('when the region or rate limit is set with the CLI, then GET /api/v1/tenants/{tenant} answers it; PATCH answers the same settings the CLI reads', async () => {
+    expect((await tessera('tenants', 'set-region', 'clihttp', 'de')).code).toBe(0);
+    expect((await tessera('tenants', 'set-rate-limit', 'clihttp', '--items-per-second', '50', '--burst', '100')).code).toBe(0);
+    expect((await admin('GET', '/api/v1/tenants/clihttp')).body).toMatchObject({ default_region: 'DE', rate_limit: { items_per_second: 50, burst: 100 } });
+    expect((await admin('PATCH', '/api/v1/tenants/clihttp', { default_region: 'FR' })).status).toBe(200);
+    expect(await tenantSettings('clihttp')).toMatchObject({ defaultRegion: 'FR', rateLimit: { itemsPerSecond: 50, burst: 100 } });
+  });
+
+  it('when a tenant made over HTTP is created again with the CLI, then "already exists" (exit 0); a seed-004 name error over HTTP stays a CLI usage error only for ids outside a-z, 0-9, _ and -', async () => {
+    expect((await admin('POST', '/api/v1/tenants', { name: 'madeoverhttp' })).status).toBe(201);
+    const again = await tessera('tenants', 'create', 'madeoverhttp');
+    expect(again).toMatchObject({ code: 0, stdout: '' });
+    expect(again.stderr).toMatch(/tenant madeoverhttp already exists/);
+    expect((await tessera('tenants', 'create', 'with-dash')).code).toBe(0); // ids as before issue 11
+    expect((await admin('POST', '/api/v1/tenants', { name: 'with-dash2' })).status).toBe(400);
+    const bad = await tessera('tenants', 'create', 'Upper');
+    expect({ code: bad.code, stdout: bad.stdout }).toEqual({ code: 2, stdout: '' });
+  });
+});
+
 describe('given a bad environment variable', () => {
   it('when PORT=abc, then the error names the value given, once', async () => {
     const r = await run(process.execPath, [distPath('apps/tessera/src/main.js')], { env: { ...process.env, PORT: 'abc', DATABASE_URL: '', KAFKA_BROKERS: '' } }).then(
