@@ -1,11 +1,14 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { withoutSystemAttributes } from '@tessera/contracts';
 import { Access, ApiProblemException, AuthenticatedRequest, TenantRateLimiter } from '@tessera/runtime';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { lookUpAttributes } from './plural-identifiers';
+import { ApiProfileLookup } from './profile-query.dto';
 import { restrictionAllows } from './restriction-scope';
 import { restoreUnencodedPlus } from './unencoded-plus';
 
+@ApiTags('profiles (v3)')
 @Controller('v3/profiles')
 export class ProfileQueryController {
   constructor(
@@ -17,6 +20,8 @@ export class ProfileQueryController {
   /** Look-up by exactly one identifier, normalised as on ingest (DESIGN §3). */
   @Get()
   @Access('read')
+  @ApiOperation({ summary: 'Look a profile up by one identifier (Zaius v3)' })
+  @ApiProfileLookup()
   async find(@Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest & { url: string }) {
     const { tenant, restrictions } = request.principal!;
     await this.rateLimiter.take(tenant, 1);
