@@ -33,7 +33,7 @@ async function run(example: ReadmeExample): Promise<{ status: number; body: unkn
     .replace(/\bcurl\b/, `curl -sS -w '\\n%{http_code}'`)
     .replace(/ -i\b/, '');
   const { stdout } = await sh('sh', ['-c', command], {
-    env: { ...process.env, PUBLIC_KEY: server.publicKey, PRIVATE_KEY: server.privateKey, ...variables },
+    env: { ...process.env, PUBLIC_KEY: server.publicKey, PRIVATE_KEY: server.privateKey, ADMIN_KEY: adminKey(), ...variables },
     maxBuffer: 16 * 1024 * 1024,
   }).catch((error: { stdout?: string; message: string }) => ({ stdout: error.stdout ?? '' })); // e.g. 413 while uploading
   const cut = stdout.lastIndexOf('\n');
@@ -45,6 +45,13 @@ async function run(example: ReadmeExample): Promise<{ status: number; body: unkn
     body = raw;
   }
   return { status: Number(stdout.slice(cut + 1)), body, raw };
+}
+
+/** The admin key `npm start` generated and printed (the README tells the reader to copy it from there). */
+function adminKey(): string {
+  const printed = /admin key: +(\S+)/.exec(server.output());
+  if (!printed) throw new Error('the server printed no admin key');
+  return printed[1];
 }
 
 /**
@@ -83,6 +90,10 @@ const FILL: Record<string, (body: any) => string> = {
   CONTACT_ID: (body) => {
     if (typeof body?.contact_id !== 'string') throw new Error('CONTACT_ID: the example above answered no contact_id');
     return body.contact_id;
+  },
+  KEY_PREFIX: (body) => {
+    if (typeof body?.prefix !== 'string') throw new Error('KEY_PREFIX: the example above answered no prefix');
+    return body.prefix;
   },
   REQUEST_ID: (body) => {
     if (typeof body?.request_ids?.[0] !== 'string') throw new Error('REQUEST_ID: the example above answered no request_ids');

@@ -134,7 +134,7 @@ describe('given native writes, /v3 upserts and events interleaved on one log', (
     // More native writes, then an erasure through the native DELETE, then writes after it.
     idFrom(await submit({ op: 'patch', profileId: created[0], attributes: { plan: 'basic' }, tags: ['a', 'b'], isPrimary: true }));
     idFrom(await submit({ op: 'replace', profileId: created[3], attributes: { username: 'user3', plan: 'free' } }));
-    expect(await writes.erase('default', created[4])).toMatchObject({ state: 'accepted' });
+    expect(await writes.erase('default', created[4])).toMatchObject({ state: 'erased' });
     await caughtUp();
     expect(await submit({ op: 'patch', profileId: created[4], attributes: { plan: 'gone' } })).toEqual({ state: 'not-found' });
     await ingest([{ email: 'n4@mix.example', note: 'after the erasure' }]);

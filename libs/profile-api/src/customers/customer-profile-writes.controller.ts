@@ -8,7 +8,7 @@ import { CUSTOMER_ID_PATTERN, parseProfileBody } from '../profiles/profile-body'
 import { ProfileWriteAnswers } from '../profiles/profile-write-answers.service';
 import { ProfileDto } from '../profile-reads/profile-read.dto';
 import { PendingWriteDto } from '../profiles/profiles.dto';
-import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from '../profiles/write-route.helpers';
+import { bodyOrProblem, bodyRulesOf, ERASURE_PENDING, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from '../profiles/write-route.helpers';
 import { CustomerProfileWriteDto } from './customers.dto';
 
 const CUSTOMER_PARAM = { name: 'customer', description: 'The customer account id', schema: { type: 'string' } } as const;
@@ -71,7 +71,8 @@ export class CustomerProfileWritesController {
   @ApiOperation({ summary: 'Erase a customer\'s profile', description: 'The erasure of DESIGN §11; 404 when the profile is not that customer\'s.' })
   @ApiParam(CUSTOMER_PARAM)
   @ApiParam(ID_PARAM)
-  @ApiResponse({ status: 204, description: 'Erasure accepted' })
+  @ApiResponse({ status: 204, description: 'Erased: the projection no longer holds the profile' })
+  @ApiResponse(ERASURE_PENDING)
   @ApiProblemResponses(401, 403, 404, 429, 503)
   async erase(@Param('customer') customer: string, @Param('id') id: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     noQueryParameters(query);

@@ -37,9 +37,14 @@ export type ProfileWriteResult =
   /** Produced, but not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS: 202 + Location. */
   | { state: 'pending'; recordId: string; profileId: string };
 
+export type ProfileErasureResult = { state: 'erased' | 'pending'; requestId: string; profileId: string } | { state: 'not-found' };
+
 /** Native writes (DESIGN §12): each a record on the log, answered once applied (read-your-writes). */
 export abstract class ProfileWrites {
   abstract submit(command: ProfileChangeCommand): Promise<ProfileWriteResult>;
-  /** DELETE: the erasure of DESIGN §11 for the profile `id` leads to; not-found when there is none. */
-  abstract erase(tenant: string, profileId: string): Promise<{ state: 'accepted'; requestId: string } | { state: 'not-found' }>;
+  /**
+   * DELETE: the erasure of DESIGN §11 for the profile `id` leads to, answered once the projector has
+   * applied it (erased) or, when TESSERA_SYNC_WRITE_TIMEOUT_MS runs out, pending; not-found when there is none.
+   */
+  abstract erase(tenant: string, profileId: string): Promise<ProfileErasureResult>;
 }

@@ -108,17 +108,13 @@ describe('ProfileWritesService', () => {
       expect(await logSize()).toBe(before);
     });
 
-    it('when a profile is erased, then an erasure request is accepted and, once applied, the person is gone; an unknown id is not-found', async () => {
+    it('when a profile is erased, then the answer comes once the person is gone (read-your-writes); an unknown id is not-found', async () => {
       const w = writes();
       const { profileId } = (await w.submit({ op: 'create', tenant: 'default', attributes: { email: 'dora@x.io' } })) as { profileId: string };
       const erased = await w.erase('default', profileId.toUpperCase());
-      expect(erased).toEqual({ state: 'accepted', requestId: expect.any(String) });
-      const deadline = Date.now() + 10_000;
-      let rows: unknown[] = [{}];
-      while (rows.length && Date.now() < deadline) {
-        rows = await fx.dataSource.query(`SELECT 1 FROM profiles WHERE id = $1 UNION ALL SELECT 1 FROM identifiers WHERE profile_id = $1`, [profileId]);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      expect(erased).toEqual({ state: 'erased', requestId: expect.any(String), profileId });
+      // No polling: the erasure was applied before erase() answered.
+      const rows = await fx.dataSource.query(`SELECT 1 FROM profiles WHERE id = $1 UNION ALL SELECT 1 FROM identifiers WHERE profile_id = $1`, [profileId]);
       expect(rows).toEqual([]);
       expect(await w.erase('default', profileId)).toEqual({ state: 'not-found' });
       expect(await w.erase('default', 'nope')).toEqual({ state: 'not-found' });
@@ -177,6 +173,23 @@ describe('ProfileWritesService', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(rows).toEqual([{ state: 'applied' }]);
+    });
+
+    it('when an erasure is not applied in time, then the answer is pending with its request id; the person goes once the projector runs', async () => {
+      const { profileId } = (await writes().submit({ op: 'create', tenant: 'default', attributes: { email: 'gone-late@x.io' } })) as { profileId: string };
+      await consumer?.stop();
+      consumer = undefined;
+      const result = await writes(60).erase('default', profileId);
+      expect(result).toEqual({ state: 'pending', requestId: expect.any(String), profileId });
+      expect(await fx.dataSource.query(`SELECT 1 AS held FROM profiles WHERE id = $1`, [profileId])).toEqual([{ held: 1 }]);
+      await startProjector();
+      const deadline = Date.now() + 10_000;
+      let rows: unknown[] = [{}];
+      while (rows.length && Date.now() < deadline) {
+        rows = await fx.dataSource.query(`SELECT 1 FROM profiles WHERE id = $1`, [profileId]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(rows).toEqual([]);
     });
   });
 });

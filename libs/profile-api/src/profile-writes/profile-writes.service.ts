@@ -8,7 +8,7 @@ import { ComplianceService } from '@tessera/privacy';
 import { ApiProblemException } from '@tessera/runtime';
 import { ErasureRequestsRepository, TenantRepository } from '@tessera/store';
 import { namesNothing, validateProfileChange } from './profile-write-validation';
-import { ProfileWrites, type ProfileChangeCommand, type ProfileFieldsInput, type ProfileWriteResult } from './profile-writes.port';
+import { ProfileWrites, type ProfileChangeCommand, type ProfileErasureResult, type ProfileFieldsInput, type ProfileWriteResult } from './profile-writes.port';
 
 /**
  * The projector's consumer group (PROFILE_PROJECTOR_GROUP of @tessera/profile-projection, copied: the
@@ -79,14 +79,19 @@ export class ProfileWritesService extends ProfileWrites {
     return resultOf(outcome, command);
   }
 
-  async erase(tenant: string, profileId: string): Promise<{ state: 'accepted'; requestId: string } | { state: 'not-found' }> {
+  async erase(tenant: string, profileId: string): Promise<ProfileErasureResult> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(profileId)) return { state: 'not-found' };
     // A merged-away id leads to its survivor: the person is erased, as §11 erases whoever an identifier resolves to.
     const [live] = await this.erasureRequests.resolveProfiles(tenant, [{ type: 'zaius_id', value: profileId.toLowerCase() }]);
     if (!live) return { state: 'not-found' };
     const body = [{ requester: 'api.v1.profiles', identifier_field_name: 'zaius_id', identifier_value: live }];
     const [requestId] = await this.requestErasure()(tenant, body);
-    return { state: 'accepted', requestId };
+    // Read-your-writes as for every write: the projector sets applied_at in the transaction that erases.
+    const applied = await this.waitUntil(async () => {
+      const rows: Array<{ applied: boolean }> = await this.dataSource.query(`SELECT applied_at IS NOT NULL AS applied FROM erasure_requests WHERE id = $1`, [requestId]);
+      return rows[0]?.applied === true;
+    });
+    return { state: applied ? 'erased' : 'pending', requestId, profileId: live };
   }
 
   /** ComplianceService of the app (single node, ingest), looked up lazily: its module is the app's, not ours. */
@@ -138,9 +143,8 @@ export class ProfileWritesService extends ProfileWrites {
    * dead-lettered) — not-found. Out of time: pending.
    */
   private async waitForOutcome(recordId: string, at: ProducedRecord): Promise<OutcomeRow | 'pending'> {
-    const deadline = Date.now() + this.options.syncWriteTimeoutMs;
-    const pollMs = this.options.pollMs ?? 25;
-    for (;;) {
+    let outcome: OutcomeRow | undefined;
+    const settled = await this.waitUntil(async () => {
       const rows: Array<OutcomeRow & { passed: boolean }> = await this.dataSource.query(
         `SELECT o.state, o.profile_id, o.owner_id, o.field, o.contact_id,
                 EXISTS (SELECT 1 FROM consumer_offsets c WHERE c.consumer_group = $2 AND c.topic = $3 AND c.partition = $4 AND c.next_offset > $5) AS passed
@@ -148,9 +152,20 @@ export class ProfileWritesService extends ProfileWrites {
         [recordId, PROJECTOR_GROUP, at.topic, at.partition, at.offset],
       );
       const row = rows[0];
-      if (row.state) return row;
-      if (row.passed) return { state: 'not-found', profile_id: null, owner_id: null, field: null, contact_id: null };
-      if (Date.now() + pollMs > deadline) return 'pending';
+      if (row.state) outcome = row;
+      else if (row.passed) outcome = { state: 'not-found', profile_id: null, owner_id: null, field: null, contact_id: null };
+      return outcome !== undefined;
+    });
+    return settled ? outcome! : 'pending';
+  }
+
+  /** Polls `done` every pollMs until it holds (true) or TESSERA_SYNC_WRITE_TIMEOUT_MS runs out (false). */
+  private async waitUntil(done: () => Promise<boolean>): Promise<boolean> {
+    const deadline = Date.now() + this.options.syncWriteTimeoutMs;
+    const pollMs = this.options.pollMs ?? 25;
+    for (;;) {
+      if (await done()) return true;
+      if (Date.now() + pollMs > deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }

@@ -19,8 +19,9 @@ class ScriptedWrites extends ProfileWrites {
     this.submitted.push(command);
     return this.script(command);
   }
+  erasure: 'erased' | 'pending' = 'erased';
   async erase(_tenant: string, profileId: string) {
-    return profileId === ID ? ({ state: 'accepted', requestId: 'r1' } as const) : ({ state: 'not-found' } as const);
+    return profileId === ID ? { state: this.erasure, requestId: 'r1', profileId } : ({ state: 'not-found' } as const);
   }
 }
 
@@ -122,9 +123,12 @@ describe('ProfileWriteAnswers', () => {
     expect(answer).toEqual({ status: 200, body: expect.objectContaining({ contact_id: contactIdOf('t', 'email', 'new@b.co'), value: 'new@b.co' }) });
   });
 
-  it('given an erase of an unknown profile, when answered, then 404; of a known one, 204', async () => {
-    const answers = new ProfileWriteAnswers(new ScriptedWrites(() => ({ state: 'not-found' })), new MemoryReads(new Map()));
+  it('given an erase of an unknown profile, when answered, then 404; of a known one, 204 once applied, else 202 with the status URL', async () => {
+    const writes = new ScriptedWrites(() => ({ state: 'not-found' }));
+    const answers = new ProfileWriteAnswers(writes, new MemoryReads(new Map()));
     expect(await answers.erase('t', ID)).toEqual({ status: 204 });
     await expect(answers.erase('t', OWNER)).rejects.toMatchObject({ detail: expect.stringContaining(OWNER) });
+    writes.erasure = 'pending';
+    expect(await answers.erase('t', ID)).toEqual({ status: 202, location: '/v3/compliance/gdpr/status/r1', body: { id: ID, status: 'pending', request_id: 'r1' } });
   });
 });

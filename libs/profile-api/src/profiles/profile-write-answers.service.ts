@@ -16,6 +16,8 @@ export interface WriteAnswer<T = unknown> {
 export interface PendingBody {
   id: string;
   contact_id?: string;
+  /** A pending erasure: its GDPR request id (status at the `Location`). */
+  request_id?: string;
   status: 'pending';
 }
 
@@ -24,6 +26,7 @@ export const writerScope = (tenant: string): ReadScope => ({ tenant, restriction
 
 export const profilePath = (id: string) => `/api/v1/profiles/${id}`;
 export const contactPath = (id: string, contactId: string) => `/api/v1/profiles/${id}/contacts/${contactId}`;
+export const erasureStatusPath = (requestId: string) => `/v3/compliance/gdpr/status/${requestId}`;
 
 /**
  * Submits native writes through the `ProfileWrites` port and turns the outcome into the HTTP answer:
@@ -91,11 +94,12 @@ export class ProfileWriteAnswers {
     return this.notApplied(result, (id) => contactPath(id, contactId), contactId);
   }
 
-  /** DELETE of a profile: the erasure of DESIGN §11; 204 once accepted. */
-  async erase(tenant: string, profileId: string): Promise<WriteAnswer> {
+  /** DELETE of a profile: the erasure of DESIGN §11; 204 once applied, else 202 with the erasure's status URL. */
+  async erase(tenant: string, profileId: string): Promise<WriteAnswer<PendingBody>> {
     const result = await this.writes.erase(tenant, profileId);
     if (result.state === 'not-found') throw ProblemException.notFound(`no profile with id ${profileId}`);
-    return { status: 204 };
+    if (result.state === 'erased') return { status: 204 };
+    return { status: 202, location: erasureStatusPath(result.requestId), body: { id: result.profileId, status: 'pending', request_id: result.requestId } };
   }
 
   /** The profile with the tenant's whole view (a profile outside the caller's restrictions included). */

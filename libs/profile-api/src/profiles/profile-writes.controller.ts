@@ -8,7 +8,7 @@ import { foldContacts } from './contact-fold';
 import { ProfileWriteAnswers, profilePath } from './profile-write-answers.service';
 import { ProfileDto } from '../profile-reads/profile-read.dto';
 import { NativeProfileWriteDto, PendingWriteDto } from './profiles.dto';
-import { bodyOrProblem, bodyRulesOf, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
+import { bodyOrProblem, bodyRulesOf, ERASURE_PENDING, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
 
 const ID_PARAM = { name: 'id', description: 'The profile id (a merged-away id writes to its survivor)', schema: { type: 'string', format: 'uuid' } } as const;
 const PENDING = { status: 202, description: 'On the log but not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS; `Location` names the profile', type: PendingWriteDto, headers: LOCATION_HEADER };
@@ -72,7 +72,8 @@ export class ProfileWritesController {
   @Access('private')
   @ApiOperation({ summary: 'Erase a profile', description: 'The erasure of DESIGN §11: the profile and what identifies it are erased.' })
   @ApiParam(ID_PARAM)
-  @ApiResponse({ status: 204, description: 'Erasure accepted' })
+  @ApiResponse({ status: 204, description: 'Erased: the projection no longer holds the profile' })
+  @ApiResponse(ERASURE_PENDING)
   @ApiProblemResponse(404, 'No such profile in the key\'s tenant')
   @ApiProblemResponses(401, 403, 429, 503)
   async erase(@Param('id') id: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -68,6 +68,9 @@ export class PendingWriteDto {
   @ApiPropertyOptional({ description: 'Contact writes: the contact\'s id', example: CONTACT_ID })
   contact_id?: string;
 
+  @ApiPropertyOptional({ description: 'DELETE: the erasure\'s GDPR request id; `Location` is its status (GET /v3/compliance/gdpr/status/{request_id})', example: '0192f3a4-5b6c-7d8e-9f00-112233445566' })
+  request_id?: string;
+
   @ApiProperty({ enum: ['pending'], example: 'pending' })
   status!: string;
 }

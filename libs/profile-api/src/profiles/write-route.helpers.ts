@@ -4,6 +4,7 @@ import type { TenantRepository } from '@tessera/store';
 import type { FastifyReply } from 'fastify';
 import type { BodyRules, Parsed } from './profile-body';
 import type { WriteAnswer } from './profile-write-answers.service';
+import { PendingWriteDto } from './profiles.dto';
 
 /** A profile id of a path: a UUID, canonical in lower case; anything else names no profile (404). */
 export function profileIdParam(id: string): string {
@@ -52,3 +53,11 @@ export function sendAnswer<T>(reply: FastifyReply, answer: WriteAnswer<T>): T | 
 }
 
 export const LOCATION_HEADER = { Location: { description: 'The resource written', schema: { type: 'string' } } };
+
+/** DELETE of a profile not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS. */
+export const ERASURE_PENDING = {
+  status: 202,
+  description: 'Erasure on the log but not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS; `Location` is its status (GET /v3/compliance/gdpr/status/{request_id})',
+  type: PendingWriteDto,
+  headers: { Location: { description: 'The erasure request\'s status', schema: { type: 'string' } } },
+};
