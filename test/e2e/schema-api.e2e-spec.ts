@@ -79,6 +79,7 @@ describe('given the identifier schema (POST|GET /v3/schema/identifiers)', () => 
         { name: 'customer_id', display_name: 'Customer ID', merge_confidence: 'high', messaging: false },
         { name: 'email', display_name: 'Email', merge_confidence: 'high', messaging: true },
         { name: 'phone', display_name: 'Phone', merge_confidence: 'high', messaging: true },
+        { name: 'username', display_name: 'Username', merge_confidence: 'high', messaging: false },
         { name: 'vuid', display_name: 'VUID', merge_confidence: 'low', messaging: false },
         { name: 'fs_user_id', display_name: 'FS User ID', merge_confidence: 'high', messaging: false },
       ],

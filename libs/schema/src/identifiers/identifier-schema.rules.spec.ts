@@ -66,7 +66,7 @@ describe('answers', () => {
 
   it('the list: built-ins without zaius_id, then custom types (a type stored without display name gets one from its name)', () => {
     const listed = listIdentifiers({ identifierTypes: [{ type: 'loyalty_id', confidence: 'low' }], fields: [] });
-    expect(listed.map((t) => t.name)).toEqual(['customer_id', 'email', 'phone', 'vuid', 'loyalty_id']);
+    expect(listed.map((t) => t.name)).toEqual(['customer_id', 'email', 'phone', 'username', 'vuid', 'loyalty_id']);
     expect(listed.at(-1)).toEqual({ name: 'loyalty_id', display_name: 'Loyalty ID', merge_confidence: 'low', messaging: false });
   });
 

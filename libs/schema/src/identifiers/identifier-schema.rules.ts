@@ -41,6 +41,7 @@ const BUILT_INS: Readonly<Record<string, { display_name: string; messaging: bool
   email: { display_name: 'Email', messaging: true },
   phone: { display_name: 'Phone', messaging: true },
   vuid: { display_name: 'VUID', messaging: false },
+  username: { display_name: 'Username', messaging: false },
 };
 
 /** `loyalty_id` → `Loyalty ID` (a type declared without a display name, e.g. by the CLI). */
