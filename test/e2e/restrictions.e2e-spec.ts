@@ -105,14 +105,16 @@ describe('given the native API reads (/api/v1)', () => {
     expect((await listed(keys.open)).sort()).toEqual([ids.DE, ids.FR, ids.US, ids.none].sort());
   });
 
-  it('when a restricted key reads a profile or its contacts by id, then outside its restrictions 404', async () => {
+  it('when a restricted key reads a profile, its contacts or its events by id, then outside its restrictions 404', async () => {
     for (const [r, want] of [['DE', 200], ['FR', 404], ['US', 404], ['none', 404]] as const) {
       const profile = await call('GET', `/api/v1/profiles/${ids[r]}`, keys.de);
       const contacts = await call('GET', `/api/v1/profiles/${ids[r]}/contacts`, keys.de);
-      expect({ r, profile: profile.status, contacts: contacts.status }).toEqual({ r, profile: want, contacts: want });
+      const events = await call('GET', `/api/v1/profiles/${ids[r]}/events`, keys.de);
+      expect({ r, profile: profile.status, contacts: contacts.status, events: events.status }).toEqual({ r, profile: want, contacts: want, events: want });
       if (want === 404) expect(profile.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     }
     expect((await call('GET', `/api/v1/profiles/${ids.US}`, keys.open)).status).toBe(200);
+    expect((await call('GET', `/api/v1/profiles/${ids.US}/events`, keys.open)).status).toBe(200);
   });
 
   it("when a restricted key reads a customer's profiles, then only those of its restrictions", async () => {

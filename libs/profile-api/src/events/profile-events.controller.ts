@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isUuid } from '@tessera/identity';
 import { Access, AuthenticatedRequest, ProblemException, TenantRateLimiter } from '@tessera/runtime';
+import { readScopeOf } from '../profile-reads/read-scope';
 import { encodeEventsCursor } from './events-cursor';
 import { parseEventsQuery } from './events-query';
 import { ApiProfileEvents } from './profile-events.dto';
@@ -30,14 +31,14 @@ export class ProfileEventsController {
   @ApiOperation({ summary: 'List a profile\'s events, newest first' })
   @ApiProfileEvents()
   async list(@Param('id') id: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest): Promise<{ events: ProfileEventView[]; next: string | null }> {
-    const tenant = request.principal!.tenant;
+    const { tenant, restrictions } = readScopeOf(request);
     await this.rateLimiter.take(tenant, 1);
     // Profile ids are UUIDs, canonical in lower case; anything else names no profile.
     const profileId = id.toLowerCase();
     const parsed = parseEventsQuery(query, profileId);
     if (!parsed.ok) throw ProblemException.badParameter(parsed.problem.parameter, parsed.problem.message);
-    const survivor = isUuid(profileId) ? await this.events.survivorOf(tenant, profileId) : null;
-    // Another tenant's profile is as unknown as a missing one.
+    const survivor = isUuid(profileId) ? await this.events.survivorOf(tenant, profileId, restrictions) : null;
+    // Another tenant's profile, or one outside the key's restrictions, is as unknown as a missing one.
     if (!survivor) throw ProblemException.notFound(`no profile with id ${id}`);
 
     const { limit, cursor } = parsed.query;

@@ -18,11 +18,15 @@ export interface StoredProfileEvent {
 export class ProfileEventsReader {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The profile that answers for `id`: itself, or the survivor it was merged into; null when the tenant has no such profile. */
-  async survivorOf(tenant: string, id: string): Promise<string | null> {
+  /**
+   * The profile that answers for `id`: itself, or the survivor it was merged into; null when the tenant
+   * has no such profile, or the survivor is outside a restricted key's restrictions (as the reads do).
+   */
+  async survivorOf(tenant: string, id: string, restrictions: readonly string[] | null = null): Promise<string | null> {
     const rows: Array<{ survivor: string }> = await this.dataSource.query(
-      `SELECT COALESCE(merged_into, id) AS survivor FROM profiles WHERE tenant = $1 AND id = $2`,
-      [tenant, id],
+      `SELECT s.id AS survivor FROM profiles p JOIN profiles s ON s.tenant = p.tenant AND s.id = COALESCE(p.merged_into, p.id)
+        WHERE p.tenant = $1 AND p.id = $2 AND ($3::text[] IS NULL OR s.attributes->>'restriction' = ANY ($3::text[]))`,
+      [tenant, id, restrictions],
     );
     return rows[0]?.survivor ?? null;
   }
