@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EVENT_LOG, EventLog } from '@tessera/event-log';
-import { ApiProblemException, LOGGER, TenantRateLimiter, TesseraLogger } from '@tessera/runtime';
+import { ApiProblemException, ingestRouteLabel, LOGGER, TenantRateLimiter, TesseraLogger, TesseraMetrics } from '@tessera/runtime';
 import { TenantRepository } from '@tessera/store';
 import { EVENT_INGEST, PROFILE_UPSERT_INGEST, type IngestKind } from './ingest-kinds';
 
@@ -23,6 +23,7 @@ export class ProfileIngestService {
     @Inject(LOGGER) private readonly logger: TesseraLogger,
     @Inject(PRODUCE_TIMEOUT_MS) private readonly produceTimeoutMs: number,
     private readonly rateLimiter: TenantRateLimiter,
+    @Optional() private readonly metrics?: TesseraMetrics,
   ) {}
 
   /** New batches (of every route) are refused with 503 once shutdown has begun; in-flight ones finish. */
@@ -40,7 +41,26 @@ export class ProfileIngestService {
     return this.publish(tenant, body, EVENT_INGEST);
   }
 
+  /** Counts and times every batch by route and the status it is answered with (metrics, when provided). */
   async publish(tenant: string, body: unknown, kind: IngestKind): Promise<number> {
+    if (!this.metrics) return this.publishBatch(tenant, body, kind);
+    const route = ingestRouteLabel(kind.name);
+    const end = this.metrics.ingestDuration.startTimer({ route });
+    let status = 202;
+    try {
+      const items = await this.publishBatch(tenant, body, kind);
+      this.metrics.ingestItems.inc({ route }, items);
+      return items;
+    } catch (error) {
+      status = error instanceof HttpException ? error.getStatus() : 500;
+      throw error;
+    } finally {
+      end({ status: String(status) });
+      this.metrics.ingestRequests.inc({ route, status: String(status) });
+    }
+  }
+
+  private async publishBatch(tenant: string, body: unknown, kind: IngestKind): Promise<number> {
     // Step 1: refuse early — draining, then the tenant's rate (one token per item, as the client counts them).
     if (this.draining) throw new ApiProblemException(503, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
     await this.rateLimiter.take(tenant, Array.isArray(body) ? Math.max(1, body.length) : 1);

@@ -1,10 +1,10 @@
-import { Controller, Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Inject, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
 import { PROJECTED_SCHEMAS, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EVENT_LOG, EventLog, RecordBatch } from '@tessera/event-log';
 import { AssignedPartition, CheckpointSource, RecordBatchPattern } from '@tessera/event-log/transport';
-import { Infrastructure, INFRASTRUCTURE, LOGGER, logPort, ReadinessRegistry, TesseraLogger } from '@tessera/runtime';
+import { countRecordKinds, Infrastructure, INFRASTRUCTURE, LOGGER, logPort, partitionLag, ReadinessRegistry, TesseraLogger, TesseraMetrics } from '@tessera/runtime';
 import { acquireWorkerLease, ProjectionLease, TenantRepository } from '@tessera/store';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from './profile-projector.service';
 
@@ -17,6 +17,7 @@ import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from './profile-projector.s
 export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly projector: ProfileProjector;
   private lease?: ProjectionLease;
+  private deadLettersCounted = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -25,12 +26,15 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
     @Inject(LOGGER) private readonly logger: TesseraLogger,
     readiness: ReadinessRegistry,
     @Inject(INFRASTRUCTURE) infra: Infrastructure,
+    @Optional() private readonly metrics?: TesseraMetrics,
   ) {
     this.projector = new ProfileProjector(dataSource, eventLog, tenants, logPort(logger.child({ component: 'projector' })), PROFILE_PROJECTOR_GROUP, {
       idempotencyWindowMs: infra.env.idempotencyWindowMs,
     });
     // Partitions that keep failing (or hit a checkpoint gap) fail readiness.
     readiness.register('projector', () => this.projector.health.check());
+    // Scrape time: the topic's high-water marks minus the projector's checkpoints (its only truth).
+    metrics?.watchConsumerLag({ group: PROFILE_PROJECTOR_GROUP, topic: PROFILE_UPSERTS_TOPIC, read: () => this.lag(eventLog, PROFILE_UPSERTS_TOPIC) });
   }
 
   /** Runs before the transport starts consuming (app.init precedes startAllMicroservices): a replay blocks workers. */
@@ -48,7 +52,35 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
   applyRecords(@Payload() batch: RecordBatch): Promise<void> {
     // Never project beside a replay: without the lease the batch fails and is redelivered.
     if (!this.lease) throw new Error('the projection lease is not held: consuming started before the worker took it');
-    return this.projector.handleBatch(batch);
+    return this.metrics ? this.handleMeasured(batch, this.metrics) : this.projector.handleBatch(batch);
+  }
+
+  /** The batch with its size, duration, records by kind and new dead letters counted (after commit). */
+  private async handleMeasured(batch: RecordBatch, metrics: TesseraMetrics): Promise<void> {
+    const group = PROFILE_PROJECTOR_GROUP;
+    metrics.projectorBatchRecords.observe({ group }, batch.records.length);
+    const end = metrics.projectorBatchDuration.startTimer({ group });
+    try {
+      await this.projector.handleBatch(batch);
+    } catch (error) {
+      end({ outcome: 'error' });
+      throw error;
+    } finally {
+      // Partitions run concurrently: count the projector's running total since the last look, not a per-batch delta.
+      const dead = this.projector.stats.deadLettered - this.deadLettersCounted;
+      this.deadLettersCounted += dead;
+      if (dead > 0) metrics.deadLetters.inc({ group }, dead);
+    }
+    end({ outcome: 'ok' });
+    for (const [kind, n] of countRecordKinds(batch.records)) metrics.projectorRecordsApplied.inc({ group, kind }, n);
+  }
+
+  private async lag(eventLog: EventLog, topic: string) {
+    const [ends, rows] = await Promise.all([
+      eventLog.endOffsets(topic),
+      this.dataSource.query(`SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2`, [PROFILE_PROJECTOR_GROUP, topic]) as Promise<Array<{ partition: number; next_offset: string }>>,
+    ]);
+    return partitionLag(ends, new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)])));
   }
 
   /** After the transport stopped (its in-flight batches committed): a replay may start. */

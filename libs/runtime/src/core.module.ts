@@ -10,6 +10,9 @@ import { AccessPolicyAudit } from './http/access-policy';
 import { ApiKeyGuard } from './http/api-key.guard';
 import { TenantRateLimiter } from './http/tenant-rate-limiter';
 import { Infrastructure } from './infrastructure';
+import { MetricsController } from './metrics/metrics.controller';
+import { metricsOf } from './metrics/metrics-of';
+import { TesseraMetrics } from './metrics/tessera-metrics';
 import { INFRASTRUCTURE, LOGGER } from './tokens';
 
 /** The infrastructure's own readiness; modules register theirs on the same registry. */
@@ -24,14 +27,14 @@ function coreReadiness(infra: Infrastructure): ReadinessRegistry {
   return readiness;
 }
 
-/** Hands the already-started infrastructure to Nest's container, plus health and API-key auth. */
+/** Hands the already-started infrastructure to Nest's container, plus health, /metrics and API-key auth. */
 @Global()
 @Module({})
 export class CoreModule {
   static forRoot(infra: Infrastructure): DynamicModule {
     return {
       module: CoreModule,
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: INFRASTRUCTURE, useValue: infra },
         { provide: LOGGER, useValue: infra.logger },
@@ -40,6 +43,7 @@ export class CoreModule {
         { provide: TenantRepository, useValue: infra.tenants },
         { provide: ProfileQueryRepository, useValue: infra.profiles },
         { provide: ReadinessRegistry, useValue: coreReadiness(infra) },
+        { provide: TesseraMetrics, useValue: metricsOf(infra) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         AccessPolicyAudit,
         {
@@ -50,7 +54,7 @@ export class CoreModule {
           }),
         },
       ],
-      exports: [INFRASTRUCTURE, LOGGER, DataSource, EVENT_LOG, TenantRepository, ProfileQueryRepository, TenantRateLimiter, ReadinessRegistry],
+      exports: [INFRASTRUCTURE, LOGGER, DataSource, EVENT_LOG, TenantRepository, ProfileQueryRepository, TenantRateLimiter, ReadinessRegistry, TesseraMetrics],
     };
   }
 }

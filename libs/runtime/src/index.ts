@@ -16,3 +16,4 @@ export * from './http/problem-json.filter';
 export * from './http/cors';
 export * from './http/idempotency';
 export * from './http/openapi';
+export * from './metrics';

@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { HttpEnv } from '@tessera/config';
 import { TesseraLogger } from '../logger';
+import { registerHttpMetrics } from '../metrics/http-metrics.hook';
+import { TesseraMetrics } from '../metrics/tessera-metrics';
 import { ApiExceptionFilter } from './api-exception.filter';
 import { registerCors } from './cors';
 import { isNativeApiPath, requestPath } from './native-api';
@@ -39,6 +41,15 @@ function withOpenApi(module: Type<unknown> | DynamicModule): DynamicModule {
 /** The app's OpenAPI document comes from its own controllers (generated on first request, then kept). */
 function publishOpenApiDocument(app: NestFastifyApplication, logger: TesseraLogger): void {
   app.get(OpenApiDocumentHolder).generateWith(() => buildOpenApiDocument(app), logger);
+}
+
+/** The app's TesseraMetrics (CoreModule provides it); none in an app built without CoreModule. */
+function metricsProvided(app: NestFastifyApplication): TesseraMetrics | undefined {
+  try {
+    return app.get(TesseraMetrics, { strict: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A Nest app on Fastify with Tessera's body rules, error shapes and security headers. */
@@ -107,6 +118,8 @@ export async function createHttpApp(module: Type<unknown> | ReturnType<typeof Ob
     request.raw.resume();
   });
 
+  const metrics = metricsProvided(app);
+  if (metrics) registerHttpMetrics(fastify, metrics); // every answer timed by method, route template and status
   app.useGlobalFilters(new ApiExceptionFilter({ error: (obj, msg) => logger.error(obj, msg) }));
   publishOpenApiDocument(app, logger);
   return app;
