@@ -72,6 +72,7 @@ it('every route of the single-node app declares an access policy, and the list i
       'GET /docs/:file none',
       'GET /health/live none',
       'GET /health/ready none',
+      'GET /metrics none',
       'GET /openapi.json none',
       'POST /v3/compliance/:regulation/delete private',
       'GET /v3/compliance/:regulation/status/:requestId read',
