@@ -95,6 +95,10 @@ const FILL: Record<string, (body: any) => string> = {
     if (typeof body?.prefix !== 'string') throw new Error('KEY_PREFIX: the example above answered no prefix');
     return body.prefix;
   },
+  KEY: (body) => {
+    if (typeof body?.key !== 'string') throw new Error('KEY: the example above answered no key');
+    return body.key;
+  },
   REQUEST_ID: (body) => {
     if (typeof body?.request_ids?.[0] !== 'string') throw new Error('REQUEST_ID: the example above answered no request_ids');
     return body.request_ids[0];

@@ -2,6 +2,7 @@
  * The README's ```sh examples as data: every `curl` statement with the status (and body, where shown) the
  * comment under it documents. Conventions the README follows:
  *   # 202 {"title":"Accepted",…}      status, then the body (JSON may continue on `#   ` lines); `…` is a wildcard
+ *   # 200 {"tenants":[…]}             `[…]` as a value: any array (its items are not checked)
  *   # 200 "COMPLETED"                 a JSON string body
  *   # 200 the same profile            the same body as the previous documented 200
  *   # (outage) …                      the following status line belongs to an outage example and is not run
@@ -82,7 +83,8 @@ function documentedBody(rest: string, line: number): Pick<ReadmeExample, 'body' 
   if (!/^[{["]/.test(rest)) return {};
   const end = jsonEnd(rest);
   try {
-    return { body: JSON.parse(rest.slice(0, end)) };
+    // `[…]` in a value position stands for any array: parsed as the marker string ANY_ARRAY.
+    return { body: JSON.parse(rest.slice(0, end).replace(/([:,[]\s*)\[…\]/g, `$1${JSON.stringify(ANY_ARRAY)}`)) };
   } catch (error) {
     throw new Error(`README line ${line}: the documented body is not JSON: ${(error as Error).message}`);
   }
@@ -107,8 +109,12 @@ function jsonEnd(text: string): number {
   return text.length;
 }
 
+/** What a documented `[…]` value parses to: any array matches it. */
+const ANY_ARRAY = '[…]';
+
 /** Where `actual` differs from the documented shape: same keys, same values, `…` matching anything. */
 export function bodyMismatches(documented: unknown, actual: unknown, path = '$'): string[] {
+  if (documented === ANY_ARRAY) return Array.isArray(actual) ? [] : [`${path}: ${JSON.stringify(actual)} is not an array`];
   if (typeof documented === 'string' && documented.includes('…')) {
     const pattern = new RegExp(`^${documented.split('…').map(escapeRegExp).join('[\\s\\S]*')}$`);
     return typeof actual === 'string' && pattern.test(actual) ? [] : [`${path}: ${JSON.stringify(actual)} does not match "${documented}"`];
