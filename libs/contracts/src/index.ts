@@ -51,6 +51,7 @@ export {
   IDENTIFIER_REQUIRED,
   MAX_PROBLEMS_PER_ITEM,
   pluralsOf,
+  hasFieldType,
 } from './profile-upserts/profile-upsert.validator';
 export type {
   ProfileUpsertIdentifier,

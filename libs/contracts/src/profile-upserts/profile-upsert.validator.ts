@@ -228,7 +228,7 @@ const FIELD_TYPE_RULES: Record<CustomerFieldType, string> = {
 };
 
 /** Does an (already well-formed) attribute value have a declared field's type? Timestamps take the `ts` formats (DESIGN §3). */
-function hasFieldType(value: unknown, type: CustomerFieldType): boolean {
+export function hasFieldType(value: unknown, type: CustomerFieldType): boolean {
   switch (type) {
     case 'string':
       return typeof value === 'string';

@@ -1,3 +1,4 @@
+import { decodeCursorToken, encodeCursorToken } from '../cursor-token';
 /**
  * The `cursor` of GET /api/v1/profiles/{id}/events: where the previous page ended, keyset on
  * (ts, id) — stable while events are added (new ones are newer, so a walk neither repeats nor skips).
@@ -13,11 +14,10 @@ export interface EventsCursor {
 }
 
 const TS_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const MAX_CURSOR_LENGTH = 1024;
 
 export function encodeEventsCursor(cursor: EventsCursor): string {
-  return Buffer.from(JSON.stringify({ p: cursor.profileId, t: cursor.ts, i: cursor.id }), 'utf8').toString('base64url');
+  return encodeCursorToken({ p: cursor.profileId, t: cursor.ts, i: cursor.id });
 }
 
 export type EventsCursorParse = { ok: true; cursor: EventsCursor } | { ok: false; message: string };
@@ -25,15 +25,9 @@ export type EventsCursorParse = { ok: true; cursor: EventsCursor } | { ok: false
 /** Never throws; the message says what is wrong (answered as 400 naming `cursor`). */
 export function decodeEventsCursor(raw: string, profileId: string): EventsCursorParse {
   const bad = { ok: false as const, message: 'is not a cursor this route made (send the `next` of the previous page unchanged)' };
-  if (raw.length === 0 || raw.length > MAX_CURSOR_LENGTH || !BASE64URL.test(raw)) return bad;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    return bad;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return bad;
-  const { p, t, i } = parsed as Record<string, unknown>;
+  const parsed = decodeCursorToken(raw, MAX_CURSOR_LENGTH);
+  if (!parsed) return bad;
+  const { p, t, i } = parsed;
   if (typeof p !== 'string' || typeof t !== 'string' || typeof i !== 'string') return bad;
   if (!TS_KEY.test(t) || Number.isNaN(Date.parse(t)) || i.length === 0 || i.length > 128) return bad;
   if (p !== profileId) return { ok: false, message: 'was made for another profile' };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SearchCondition, SortKey } from '@tessera/store';
+import { decodeCursorToken, encodeCursorToken } from '../cursor-token';
 
 /**
  * The `cursor` of a profile listing (DESIGN §12): where the previous page ended as the keyset of its
@@ -14,7 +15,6 @@ export interface ListingCursor {
   binding: string;
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const MAX_CURSOR_LENGTH = 4096;
 const TS_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
@@ -25,7 +25,7 @@ export function listingBinding(parts: { conditions: readonly SearchCondition[]; 
 }
 
 export function encodeListingCursor(cursor: ListingCursor): string {
-  return Buffer.from(JSON.stringify({ k: cursor.after, o: cursor.offset, b: cursor.binding }), 'utf8').toString('base64url');
+  return encodeCursorToken({ k: cursor.after, o: cursor.offset, b: cursor.binding });
 }
 
 /** The form each sort key's text must have (a forged cursor must not reach PostgreSQL as a bad cast). */
@@ -49,15 +49,9 @@ export type ListingCursorParse = { ok: true; cursor: ListingCursor } | { ok: fal
 /** Never throws; `keys` lists the sort-key kinds the listing expects (id tiebreak included). */
 export function decodeListingCursor(raw: string, binding: string, keys: ReadonlyArray<SortKey['field']['kind']>): ListingCursorParse {
   const bad = { ok: false as const, message: 'is not a cursor of this listing (send the `next` of the previous page unchanged)' };
-  if (raw.length === 0 || raw.length > MAX_CURSOR_LENGTH || !BASE64URL.test(raw)) return bad;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    return bad;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return bad;
-  const { k, o, b } = parsed as Record<string, unknown>;
+  const parsed = decodeCursorToken(raw, MAX_CURSOR_LENGTH);
+  if (!parsed) return bad;
+  const { k, o, b } = parsed;
   if (!Array.isArray(k) || typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0 || typeof b !== 'string') return bad;
   if (b !== binding) return { ok: false, message: 'was made for another filter, sort or limit (send it with the ones it was made with)' };
   if (k.length !== keys.length || !k.every((t, i) => typeof t === 'string' && validKeyText(keys[i], t))) return bad;

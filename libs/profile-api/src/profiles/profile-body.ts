@@ -1,9 +1,9 @@
 import {
   attributeNameProblem,
   attributeValueProblem,
+  hasFieldType,
   isProfileStatus,
   isWellFormedText,
-  parseEventTime,
   pluralsOf,
   PROFILE_STATUSES,
   PROFILE_UPSERT_LIMITS,
@@ -187,21 +187,6 @@ function parseAttributes(raw: unknown, rules: BodyRules, options: ProfileBodyOpt
   }
   out.attributes = attributes;
   return identified;
-}
-
-function hasFieldType(value: unknown, type: string): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number';
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'timestamp':
-      return (typeof value === 'number' || typeof value === 'string') && parseEventTime(value).ok;
-    default:
-      return true;
-  }
 }
 
 function parseContacts(raw: unknown, rules: IdentifierRules, errors: Errors): ContactInput[] {
