@@ -24,7 +24,7 @@ describe('recordKindLabel', () => {
 
 describe('countRecordKinds', () => {
   it('given a mixed batch, then one count per kind', () => {
-    const r = (schema: string | undefined, value = '{}') => ({ headers: schema ? { schema } : {}, value: Buffer.from(value) });
+    const r = (schema: string | undefined, value = '{}') => ({ headers: (schema ? { schema } : {}) as Record<string, string>, value: Buffer.from(value) });
     const counts = countRecordKinds([r('event.v1'), r(undefined), r('profile-upsert.v1'), r('event.v1'), r('erasure.v1', '')]);
     expect(Object.fromEntries(counts)).toEqual({ event: 2, upsert: 2, tombstone: 1 });
   });
