@@ -52,6 +52,7 @@ import { generatePopulation, Population } from './population';
 import { KafkaPhaseResult, kafkaPhaseUnavailable, runKafkaPhase } from './kafka-phase';
 import { generateEvents, storedEventCount } from './events-phase';
 import { runSearchPhase, type SearchPhaseResult } from './search-phase';
+import { ceilingLog, ceilingLookup, ingestRecords, serverTenant, type LogCeiling, type LookupCeiling } from './ceilings';
 import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
 import type { PgTraceSnapshot } from './instrument/pg-trace';
@@ -62,18 +63,34 @@ const CLI_MAIN = join(ROOT, 'dist/apps/cli/src/main.js');
 const HTTP_CEILING_MAIN = join(__dirname, 'http-ceiling-server.js');
 const PG_TRACE = join(__dirname, 'instrument/pg-trace.js');
 
-const TARGETS = {
-  'ratios.ingest': { min: 0.5 },
-  'ratios.projection': { min: 0.5 },
-  'endToEnd.profilesPerSec': { min: 20_000 },
-  'ingest.p99Ms': { max: 50 },
-  'latency.queryableP95Ms': { max: 1000 },
-  'replay.recordsPerSec': { min: 30_000 },
-  'lookup.reqPerSec': { min: 5_000 },
-  'lookup.p99Ms': { max: 10 },
-  'search.p99Ms': { max: 50 },
-  'memory.peakRssMiB': { max: 512 },
-} as const;
+/**
+ * The targets of issue 12: ratios to ceilings of the same run, latencies at half the run's own maximum,
+ * and the server's peak RSS. `measured` is the absolute figure behind a ratio, `ceiling` what it is divided
+ * by, `at` the rate a latency was measured at.
+ */
+interface Target {
+  figure: string;
+  min?: number;
+  max?: number;
+  measured?: { path: string; unit: string };
+  ceiling?: { name: string; path: string; unit: string };
+  at?: { path: string; unit: string };
+}
+const TARGETS: Record<string, Target> = {
+  'ratios.projection': { figure: 'projection / D', min: 0.5, measured: { path: 'projection.profilesPerSec', unit: 'profiles/s' }, ceiling: { name: 'D', path: 'ceilings.db.rowsPerSec', unit: 'rows/s' } },
+  'ratios.endToEnd': { figure: 'end to end (POST → queryable upserts/s) / D', min: 0.5, measured: { path: 'endToEnd.profilesPerSec', unit: 'upserts/s' }, ceiling: { name: 'D', path: 'ceilings.db.rowsPerSec', unit: 'rows/s' } },
+  'ratios.replay': { figure: 'replay from offset 0 (records/s) / D', min: 2, measured: { path: 'replay.recordsPerSec', unit: 'records/s' }, ceiling: { name: 'D', path: 'ceilings.db.rowsPerSec', unit: 'rows/s' } },
+  'ratios.ingest': { figure: 'ingest / min(H, L)', min: 0.5, measured: { path: 'ingest.itemsPerSec', unit: 'items/s' }, ceiling: { name: 'min(H, L)', path: 'ceilings.ingest.itemsPerSec', unit: 'items/s' } },
+  'ratios.lookup': { figure: 'look-ups / Q', min: 0.5, measured: { path: 'lookup.reqPerSec', unit: 'req/s' }, ceiling: { name: 'Q', path: 'ceilings.lookup.reqPerSec', unit: 'req/s' } },
+  'lookup.p99Ms': { figure: 'look-up p99 at half max', max: 10, at: { path: 'lookup.fixedRateReqPerSec', unit: 'req/s' } },
+  'ingest.p99Ms': { figure: 'ingest p99 at half the max rate', max: 50, at: { path: 'ingest.fixedRateItemsPerSec', unit: 'items/s' } },
+  'latency.queryableP95Ms': { figure: 'ingest → queryable p95 at half the end-to-end max', max: 250, at: { path: 'latency.rateItemsPerSec', unit: 'items/s' } },
+  'search.p99Ms': { figure: 'search page (native API) p99 at half its max rate', max: 50, at: { path: 'search.fixedRatePerSec', unit: 'req/s' } },
+  'memory.peakRssMiB': { figure: 'server peak RSS', max: 512 },
+};
+
+const pathValue = (obj: unknown, path: string): number =>
+  path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], obj) as number;
 
 interface Options {
   people: number;
@@ -573,6 +590,7 @@ async function main(): Promise<void> {
     }
   });
   const results: Record<string, unknown> = {};
+  let tenant = 'default';
   let replay: ReplayResult | undefined;
   let serverPeakRss = 0;
   try {
@@ -594,6 +612,13 @@ async function main(): Promise<void> {
     const ingestFixed = loadSummary(fixedRun, 0);
     log(`ingest at ${fmtInt(fixedItemsPerSec)} items/s: p50 ${fmtMs(ingestFixed.p50Ms)}, p99 ${fmtMs(ingestFixed.p99Ms)}, max ${fmtMs(ingestFixed.maxMs)}`);
     if (ingestFixed.failed) log(`ingest at half rate: non-202 answers ${JSON.stringify(ingestFixed.statusCounts)} ${ingestFixed.errorSamples.join(' | ')}`);
+
+    // --- ceiling L: the same records appended through the Postgres log adapter, no HTTP ------------
+    tenant = await serverTenant(db);
+    const lBatches = ingestRecords(tenant, pop.bodies.map((b) => b.json));
+    const logCeiling = await rec.run('ceiling-log', () => ceilingLog(dbUrl, db, lBatches, o.concurrency, o.ceilingMinSeconds));
+    lBatches.length = 0;
+    log(`ceiling L: ${fmtInt(logCeiling.recordsPerSec)} records/s (${fmtInt(logCeiling.records)} records in ${logCeiling.calls} produce calls, ${o.concurrency} in flight, pool ${logCeiling.poolSize}; call p99 ${fmtMs(logCeiling.callP99Ms)})`);
 
     // Rows the log now holds, in order: the population once, then the fixed-rate bodies (cycled).
     const ceilingRows: CeilingRow[] = [];
@@ -631,11 +656,12 @@ async function main(): Promise<void> {
 
     // --- ceiling D: same rows, bare table, same PostgreSQL --------------------------------------
     const dRows = ceilingRows.slice(0, Math.max(0, Math.min(ceilingRows.length, projectedRecords)));
-    const d = await rec.run('ceiling-db', () => ceilingDb(dbUrl, dRows, o.workerBatch));
+    const d = await rec.run('ceiling-db', () => ceilingDb(dbUrl, dRows, o.workerBatch, tenant));
     log(`ceiling D: ${fmtInt(d.rowsPerSec)} rows/s (${fmtInt(d.rows)} rows in ${d.statements} statements, ${d.seconds.toFixed(2)} s)`);
 
     // --- lookups --------------------------------------------------------------------------------
-    const lookupPaths = sampleEmails(pop, 50_000, o.seed).map((e) => `/v3/profiles?email=${encodeURIComponent(e)}`);
+    const lookupEmails = sampleEmails(pop, 50_000, o.seed);
+    const lookupPaths = lookupEmails.map((e) => `/v3/profiles?email=${encodeURIComponent(e)}`);
     const lookupSpec: LoadSpec = { baseUrl: server.url, headers: { 'x-api-key': priv }, mode: 'closed', concurrency: o.concurrency, expectStatus: 200, requests: { method: 'GET', paths: lookupPaths } };
     await runLoad({ ...lookupSpec, durationMs: 2000, cycle: true, minRequests: 0 }); // warm-up
     const lookupMaxRun = await rec.run('lookup-max', () => runLoad({ ...lookupSpec, durationMs: o.lookupSeconds * 1000, cycle: true, minRequests: 0 }));
@@ -645,6 +671,10 @@ async function main(): Promise<void> {
     const lookupFixedRun = await rec.run('lookup-fixed', () => runLoad({ ...lookupSpec, mode: 'open', rate: lookupRate, durationMs: o.lookupSeconds * 1000 }));
     const lookupFixed = loadSummary(lookupFixedRun, 0);
     log(`lookup at ${fmtInt(lookupRate)} req/s: p50 ${fmtMs(lookupFixed.p50Ms)}, p99 ${fmtMs(lookupFixed.p99Ms)}`);
+
+    // --- ceiling Q: the route's prepared look-up straight through pg, same emails and concurrency ----
+    const lookupCeiling = await rec.run('ceiling-lookup', () => ceilingLookup(dbUrl, tenant, lookupEmails, o.concurrency, o.lookupSeconds));
+    log(`ceiling Q: ${fmtInt(lookupCeiling.reqPerSec)} req/s at ${o.concurrency} in flight, pool ${lookupCeiling.poolSize} (p50 ${fmtMs(lookupCeiling.p50Ms)}, p99 ${fmtMs(lookupCeiling.p99Ms)}; found ${lookupCeiling.found}/${lookupCeiling.requests})`);
 
     // --- search (bench/search-phase.ts): the native listing over the projected population -----------
     const search: SearchPhaseResult | { error: string } = await runSearchPhase({
@@ -811,7 +841,12 @@ async function main(): Promise<void> {
 
     Object.assign(results, {
       ingest: { itemsPerSec: ingestMax.itemsPerSec, p50Ms: ingestFixed.p50Ms, p99Ms: ingestFixed.p99Ms, fixedRateItemsPerSec: round(fixedItemsPerSec), maxRun: ingestMax, fixedRun: ingestFixed, projectorPaused: true },
-      ceilings: { http: hRuns[0], db: { rowsPerSec: round(d.rowsPerSec), rows: d.rows, distinctRows: d.distinctRows, statements: d.statements, seconds: round(d.seconds, 2), batchSize: o.workerBatch } },
+      ceilings: {
+        http: hRuns[0],
+        db: { rowsPerSec: round(d.rowsPerSec), rows: d.rows, distinctRows: d.distinctRows, statements: d.statements, seconds: round(d.seconds, 2), batchSize: o.workerBatch, table: d.table },
+        log: logCeiling,
+        lookup: lookupCeiling,
+      },
       projection: { ...projection, state: stateAfterProjection },
       endToEnd,
       latency,
@@ -845,10 +880,24 @@ async function main(): Promise<void> {
   (results.ceilings as Record<string, unknown>).http = { ...bestH, runs: hRuns.map((x) => ({ itemsPerSec: x.itemsPerSec, otherCores: x.otherCores })) };
   const r = results as {
     ingest: { itemsPerSec: number };
-    ceilings: { http: HttpCeiling; db: { rowsPerSec: number } };
+    ceilings: { http: HttpCeiling; db: { rowsPerSec: number }; log: LogCeiling; lookup: LookupCeiling; ingest?: { itemsPerSec: number; bound: 'H' | 'L' } };
     projection: { profilesPerSec: number };
+    endToEnd: { profilesPerSec: number };
+    replay: { recordsPerSec: number };
+    lookup: { reqPerSec: number };
   };
-  const ratios = { ingest: round(r.ingest.itemsPerSec / r.ceilings.http.itemsPerSec, 3), projection: round(r.projection.profilesPerSec / r.ceilings.db.rowsPerSec, 3) };
+  // Ingest's ceiling is the lower of H (HTTP alone) and L (the log alone): it can be no faster than either.
+  const ingestBound = r.ceilings.log.recordsPerSec < r.ceilings.http.itemsPerSec ? 'L' : 'H';
+  r.ceilings.ingest = { itemsPerSec: Math.min(r.ceilings.http.itemsPerSec, r.ceilings.log.recordsPerSec), bound: ingestBound };
+  const D = r.ceilings.db.rowsPerSec;
+  const ratios = {
+    ingest: round(r.ingest.itemsPerSec / r.ceilings.ingest.itemsPerSec, 3),
+    ingestToH: round(r.ingest.itemsPerSec / r.ceilings.http.itemsPerSec, 3),
+    projection: round(r.projection.profilesPerSec / D, 3),
+    endToEnd: round(r.endToEnd.profilesPerSec / D, 3),
+    replay: round(r.replay.recordsPerSec / D, 3),
+    lookup: round(r.lookup.reqPerSec / r.ceilings.lookup.reqPerSec, 3),
+  };
   const full: Record<string, unknown> = {
     date: stamp,
     benchSeconds: round((nowMs() - benchStart) / 1000, 1),
@@ -875,9 +924,13 @@ async function main(): Promise<void> {
   };
   full.targets = Object.fromEntries(
     Object.entries(TARGETS).map(([path, t]) => {
-      const value = path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], full) as number;
-      const met = 'min' in t ? value >= t.min : value < t.max;
-      return [path, { value, ...t, met }];
+      const value = pathValue(full, path);
+      const met = Number.isFinite(value) && (t.min !== undefined ? value >= t.min : value < t.max!);
+      const entry: Record<string, unknown> = { figure: t.figure, value, ...(t.min !== undefined ? { min: t.min } : { max: t.max }), met };
+      if (t.measured) entry.measured = { path: t.measured.path, value: pathValue(full, t.measured.path), unit: t.measured.unit };
+      if (t.ceiling) entry.ceiling = { name: t.ceiling.name, path: t.ceiling.path, value: pathValue(full, t.ceiling.path), unit: t.ceiling.unit };
+      if (t.at) entry.at = { path: t.at.path, value: pathValue(full, t.at.path), unit: t.at.unit };
+      return [path, entry];
     }),
   );
 
@@ -955,42 +1008,49 @@ function analyseProfiles(dir: string, phases: Record<string, PhaseRecord>, serve
 }
 
 function printTable(full: Record<string, unknown>): void {
-  const get = (path: string) => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], full) as number;
-  const targets = full.targets as Record<string, { met: boolean; min?: number; max?: number }>;
-  const rows: Array<[string, string, string, string]> = [];
-  const add = (label: string, path: string, unit: string, fmt: (v: number) => string = fmtInt) => {
-    const t = targets[path];
-    const show = (v: number) => (v < 10 ? String(v) : fmtInt(v));
-    const target = t ? (t.min !== undefined ? `≥ ${show(t.min)}` : `< ${show(t.max!)}`) : '';
-    rows.push([label, `${fmt(get(path))} ${unit}`.trim(), target, t ? (t.met ? 'met' : 'MISSED') : '']);
-  };
-  const ratio = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : String(v));
-  add('ingest max (POST, 100/body, 50 conn)', 'ingest.itemsPerSec', 'items/s');
-  add('ingest p50 at half max', 'ingest.p50Ms', 'ms', (v) => v.toFixed(1));
-  add('ingest p99 at half max', 'ingest.p99Ms', 'ms', (v) => v.toFixed(1));
-  add('ceiling H (bare Fastify, same bodies)', 'ceilings.http.itemsPerSec', 'items/s');
-  add('ratio ingest / H', 'ratios.ingest', '', ratio);
-  add('projection (drain pre-filled log)', 'projection.profilesPerSec', 'profiles/s');
-  add('ceiling D (unnest upsert, same rows)', 'ceilings.db.rowsPerSec', 'rows/s');
-  add('ratio projection / D', 'ratios.projection', '', ratio);
-  add('end to end (POST → queryable)', 'endToEnd.profilesPerSec', 'upserts/s');
-  add('ingest→queryable p50 at half e2e', 'latency.queryableP50Ms', 'ms');
-  add('ingest→queryable p95 at half e2e', 'latency.queryableP95Ms', 'ms');
-  add('events end to end (POST → applied, 2 ids)', 'events.perSec', 'events/s');
-  add('replay from offset 0', 'replay.recordsPerSec', 'records/s');
-  add('lookup GET ?email= (50 conn)', 'lookup.reqPerSec', 'req/s');
-  add('lookup p99 at half max', 'lookup.p99Ms', 'ms', (v) => v.toFixed(1));
-  add('search (status+city, updated_at desc, 50 conn)', 'search.maxPerSec', 'req/s');
-  add('search p99 at half max', 'search.p99Ms', 'ms', (v) => v.toFixed(1));
-  add('server peak RSS', 'memory.peakRssMiB', 'MiB');
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['metric', 'value', 'target', ''][i]!.length));
-  const line = (r: string[]) => `| ${r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const get = (path: string) => pathValue(full, path);
+  const show = (v: number) => (!Number.isFinite(v) ? String(v) : Math.abs(v) < 10 ? String(round(v, 3)) : fmtInt(v));
   const m = full.machine as { cpus: number; cpuModel: string; memoryGiB: number; node: string };
   console.log('');
   console.log(`Tessera bench ${full.date} — ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}${full.profiled ? ' (profiled run: --cpu-prof + SQL trace)' : ''}`);
-  console.log(line(['metric', 'value', 'target', '']));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows) console.log(line(r));
+
+  // The issue-12 targets: each figure with the ceiling (or the rate) of this run it is measured against.
+  type Entry = { figure: string; value: number; min?: number; max?: number; met: boolean; measured?: { value: number; unit: string }; ceiling?: { name: string; value: number; unit: string }; at?: { value: number; unit: string } };
+  const targets = full.targets as Record<string, Entry>;
+  const trows: string[][] = Object.values(targets).map((t) => {
+    const latency = t.max !== undefined && t.figure !== 'server peak RSS';
+    const value = t.ceiling ? show(t.value) : `${latency ? (Number.isFinite(t.value) ? t.value.toFixed(1) : String(t.value)) : show(t.value)} ${t.figure === 'server peak RSS' ? 'MiB' : 'ms'}`;
+    const measured = t.measured ? `${fmtInt(t.measured.value)} ${t.measured.unit}` : t.at ? `at ${fmtInt(t.at.value)} ${t.at.unit}` : '';
+    const ceiling = t.ceiling ? `${t.ceiling.name} = ${fmtInt(t.ceiling.value)} ${t.ceiling.unit}` : '';
+    const target = t.min !== undefined ? `≥ ${t.min}` : `< ${t.max}`;
+    return [t.figure, value, measured, ceiling, target, t.met ? 'met' : 'MISSED'];
+  });
+  printRows(['target (issue 12)', 'value', 'measured', 'ceiling (same run)', 'target', ''], trows, [1]);
+
+  // Every other figure of the run, absolute.
+  const rows: string[][] = [];
+  const add = (label: string, path: string, unit: string, fmt: (v: number) => string = fmtInt) => rows.push([label, `${fmt(get(path))} ${unit}`.trim()]);
+  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : String(v));
+  add('ingest max (POST, 100/body, 50 conn)', 'ingest.itemsPerSec', 'items/s');
+  add('ingest p50 at half max', 'ingest.p50Ms', 'ms', ms);
+  add('ceiling H (bare Fastify, same bodies)', 'ceilings.http.itemsPerSec', 'items/s');
+  add('ceiling L (log append, no HTTP)', 'ceilings.log.recordsPerSec', 'records/s');
+  add('ratio ingest / H', 'ratios.ingestToH', '', show);
+  add('projection (drain pre-filled log)', 'projection.profilesPerSec', 'profiles/s');
+  add('ceiling D (unnest upsert, profiles-shaped table)', 'ceilings.db.rowsPerSec', 'rows/s');
+  add('end to end (POST → queryable)', 'endToEnd.profilesPerSec', 'upserts/s');
+  add('ingest→queryable p50 at half e2e', 'latency.queryableP50Ms', 'ms');
+  add('events end to end (POST → applied, 2 ids)', 'events.perSec', 'events/s');
+  add('replay from offset 0', 'replay.recordsPerSec', 'records/s');
+  add('lookup GET ?email= (50 conn)', 'lookup.reqPerSec', 'req/s');
+  add('ceiling Q (same prepared look-up via pg)', 'ceilings.lookup.reqPerSec', 'req/s');
+  add('search (status+city, updated_at desc, 50 conn)', 'search.maxPerSec', 'req/s');
+  add('search p50 / max at half max', 'search.p50Ms', 'ms', ms);
+  rows[rows.length - 1]![1] = `${ms(get('search.p50Ms'))} / ${ms(get('search.maxMs'))} ms`;
+  const k = full.kafka as { endToEnd?: { profilesPerSec: number } } | undefined;
+  if (k?.endToEnd) add('Kafka end to end (POST → queryable)', 'kafka.endToEnd.profilesPerSec', 'upserts/s');
+  console.log('');
+  printRows(['other figures', 'value'], rows, [1]);
   const phases = full.phases as Record<string, PhaseRecord>;
   console.log('');
   console.log('CPU by process per phase (cores busy on average; the machine has ' + m.cpus + '):');
@@ -1003,6 +1063,15 @@ function printTable(full: Record<string, unknown>): void {
   }
   if (full.kafka) printKafkaRows(full.kafka as KafkaPhaseResult | { skipped: string });
   console.log(`bench took ${full.benchSeconds} s`);
+}
+
+/** A markdown table; columns in `right` are right-aligned. */
+function printRows(header: string[], rows: string[][], right: number[] = []): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${header.map((_, i) => (right.includes(i) ? (r[i] ?? '').padStart(widths[i]!) : (r[i] ?? '').padEnd(widths[i]!))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
 }
 
 /** The Kafka phase, or why it was skipped (no java / mvn here, or the broker failed: the rest of the run still counts). */

@@ -142,42 +142,95 @@ export interface CeilingRow {
 }
 
 /**
- * Ceiling D: the same number of rows the projector applied, upserted into a bare table on the same
- * PostgreSQL with one multi-row `unnest` statement per batch (batch size = the worker's), each its own
- * durable commit on one connection, like the single-partition projector. Parameters are prepared
- * before the clock starts; rows of one key within a batch are folded (ON CONFLICT cannot touch a row twice).
+ * Ceiling D: the same number of rows the projector applied, upserted into a table shaped like the real
+ * `profiles` (`LIKE profiles INCLUDING ALL`: its columns, defaults, constraints and every index — the GIN on
+ * attributes, (tenant, created_at, id), … — plus its storage options such as fillfactor; so an index added
+ * to profiles shows in D too) on the same PostgreSQL, with one multi-row `unnest` statement per batch (batch
+ * size = the worker's), each its own durable commit on one connection, like the single-partition
+ * projector. Each row carries what the projector writes: attributes, attribute_versions ([ts ms, record id]
+ * per attribute), created/updated times and record id, `merged_into` null (a live row: in the partial
+ * indexes). Parameters are prepared before the clock starts; rows of one key within a batch are folded
+ * (ON CONFLICT cannot touch a row twice).
  */
-export async function ceilingDb(url: string, rows: CeilingRow[], batchSize: number): Promise<{ rows: number; distinctRows: number; statements: number; seconds: number; rowsPerSec: number }> {
+export async function ceilingDb(
+  url: string,
+  rows: CeilingRow[],
+  batchSize: number,
+  tenant = 'default',
+): Promise<{ rows: number; distinctRows: number; statements: number; seconds: number; rowsPerSec: number; table: CeilingTableShape }> {
   const db = await connect(url);
   try {
     await db.query('DROP TABLE IF EXISTS bench_ceiling_profiles');
-    await db.query(`CREATE TABLE bench_ceiling_profiles (
-      tenant text NOT NULL,
-      id text NOT NULL,
-      attributes jsonb NOT NULL,
-      updated_at timestamptz NOT NULL,
-      version integer NOT NULL DEFAULT 1,
-      PRIMARY KEY (tenant, id)
-    )`);
+    await db.query('CREATE TABLE bench_ceiling_profiles (LIKE profiles INCLUDING ALL)');
+    const { rows: rel } = await db.query<{ reloptions: string[] | null }>(`SELECT reloptions FROM pg_class WHERE oid = 'profiles'::regclass`);
+    const reloptions = rel[0]?.reloptions ?? [];
+    if (reloptions.length) await db.query(`ALTER TABLE bench_ceiling_profiles SET (${reloptions.join(', ')})`);
+    const table = await compareShape(db);
+    if (!table.sameAsProfiles) throw new Error(`ceiling D: the bench table differs from profiles: ${JSON.stringify(table)}`);
     // Parameters as ready-made array literals: the driver only sends text, so D measures the database.
-    const batches: Array<[string, string]> = [];
+    const batches: Array<[string, string, string, string]> = [];
+    const ms = Date.now();
+    let seq = 0;
     for (let i = 0; i < rows.length; i += batchSize) {
-      const folded = new Map<string, string>();
-      for (const r of rows.slice(i, i + batchSize)) folded.set(r.key, r.attributes);
-      batches.push([arrayLiteral([...folded.keys()]), arrayLiteral([...folded.values()])]);
+      const folded = new Map<string, [string, string, string]>();
+      for (const r of rows.slice(i, i + batchSize)) {
+        const recordId = `0190${(seq++).toString(16).padStart(28, '0')}`.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+        const names = Object.keys(JSON.parse(r.attributes) as Record<string, unknown>);
+        const versions = JSON.stringify(Object.fromEntries(names.map((n) => [n, [ms + seq, recordId]])));
+        folded.set(r.key, [r.attributes, versions, recordId]);
+      }
+      const v = [...folded.values()];
+      batches.push([arrayLiteral([...folded.keys()]), arrayLiteral(v.map((x) => x[0])), arrayLiteral(v.map((x) => x[1])), arrayLiteral(v.map((x) => x[2]))]);
     }
-    const sql = `INSERT INTO bench_ceiling_profiles AS t (tenant, id, attributes, updated_at)
-      SELECT 'default', u.id, u.attributes, now() FROM unnest($1::text[], $2::jsonb[]) AS u(id, attributes)
-      ON CONFLICT (tenant, id) DO UPDATE SET attributes = t.attributes || EXCLUDED.attributes, updated_at = EXCLUDED.updated_at, version = t.version + 1`;
+    const sql = `INSERT INTO bench_ceiling_profiles AS t (tenant, id, attributes, attribute_versions, created_at, created_record_id, updated_at)
+      SELECT $1, u.id, u.attributes, u.versions, now(), u.rid, now()
+        FROM unnest($2::text[], $3::jsonb[], $4::jsonb[], $5::text[]) AS u(id, attributes, versions, rid)
+      ON CONFLICT (tenant, id) DO UPDATE SET attributes = t.attributes || EXCLUDED.attributes,
+        attribute_versions = t.attribute_versions || EXCLUDED.attribute_versions, updated_at = EXCLUDED.updated_at, version = t.version + 1`;
     const started = nowMs();
-    for (const [keys, values] of batches) await db.query({ name: 'bench-ceiling-upsert', text: sql, values: [keys, values] });
+    for (const [keys, values, versions, rids] of batches) await db.query({ name: 'bench-ceiling-upsert-v2', text: sql, values: [tenant, keys, values, versions, rids] });
     const seconds = (nowMs() - started) / 1000;
     const { rows: count } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bench_ceiling_profiles');
     await db.query('DROP TABLE bench_ceiling_profiles');
-    return { rows: rows.length, distinctRows: count[0]!.n, statements: batches.length, seconds, rowsPerSec: rows.length / seconds };
+    return { rows: rows.length, distinctRows: count[0]!.n, statements: batches.length, seconds, rowsPerSec: rows.length / seconds, table };
   } finally {
     await db.end();
   }
+}
+
+export interface CeilingTableShape {
+  sameAsProfiles: boolean;
+  columns: string[];
+  /** Index definitions of the bench table with its name replaced by `profiles`' (what profiles has). */
+  indexes: string[];
+  reloptions: string[];
+  missingIndexes: string[];
+}
+
+/** Columns (name, type, not null, default) and index definitions of bench_ceiling_profiles against profiles. */
+async function compareShape(db: Client): Promise<CeilingTableShape> {
+  const shape = async (table: string) => {
+    const { rows: cols } = await db.query<{ c: string }>(
+      `SELECT attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' not null' ELSE '' END ||
+              coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') AS c
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+      [table],
+    );
+    const { rows: idx } = await db.query<{ def: string }>(
+      `SELECT regexp_replace(pg_get_indexdef(indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+ ', 'CREATE \\1INDEX ON t ') AS def
+         FROM pg_index WHERE indrelid = $1::regclass ORDER BY 1`,
+      [table],
+    );
+    const { rows: rel } = await db.query<{ o: string[] | null }>(`SELECT reloptions AS o FROM pg_class WHERE oid = $1::regclass`, [table]);
+    return { columns: cols.map((r) => r.c), indexes: idx.map((r) => r.def), reloptions: rel[0]?.o ?? [] };
+  };
+  const [real, bench] = [await shape('profiles'), await shape('bench_ceiling_profiles')];
+  const missingIndexes = real.indexes.filter((d) => !bench.indexes.includes(d));
+  const same =
+    JSON.stringify(real.columns) === JSON.stringify(bench.columns) && missingIndexes.length === 0 && real.indexes.length === bench.indexes.length &&
+    JSON.stringify([...real.reloptions].sort()) === JSON.stringify([...bench.reloptions].sort());
+  return { sameAsProfiles: same, columns: real.columns, indexes: real.indexes, reloptions: real.reloptions, missingIndexes };
 }
 
 /** One row of pg_stat_statements (cumulative). */

@@ -18,7 +18,7 @@ export interface SearchPhaseOptions {
   seconds: number;
   /** Records CPU and database counters per phase (main.ts's PhaseRecorder.run). */
   phase<T>(name: string, work: () => Promise<T>): Promise<T>;
-  summarize(result: LoadResult, warmupShare?: number): { itemsPerSec: number; p50Ms: number; p99Ms: number; failed: number; statusCounts: Record<string, number> } & Record<string, unknown>;
+  summarize(result: LoadResult, warmupShare?: number): { itemsPerSec: number; p50Ms: number; p99Ms: number; maxMs: number; failed: number; statusCounts: Record<string, number> } & Record<string, unknown>;
   log(line: string): void;
 }
 
@@ -26,6 +26,8 @@ export interface SearchPhaseResult {
   maxPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** The slowest answer at half the max rate. */
+  maxMs: number;
   /** Live profiles of the tenant searched. */
   profiles: number;
   city: string;
@@ -81,6 +83,7 @@ export async function runSearchPhase(o: SearchPhaseOptions): Promise<SearchPhase
     maxPerSec: max.itemsPerSec,
     p50Ms: fixed.p50Ms,
     p99Ms: fixed.p99Ms,
+    maxMs: fixed.maxMs,
     profiles,
     city,
     total: body.total,
