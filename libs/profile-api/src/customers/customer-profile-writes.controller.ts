@@ -8,7 +8,7 @@ import { CUSTOMER_ID_PATTERN, parseProfileBody } from '../profiles/profile-body'
 import { ProfileWriteAnswers } from '../profiles/profile-write-answers.service';
 import { ProfileDto } from '../profile-reads/profile-read.dto';
 import { PendingWriteDto } from '../profiles/profiles.dto';
-import { bodyOrProblem, bodyRulesOf, ERASURE_PENDING, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from '../profiles/write-route.helpers';
+import { bodyOrProblem, bodyRulesOf, ERASURE_PENDING, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters, rateLimitedTenant } from '../profiles/write-route.helpers';
 import { CustomerProfileWriteDto } from './customers.dto';
 
 const CUSTOMER_PARAM = { name: 'customer', description: 'The customer account id', schema: { type: 'string' } } as const;
@@ -39,7 +39,7 @@ export class CustomerProfileWritesController {
   async create(@Param('customer') customer: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     noQueryParameters(query);
     customerParam(customer);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     const rules = await bodyRulesOf(this.tenants, tenant);
     const { contacts, ...fields } = bodyOrProblem(parseProfileBody(body, rules, { mode: 'create', route: 'customers' }));
     const { attributes, rest } = foldContacts(fields.attributes, contacts, normaliserOf(rules));
@@ -84,17 +84,12 @@ export class CustomerProfileWritesController {
   private async customersProfile(customer: string, id: string, request: AuthenticatedRequest): Promise<string> {
     customerParam(customer);
     const profileId = profileIdParam(id);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     const view = await this.answers.readProfile(tenant, profileId);
     if (view.customer !== customer) throw ProblemException.notFound(`customer ${customer} has no profile with id ${profileId}`);
     return view.id;
   }
 
-  private async tenantOf(request: AuthenticatedRequest): Promise<string> {
-    const tenant = request.principal!.tenant;
-    await this.rateLimiter.take(tenant, 1);
-    return tenant;
-  }
 }
 
 function customerParam(customer: string): void {

@@ -8,7 +8,7 @@ import { parseContactBody } from './profile-body';
 import { ProfileWriteAnswers } from './profile-write-answers.service';
 import { ContactDto } from '../profile-reads/profile-read.dto';
 import { NativeContactInputDto, NativeContactPatchDto, PendingWriteDto } from './profiles.dto';
-import { bodyOrProblem, contactIdParam, LOCATION_HEADER, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
+import { bodyOrProblem, contactIdParam, LOCATION_HEADER, profileIdParam, sendAnswer, noQueryParameters, rateLimitedTenant } from './write-route.helpers';
 
 const ID_PARAM = { name: 'id', description: 'The profile id', schema: { type: 'string', format: 'uuid' } } as const;
 const CONTACT_ID_PARAM = { name: 'contact_id', description: 'The contact id (names the tenant, type and value)', schema: { type: 'string' } } as const;
@@ -35,7 +35,7 @@ export class ProfileContactWritesController {
   async add(@Param('id') id: string, @Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     noQueryParameters(query);
     const profileId = profileIdParam(id);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     const contact = bodyOrProblem(parseContactBody(body, await this.tenants.identifierRules(tenant), 'post'));
     return sendAnswer(reply, await this.answers.contactWrite({ op: 'link-contact', tenant, profileId, contact }, true));
   }
@@ -81,24 +81,18 @@ export class ProfileContactWritesController {
     noQueryParameters(query);
     const profileId = profileIdParam(id);
     const contact = contactIdParam(contactId);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     return sendAnswer(reply, await this.answers.contactDelete(tenant, profileId, contact));
   }
 
   private async change(mode: 'put' | 'patch', id: string, contactId: string, body: unknown, request: AuthenticatedRequest, reply: FastifyReply) {
     const profileId = profileIdParam(id);
     contactIdParam(contactId);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     const existing = await this.answers.readContact(tenant, profileId, contactId);
     const contact = bodyOrProblem(parseContactBody(body, await this.tenants.identifierRules(tenant), mode, existing));
     // The same key and value (e.g. a contact PUT back as read): nothing to change.
     if (contactIdOf(tenant, contact.type, contact.value) === existing.contact_id) return sendAnswer(reply, { status: 200, body: existing });
     return sendAnswer(reply, await this.answers.contactWrite({ op: 'replace-contact', tenant, profileId, contactId, contact }, false));
-  }
-
-  private async tenantOf(request: AuthenticatedRequest): Promise<string> {
-    const tenant = request.principal!.tenant;
-    await this.rateLimiter.take(tenant, 1);
-    return tenant;
   }
 }

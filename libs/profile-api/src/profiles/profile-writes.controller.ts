@@ -8,7 +8,7 @@ import { foldContacts } from './contact-fold';
 import { ProfileWriteAnswers, profilePath } from './profile-write-answers.service';
 import { ProfileDto } from '../profile-reads/profile-read.dto';
 import { NativeProfileWriteDto, PendingWriteDto } from './profiles.dto';
-import { bodyOrProblem, bodyRulesOf, ERASURE_PENDING, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters } from './write-route.helpers';
+import { bodyOrProblem, bodyRulesOf, ERASURE_PENDING, LOCATION_HEADER, normaliserOf, profileIdParam, sendAnswer, noQueryParameters, rateLimitedTenant } from './write-route.helpers';
 
 const ID_PARAM = { name: 'id', description: 'The profile id (a merged-away id writes to its survivor)', schema: { type: 'string', format: 'uuid' } } as const;
 const PENDING = { status: 202, description: 'On the log but not applied within TESSERA_SYNC_WRITE_TIMEOUT_MS; `Location` names the profile', type: PendingWriteDto, headers: LOCATION_HEADER };
@@ -33,7 +33,7 @@ export class ProfileWritesController {
   @ApiProblemResponses(400, 401, 403, 409, 422, 429, 503)
   async create(@Body() body: unknown, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     noQueryParameters(query);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     const rules = await bodyRulesOf(this.tenants, tenant);
     const { contacts, ...fields } = bodyOrProblem(parseProfileBody(body, rules, { mode: 'create', route: 'profiles' }));
     // The port's create takes its identifiers in `attributes`; contacts that do not fit there are linked after.
@@ -79,21 +79,15 @@ export class ProfileWritesController {
   async erase(@Param('id') id: string, @Query() query: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     noQueryParameters(query);
     const profileId = profileIdParam(id);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     return sendAnswer(reply, await this.answers.erase(tenant, profileId));
   }
 
   private async change(mode: Exclude<ProfileWriteMode, 'create'>, id: string, body: unknown, request: AuthenticatedRequest, reply: FastifyReply) {
     const profileId = profileIdParam(id);
-    const tenant = await this.tenantOf(request);
+    const tenant = await rateLimitedTenant(this.rateLimiter, request);
     const parsed = bodyOrProblem(parseProfileBody(body, await bodyRulesOf(this.tenants, tenant), { mode, route: 'profiles', profileId }));
     const { contacts, ...fields } = parsed;
     return sendAnswer(reply, await this.answers.profileWrite({ op: mode, tenant, profileId, ...fields }, contacts, { created: false, locationOf: profilePath }));
-  }
-
-  private async tenantOf(request: AuthenticatedRequest): Promise<string> {
-    const tenant = request.principal!.tenant;
-    await this.rateLimiter.take(tenant, 1);
-    return tenant;
   }
 }

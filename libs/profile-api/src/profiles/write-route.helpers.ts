@@ -1,5 +1,5 @@
 import { isUuid } from '@tessera/identity';
-import { ProblemException } from '@tessera/runtime';
+import { ProblemException, type AuthenticatedRequest, type TenantRateLimiter } from '@tessera/runtime';
 import type { TenantRepository } from '@tessera/store';
 import type { FastifyReply } from 'fastify';
 import type { BodyRules, Parsed } from './profile-body';
@@ -61,3 +61,10 @@ export const ERASURE_PENDING = {
   type: PendingWriteDto,
   headers: { Location: { description: 'The erasure request\'s status', schema: { type: 'string' } } },
 };
+
+/** The caller's tenant, after taking one write from its rate limit (every native write route). */
+export async function rateLimitedTenant(rateLimiter: TenantRateLimiter, request: AuthenticatedRequest): Promise<string> {
+  const tenant = request.principal!.tenant;
+  await rateLimiter.take(tenant, 1);
+  return tenant;
+}
