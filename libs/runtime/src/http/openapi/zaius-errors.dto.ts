@@ -52,8 +52,8 @@ export class ZaiusInvalidsDetailDto {
   invalids!: ZaiusInvalidItemDto[];
 }
 
-/** `400` of a batch with invalid items: nothing was published (all-or-nothing), every invalid item is listed. */
-export class ZaiusInvalidsDto {
+/** The `400` envelope of /v3 refusals that list what is wrong (`detail.invalids`). */
+abstract class ZaiusBadRequestDto {
   @ApiProperty({ enum: ['Bad Request'], example: 'Bad Request' })
   title!: string;
 
@@ -62,7 +62,10 @@ export class ZaiusInvalidsDto {
 
   @ApiProperty({ format: 'date-time', example: TIMESTAMP })
   timestamp!: string;
+}
 
+/** `400` of a batch with invalid items: nothing was published (all-or-nothing), every invalid item is listed. */
+export class ZaiusInvalidsDto extends ZaiusBadRequestDto {
   @ApiProperty({ type: () => ZaiusInvalidsDetailDto })
   detail!: ZaiusInvalidsDetailDto;
 }
@@ -82,16 +85,7 @@ export class ZaiusFieldInvalidsDetailDto {
 }
 
 /** `400` of a schema request: `detail.invalids` of `{field, reason}`. */
-export class ZaiusFieldInvalidsDto {
-  @ApiProperty({ enum: ['Bad Request'], example: 'Bad Request' })
-  title!: string;
-
-  @ApiProperty({ type: 'integer', enum: [400], example: 400 })
-  status!: number;
-
-  @ApiProperty({ format: 'date-time', example: TIMESTAMP })
-  timestamp!: string;
-
+export class ZaiusFieldInvalidsDto extends ZaiusBadRequestDto {
   @ApiProperty({ type: () => ZaiusFieldInvalidsDetailDto })
   detail!: ZaiusFieldInvalidsDetailDto;
 }
