@@ -1,5 +1,5 @@
 import { DynamicModule, INestApplication, LogLevel, Module, Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { HttpEnv } from '@tessera/config';
 import { TesseraLogger } from '../logger';
@@ -43,13 +43,16 @@ function publishOpenApiDocument(app: NestFastifyApplication, logger: TesseraLogg
   app.get(OpenApiDocumentHolder).generateWith(() => buildOpenApiDocument(app), logger);
 }
 
-/** The app's TesseraMetrics (CoreModule provides it); none in an app built without CoreModule. */
+/**
+ * The app's TesseraMetrics (CoreModule provides it); none in an app built without CoreModule. Looked
+ * up in the container, not with app.get: a failed app.get exits the process (Nest's abortOnError).
+ */
 function metricsProvided(app: NestFastifyApplication): TesseraMetrics | undefined {
-  try {
-    return app.get(TesseraMetrics, { strict: false });
-  } catch {
-    return undefined;
+  for (const module of app.get(ModulesContainer).values()) {
+    const instance: unknown = module.providers.get(TesseraMetrics)?.instance;
+    if (instance instanceof TesseraMetrics) return instance;
   }
+  return undefined;
 }
 
 /** A Nest app on Fastify with Tessera's body rules, error shapes and security headers. */
