@@ -116,7 +116,7 @@ describe('given the identifier schema (POST|GET /v3/schema/identifiers)', () => 
     [{ name: 'A', display_name: 7, merge_confidence: 1 }, ['name', 'display_name', 'merge_confidence'], undefined],
   ])('when the body is %j, then 400 naming %j and nothing is declared', async (body, fields, reason) => {
     expectFieldInvalids(await api('POST', IDENTIFIERS, body), fields, reason);
-    expect((await api('GET', IDENTIFIERS)).body.identifiers).toHaveLength(5);
+    expect((await api('GET', IDENTIFIERS)).body.identifiers).toHaveLength(6);
   });
 
   it.each([['[]'], ['"x"'], ['null'], ['{"name":']])('when the body is %s, then 400 with detail.message (never a 5xx)', async (raw) => {
