@@ -132,20 +132,22 @@ export class TesseraMetrics {
   });
 
   private readonly lagSources: LagSource[] = [];
+  /** Read by `exposition` before each scrape; both lag gauges show the same read. */
+  private lagFigures: LagFigure[] = [];
   private pool?: PoolFigures;
 
   constructor() {
     // process_resident_memory_bytes, nodejs_eventloop_lag_seconds, GC, heap, handles, …
     collectDefaultMetrics({ register: this.registry });
-    const sources = this.lagSources;
+    const lag = () => this.lagFigures;
     new Gauge({
       name: 'tessera_consumer_lag_records',
       help: 'Records in the log not yet applied by a consumer: the partition high-water mark minus its committed checkpoint (read at scrape time)',
       labelNames: ['group', 'topic', 'partition'] as const,
       registers: [this.registry],
-      async collect() {
+      collect() {
         this.reset();
-        for (const figure of await readLag(sources)) this.set({ group: figure.group, topic: figure.topic, partition: String(figure.partition) }, figure.lag);
+        for (const figure of lag()) this.set({ group: figure.group, topic: figure.topic, partition: String(figure.partition) }, figure.lag);
       },
     });
     new Gauge({
@@ -153,9 +155,9 @@ export class TesseraMetrics {
       help: 'Partition high-water mark (next offset to be written) of the topics a consumer of this process reads (scrape time)',
       labelNames: ['topic', 'partition'] as const,
       registers: [this.registry],
-      async collect() {
+      collect() {
         this.reset();
-        for (const figure of await readLag(sources)) this.set({ topic: figure.topic, partition: String(figure.partition) }, figure.end);
+        for (const figure of lag()) this.set({ topic: figure.topic, partition: String(figure.partition) }, figure.end);
       },
     });
     const pool = () => this.pool;
@@ -188,8 +190,9 @@ export class TesseraMetrics {
     else this.lagSources.push(source);
   }
 
-  /** The Prometheus text exposition of every metric. */
-  exposition(): Promise<string> {
+  /** The Prometheus text exposition of every metric, the consumer lag read for this scrape. */
+  async exposition(): Promise<string> {
+    this.lagFigures = await readLag(this.lagSources);
     return this.registry.metrics();
   }
 
@@ -198,16 +201,11 @@ export class TesseraMetrics {
   }
 }
 
-/**
- * One read per source per scrape, shared by the lag and end-offset gauges (prom-client calls each
- * gauge's collect in turn; the second finds the first's answer cached for a moment).
- */
-const lagCache = new WeakMap<LagSource[], { at: number; figures: Promise<Array<PartitionLagFigure & { group: string; topic: string }>> }>();
+type LagFigure = PartitionLagFigure & { group: string; topic: string };
 
-function readLag(sources: LagSource[]): Promise<Array<PartitionLagFigure & { group: string; topic: string }>> {
-  const cached = lagCache.get(sources);
-  if (cached && Date.now() - cached.at < 500) return cached.figures;
-  const figures = Promise.all(
+/** Every source's figures, each read with a deadline; a source that fails or is slow adds none. */
+async function readLag(sources: LagSource[]): Promise<LagFigure[]> {
+  const figures = await Promise.all(
     sources.map(async (s) => {
       try {
         return (await withTimeout(s.read(), SCRAPE_SOURCE_TIMEOUT_MS)).map((f) => ({ ...f, group: s.group, topic: s.topic }));
@@ -215,7 +213,6 @@ function readLag(sources: LagSource[]): Promise<Array<PartitionLagFigure & { gro
         return []; // an unreachable log or database leaves the gauge empty for this scrape; readiness says why
       }
     }),
-  ).then((all) => all.flat());
-  lagCache.set(sources, { at: Date.now(), figures });
-  return figures;
+  );
+  return figures.flat();
 }
