@@ -5,9 +5,14 @@
  *   H        ceiling: the same request bodies against a bare Fastify route in its own node process
  *   ingest   POST /v3/profiles, 100-item bodies, 50 connections, closed loop (max items/s) — the
  *            projector is paused so the log fills up — then an open loop at half that rate (p50/p99)
+ *   L        ceiling (bench/ceilings.ts): the records ingest would publish, appended through the Postgres log
+ *            adapter from the bench process, no HTTP, same concurrency (records/s)
  *   project  the projector drains the pre-filled log (profiles/s until the checkpoint reaches the end)
- *   D        ceiling: a raw multi-row unnest upsert of the same rows into a bare table, same PostgreSQL
+ *   D        ceiling: a raw multi-row unnest upsert of the same rows into a table shaped LIKE profiles (its
+ *            columns and every index), same PostgreSQL
  *   lookup   GET /v3/profiles?email= closed loop (req/s), then an open loop at half that rate (p99)
+ *   Q        ceiling (bench/ceilings.ts): the route's prepared look-up straight through pg, same concurrency
+ *   search   (bench/search-phase.ts) the native listing: closed loop (req/s), open loop at half (p50/p99/max)
  *   e2e      new people posted as fast as possible with the projector running: items / time until all applied
  *   latency  new people at half the end-to-end rate; sampled items polled by email until found
  *   events   (bench/events-phase.ts) POST /v3/events, 2 identifiers each, projector running: events / time until all applied
@@ -15,7 +20,8 @@
  *   kafka    (bench/kafka-phase.ts) a fresh single-node Apache Kafka from the Maven jars: the log alone
  *            (records/s produced and consumed), then a second single-node server with KAFKA_BROKERS set:
  *            end-to-end upserts/s on Kafka. Skipped with a note when java / mvn are missing.
- * and the server's peak RSS throughout. Prints a table and writes bench/results/<ISO date>.json.
+ * and the server's peak RSS throughout. Prints the issue-12 target table (ratios to the ceilings of the same
+ * run, latencies at half the run's own maxima) and writes bench/results/<ISO date>.json.
  *
  * Flags (or environment): --people N (BENCH_PEOPLE), --e2e-people N (BENCH_E2E_PEOPLE),
  * --concurrency N (BENCH_CONCURRENCY), --batch N (BENCH_BATCH), --profile (BENCH_PROFILE=1: --cpu-prof
