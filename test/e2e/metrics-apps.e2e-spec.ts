@@ -2,51 +2,17 @@
 // each its own process on one database and the Postgres log, each answer GET /metrics (Prometheus text,
 // no key) with the figures of the work it does — ingest its items and log appends, the worker its
 // projector batches and consumer lag, query its look-up latency — plus the pool and process figures.
-import { ChildProcess, spawn } from 'node:child_process';
-import { createDataSource, freePort, TenantRepository } from '@tessera/store';
+import { createDataSource, TenantRepository } from '@tessera/store';
+import { startAppProcess, type AppProcess } from '../support/app-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { distPath } from '../support/paths';
 import { parsePrometheusText, type PrometheusExposition } from '../support/prometheus-text';
 import { eventually } from '../support/single-node-server';
 
 const TOPIC = 'tessera.profile-upserts.v1';
 const GROUP = 'tessera.profile-projector';
 
-interface App {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<number | null>;
-}
-
-async function startApp(name: 'ingest' | 'worker' | 'query', databaseUrl: string): Promise<App> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [distPath(`apps/${name}/src/main.js`)], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: '', TESSERA_PARTITIONS: '2', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', TESSERA_DB_POOL_SIZE: '4' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${out}`);
-    return (await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)) || undefined;
-  }, 60_000, 100).catch((error) => {
-    child.kill('SIGKILL');
-    throw new Error(`${name} not ready: ${(error as Error).message}\n${out}`);
-  });
-  return {
-    url,
-    child,
-    output: () => out,
-    stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
+type App = AppProcess;
+const startApp = (name: 'ingest' | 'worker' | 'query', databaseUrl: string) => startAppProcess(name, { DATABASE_URL: databaseUrl, TESSERA_PARTITIONS: '2', TESSERA_DB_POOL_SIZE: '4' });
 
 async function scrape(app: App): Promise<PrometheusExposition> {
   const r = await fetch(`${app.url}/metrics`);
