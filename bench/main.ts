@@ -663,6 +663,7 @@ async function main(): Promise<void> {
     // --- ceiling D: same rows, bare table, same PostgreSQL --------------------------------------
     const dRows = ceilingRows.slice(0, Math.max(0, Math.min(ceilingRows.length, projectedRecords)));
     const d = await rec.run('ceiling-db', () => ceilingDb(dbUrl, dRows, o.workerBatch, tenant));
+    if (!d.table.sameAsProfiles) log(`WARNING: ceiling D's table differs from profiles (missing indexes: ${d.table.missingIndexes.join('; ') || 'none'}) — D is not comparable`);
     log(`ceiling D: ${fmtInt(d.rowsPerSec)} rows/s (${fmtInt(d.rows)} rows in ${d.statements} statements, ${d.seconds.toFixed(2)} s)`);
 
     // --- lookups --------------------------------------------------------------------------------
@@ -1021,13 +1022,17 @@ function printTable(full: Record<string, unknown>): void {
   console.log(`Tessera bench ${full.date} — ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}${full.profiled ? ' (profiled run: --cpu-prof + SQL trace)' : ''}`);
 
   // The issue-12 targets: each figure with the ceiling (or the rate) of this run it is measured against.
-  type Entry = { figure: string; value: number; min?: number; max?: number; met: boolean; measured?: { value: number; unit: string }; ceiling?: { name: string; value: number; unit: string }; at?: { value: number; unit: string } };
+  type Entry = { figure: string; value: number; min?: number; max?: number; met: boolean; measured?: { value: number; unit: string }; ceiling?: { name: string; path: string; value: number; unit: string }; at?: { value: number; unit: string } };
   const targets = full.targets as Record<string, Entry>;
   const trows: string[][] = Object.values(targets).map((t) => {
     const latency = t.max !== undefined && t.figure !== 'server peak RSS';
     const value = t.ceiling ? show(t.value) : `${latency ? (Number.isFinite(t.value) ? t.value.toFixed(1) : String(t.value)) : show(t.value)} ${t.figure === 'server peak RSS' ? 'MiB' : 'ms'}`;
     const measured = t.measured ? `${fmtInt(t.measured.value)} ${t.measured.unit}` : t.at ? `at ${fmtInt(t.at.value)} ${t.at.unit}` : '';
-    const ceiling = t.ceiling ? `${t.ceiling.name} = ${fmtInt(t.ceiling.value)} ${t.ceiling.unit}` : '';
+    const ceiling = !t.ceiling
+      ? ''
+      : t.ceiling.path === 'ceilings.ingest.itemsPerSec'
+        ? `min(H ${fmtInt(get('ceilings.http.itemsPerSec'))}, L ${fmtInt(get('ceilings.log.recordsPerSec'))}) ${t.ceiling.unit}`
+        : `${t.ceiling.name} = ${fmtInt(t.ceiling.value)} ${t.ceiling.unit}`;
     const target = t.min !== undefined ? `≥ ${t.min}` : `< ${t.max}`;
     return [t.figure, value, measured, ceiling, target, t.met ? 'met' : 'MISSED'];
   });

@@ -166,7 +166,7 @@ export async function ceilingDb(
     const reloptions = rel[0]?.reloptions ?? [];
     if (reloptions.length) await db.query(`ALTER TABLE bench_ceiling_profiles SET (${reloptions.join(', ')})`);
     const table = await compareShape(db);
-    if (!table.sameAsProfiles) throw new Error(`ceiling D: the bench table differs from profiles: ${JSON.stringify(table)}`);
+    // A difference (none expected from LIKE … INCLUDING ALL) is reported with the result: `ceilings.db.table`.
     // Parameters as ready-made array literals: the driver only sends text, so D measures the database.
     const batches: Array<[string, string, string, string]> = [];
     const ms = Date.now();
