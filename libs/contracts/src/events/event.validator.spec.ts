@@ -249,7 +249,8 @@ describe('validateEventBody', () => {
         }),
         { numRuns: 2000 },
       );
-      expect(accepted).toBeGreaterThan(100);
+      // About 5% of arbitrary bodies validate (≈ 100 of 2,000, varying by seed): enough that the round trip is exercised.
+      expect(accepted).toBeGreaterThan(40);
       expect(Object.prototype).not.toHaveProperty('x');
     });
   });
