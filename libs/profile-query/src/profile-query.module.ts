@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { ApiKeyGuard } from '@tessera/runtime';
+import { ProfileLookupService } from './profile-lookup.service';
 import { ProfileQueryController } from './profile-query.controller';
+import { ProfileQueryLeanRoute } from './profile-query.lean-route';
 
-@Module({ controllers: [ProfileQueryController] })
+@Module({ controllers: [ProfileQueryController], providers: [ProfileLookupService, ApiKeyGuard, ProfileQueryLeanRoute] })
 export class QueryModule {}

@@ -17,3 +17,4 @@ export * from './http/cors';
 export * from './http/idempotency';
 export * from './http/openapi';
 export * from './metrics';
+export * from './http/lean-route';

@@ -1,0 +1,39 @@
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { ApiExceptionFilter, ApiKeyGuard, LOGGER, serveLeanRoute, type TesseraLogger } from '@tessera/runtime';
+import { ProfileLookupService } from './profile-lookup.service';
+import { ProfileQueryController } from './profile-query.controller';
+
+/**
+ * `GET /v3/profiles` without Nest's per-request pipeline (issue 12): the API-key guard with the
+ * controller's `@Access('read')`, the same service, the same global filter for every error. The
+ * Nest route stays registered, so OpenAPI, the route table and HEAD are unchanged.
+ */
+@Injectable()
+export class ProfileQueryLeanRoute implements OnModuleInit {
+  constructor(
+    private readonly lookups: ProfileLookupService,
+    private readonly guard: ApiKeyGuard,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+    @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    // No HTTP server (an application context) or not Fastify: the Nest route serves alone.
+    if (!fastify || typeof fastify.addHook !== 'function') return;
+    const logger = this.logger;
+    serveLeanRoute(
+      fastify,
+      {
+        method: 'GET',
+        path: '/v3/profiles',
+        controller: ProfileQueryController,
+        handler: 'find',
+        handle: (request) => this.lookups.find(request.principal!, request.query as Record<string, unknown>, request.url),
+      },
+      { guard: this.guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) },
+    );
+  }
+}
