@@ -98,6 +98,49 @@ describe('PostgresEventLog (postgres specifics)', () => {
     for (const r of all) expect(stored.get(recordId(r))).toBe(r.value);
   });
 
+  it('keeps offsets contiguous and record times ordered when separate adapters (processes) append to the same partitions', async () => {
+    // Each adapter merges only its own calls: four adapters on their own pools race for the partition locks,
+    // so every append statement may find the allocator moved since its snapshot.
+    const topic = `adapters.${run}`;
+    const pools = Array.from({ length: 4 }, () => new Pool({ connectionString: db.url, max: 3 }));
+    try {
+      const adapters = pools.map((pool) => open({ pool }));
+      await adapters[0]!.ensureTopics([{ name: topic, partitions: 3 }]);
+      const results = await Promise.all(
+        adapters.flatMap((log, a) =>
+          Array.from({ length: 3 }, async (_, lane) => {
+            const mine: Array<{ partition: number; offset: number; value: string }> = [];
+            for (let c = 0; c < 12; c++) {
+              const batch = Array.from({ length: 25 }, (_, i) => ({ key: `k-${(a + c + i) % 11}-é`, value: `${a}/${lane}/${c}/${i}` }));
+              mine.push(...(await log.produce(topic, batch)).map((r, i) => ({ partition: r.partition, offset: r.offset, value: batch[i]!.value })));
+            }
+            return mine;
+          }),
+        ),
+      );
+      const all = results.flat();
+      expect(all).toHaveLength(4 * 3 * 12 * 25);
+      for (const { partition, offset } of await adapters[0]!.endOffsets(topic)) {
+        const offsets = all.filter((r) => r.partition === partition).map((r) => r.offset).sort((a, b) => a - b);
+        expect(offsets).toEqual(Array.from({ length: offset }, (_, i) => i));
+      }
+      const { rows } = await db.pool.query<{ partition: number; offset: string; key: string; value: Buffer; ts: Date }>(
+        'SELECT partition, "offset", key, value, ts FROM log_records WHERE topic = $1 ORDER BY partition, "offset"',
+        [topic],
+      );
+      const stored = new Map(rows.map((r) => [`${r.partition}:${r.offset}`, r.value.toString()]));
+      for (const r of all) expect(stored.get(`${r.partition}:${r.offset}`)).toBe(r.value);
+      expect(rows.every((r) => /^k-\d+-é$/.test(r.key))).toBe(true);
+      // The record time never goes backwards along a partition's offsets.
+      for (let i = 1; i < rows.length; i++) {
+        if (rows[i]!.partition === rows[i - 1]!.partition) expect(rows[i]!.ts.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.ts.getTime());
+      }
+    } finally {
+      await Promise.all(logs.splice(0).map((l) => l.close()));
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
   it('fails only the bad call when concurrent produce calls share a transaction', async () => {
     const log = open();
     const topic = `merged.${run}`;

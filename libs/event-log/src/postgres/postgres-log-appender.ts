@@ -1,8 +1,7 @@
 import { Pool } from 'pg';
 import type { LogRecordInput, ProducedRecord } from '../event-log.port';
 import { UnknownTopicError } from './postgres-log.errors';
-import { APPEND_SQL, LOCK_PARTITIONS_SQL } from './postgres-log.sql';
-import { withTransaction } from './postgres-transaction';
+import { APPEND_SQL } from './postgres-log.sql';
 
 /** Produce calls that arrive while a transaction for the topic is running are appended together in the next one. */
 const MAX_MERGED_RECORDS = 10_000;
@@ -75,19 +74,24 @@ export class TopicAppender {
     }
   }
 
-  /** One transaction: lock partitions (ascending), one set-based INSERT, move allocators, NOTIFY, COMMIT. */
+  /**
+   * One statement, its own transaction: locks the partitions (ascending), appends, moves the allocators and
+   * queues the NOTIFY; it answers after its COMMIT (one round trip per merged batch).
+   */
   private async write(calls: PendingCall[]): Promise<ProducedRecord[][]> {
-    // Everything that does not depend on the allocated offsets is prepared before any lock is taken.
     const append = prepareAppend(
       this.topic,
-      calls.flatMap((c) => c.records),
-      calls.flatMap((c) => c.partitions),
+      calls.length === 1 ? calls[0]!.records : calls.flatMap((c) => c.records),
+      calls.length === 1 ? calls[0]!.partitions : calls.flatMap((c) => c.partitions),
     );
-    const produced = await withTransaction(this.pool, (client) => runAppend(async (sql, params) => (await client.query(sql, params)).rows, append));
+    // A named statement: each pooled connection parses and plans it once.
+    const produced = await runAppend(async (text, values) => (await this.pool.query({ name: APPEND_STATEMENT, text, values })).rows, append);
     let row = 0;
     return calls.map((call) => call.records.map(() => produced[row++]!));
   }
 }
+
+const APPEND_STATEMENT = 'tessera-log.append.v2';
 
 /** Runs one SQL statement on the caller's connection (a pg client, a TypeORM manager) and returns its rows. */
 export type SqlQuery = (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>;
@@ -106,46 +110,98 @@ export function prepareAppend(topic: string, records: LogRecordInput[], partitio
   const count = records.length;
   const partition = new Array<number>(count);
   const ordinal = new Array<number>(count);
-  const key = new Array<string>(count);
-  const start = new Array<number>(count);
-  const length = new Array<number>(count);
   const header = new Array<number>(count);
-  const values = new Array<Buffer>(count);
   const headerIndex = new Map<string, number>();
   const perPartition = new Map<number, number>();
+  // Keys and values travel in one binary parameter (no hex, no array escaping), cut by (start, length).
+  let size = 0;
+  for (let row = 0; row < count; row++) {
+    const r = records[row]!;
+    size += Buffer.byteLength(r.key, 'utf8') + (typeof r.value === 'string' ? Buffer.byteLength(r.value, 'utf8') : r.value.length);
+  }
+  const blob = Buffer.allocUnsafe(size);
+  const keyStart = new Array<number>(count);
+  const keyLength = new Array<number>(count);
+  const start = new Array<number>(count);
+  const length = new Array<number>(count);
   let position = 0;
-  records.forEach((r, row) => {
+  let lastHeaders: LogRecordInput['headers'] | null = null;
+  let lastHeader = 0;
+  for (let row = 0; row < count; row++) {
+    const r = records[row]!;
     const p = partitions[row]!;
     const n = perPartition.get(p) ?? 0;
     perPartition.set(p, n + 1);
-    const value = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
-    const headers = r.headers && Object.keys(r.headers).length > 0 ? JSON.stringify(r.headers) : '{}';
-    let h = headerIndex.get(headers);
-    if (h === undefined) headerIndex.set(headers, (h = headerIndex.size));
     partition[row] = p;
     ordinal[row] = n;
-    key[row] = r.key;
+    keyStart[row] = position;
+    position += blob.write(r.key, position, 'utf8');
+    keyLength[row] = position - keyStart[row]!;
     start[row] = position;
-    length[row] = value.length;
-    header[row] = h;
-    values[row] = value;
-    position += value.length;
-  });
+    position += typeof r.value === 'string' ? blob.write(r.value, position, 'utf8') : r.value.copy(blob, position);
+    length[row] = position - start[row]!;
+    // Records of one batch usually carry equal headers: they are serialised once.
+    if (row === 0 || !sameHeaders(r.headers, lastHeaders)) {
+      const json = r.headers && Object.keys(r.headers).length > 0 ? JSON.stringify(r.headers) : '{}';
+      let h = headerIndex.get(json);
+      if (h === undefined) headerIndex.set(json, (h = headerIndex.size));
+      lastHeaders = r.headers;
+      lastHeader = h;
+    }
+    header[row] = lastHeader;
+  }
   const sorted = [...perPartition.keys()].sort((a, b) => a - b);
   const counts = sorted.map((p) => perPartition.get(p)!);
-  // Values travel as one binary parameter (no hex encoding); identical header sets are sent once.
-  const params = [topic, partition, ordinal, key, Buffer.concat(values, position), start, length, header, `[${[...headerIndex.keys()].join(',')}]`, sorted, counts];
+  const params = [
+    topic,
+    intArray(partition),
+    intArray(ordinal),
+    blob,
+    intArray(keyStart),
+    intArray(keyLength),
+    intArray(start),
+    intArray(length),
+    intArray(header),
+    `[${[...headerIndex.keys()].join(',')}]`,
+    intArray(sorted),
+    intArray(counts),
+  ];
   return { topic, partition, ordinal, partitions: sorted, params };
 }
 
+function sameHeaders(a: LogRecordInput['headers'], b: LogRecordInput['headers'] | null): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  let n = 0;
+  for (const k in a) {
+    if (!Object.prototype.hasOwnProperty.call(a, k)) continue;
+    if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
+    n++;
+  }
+  let m = 0;
+  for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) m++;
+  return n === m;
+}
+
+/** A PostgreSQL array literal of integers (pg would escape every element of a JS array one by one). */
+function intArray(values: number[]): string {
+  return `{${values.join(',')}}`;
+}
+
 /**
- * Appends inside the caller's open transaction: locks the partitions (ascending), one set-based
- * INSERT that moves the allocators and queues the NOTIFY (sent at COMMIT). Two statements.
+ * Appends with one statement (APPEND_SQL) on the caller's connection: inside the caller's open transaction
+ * the records exist when it commits; on its own the statement is its own commit.
  */
 export async function runAppend(query: SqlQuery, append: PreparedAppend): Promise<ProducedRecord[]> {
-  const locked = (await query(LOCK_PARTITIONS_SQL, [append.topic, append.partitions])) as Array<{ partition: number; next_offset: string }>;
+  let locked: Array<{ partition: number; next_offset: string }>;
+  try {
+    locked = (await query(APPEND_SQL, append.params)) as Array<{ partition: number; next_offset: string }>;
+  } catch (e) {
+    // A record without an offset: one of its partitions is gone (the statement was rolled back).
+    if ((e as { code?: unknown })?.code === '23502' && (e as { column?: unknown }).column === 'offset') throw new UnknownTopicError(append.topic);
+    throw e;
+  }
   if (locked.length !== append.partitions.length) throw new UnknownTopicError(append.topic);
-  await query(APPEND_SQL, append.params);
   const base = new Map(locked.map((r) => [r.partition, Number(r.next_offset)]));
   return append.partition.map((p, row) => ({ topic: append.topic, partition: p, offset: base.get(p)! + append.ordinal[row]! }));
 }

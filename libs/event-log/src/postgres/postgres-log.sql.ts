@@ -11,32 +11,42 @@ export const partitionLockName = (groupId: string, topic: string, partition: num
 export const memberLockName = (groupId: string, memberId: string) => JSON.stringify(['tessera-log/member', groupId, memberId]);
 export const LOCK_KEY = 'hashtextextended($1::text, 0)';
 
-// Producers lock the partitions they write in ascending order, so concurrent producers cannot deadlock.
-// LockRows runs above the Sort, so rows really are locked in ORDER BY order.
-export const LOCK_PARTITIONS_SQL = `
-  SELECT partition, next_offset FROM log_partitions
-  WHERE topic = $1 AND partition = ANY($2::int[])
-  ORDER BY partition
-  FOR UPDATE`;
-
-// One set-based statement appends all records, moves the allocators and queues the wake-up. Offsets are
-// next_offset + ordinal within the partition: every sub-statement sees the same snapshot (taken after the
-// locks were granted), so the INSERT reads next_offset before the UPDATE moves it.
-// The statement starts after the locks were taken, so statement_timestamp() (the record time) never goes
-// backwards within a partition. Values arrive as one binary blob cut by (start, length); distinct header
-// objects arrive once ($9) and records point at them.
+// One statement appends a batch (one round trip; outside a transaction it is its own durable commit):
+// - `locked` takes the partition rows FOR UPDATE in ascending order (LockRows runs above the Sort, so rows
+//   really are locked in ORDER BY order and concurrent producers cannot deadlock). Under READ COMMITTED a
+//   row another producer moved meanwhile is re-read after its commit (EvalPlanQual): `next_offset` is the
+//   latest value, whatever the statement's snapshot saw.
+// - offsets are that next_offset + ordinal within the partition, and `moved` sets next_offset from the same
+//   locked value, so offsets stay dense and ordered per partition.
+// - the record time is read once, after every lock was granted (the InitPlan counts `locked` first), so it
+//   never goes backwards within a partition; all records of the statement share it.
+// - a partition that no longer exists leaves its records without an offset: the NOT NULL violation rolls
+//   the whole statement back (no partial append) and is reported as an unknown topic.
+// Values and keys arrive as one binary blob cut by (start, length); distinct header objects arrive once ($10)
+// and records point at them. Integer arrays arrive as array literals (cheaper to encode than pg's escaping).
 export const APPEND_SQL = `
-  WITH appended AS (
-    INSERT INTO log_records (topic, partition, "offset", key, value, headers)
-    SELECT $1, r.partition, lp.next_offset + r.ordinal, r.key, substring($5::bytea FROM r.start + 1 FOR r.length), $9::jsonb -> r.header
-    FROM unnest($2::int[], $3::int[], $4::text[], $6::int[], $7::int[], $8::int[]) AS r(partition, ordinal, key, start, length, header)
-    JOIN log_partitions lp ON lp.topic = $1 AND lp.partition = r.partition
+  WITH locked AS (
+    SELECT partition, next_offset FROM log_partitions
+    WHERE topic = $1 AND partition = ANY($11::int[])
+    ORDER BY partition
+    FOR UPDATE
+  ), appended AS (
+    INSERT INTO log_records (topic, partition, "offset", key, value, headers, ts)
+    SELECT $1, r.partition, l.next_offset + r.ordinal,
+           convert_from(substring($4::bytea FROM r.key_start + 1 FOR r.key_length), 'UTF8'),
+           substring($4::bytea FROM r.start + 1 FOR r.length), $10::jsonb -> r.header,
+           (SELECT clock_timestamp() FROM (SELECT count(*) FROM locked) AS all_locked)
+    FROM unnest($2::int[], $3::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[])
+      AS r(partition, ordinal, key_start, key_length, start, length, header)
+    LEFT JOIN locked l ON l.partition = r.partition
   ), moved AS (
-    UPDATE log_partitions lp SET next_offset = lp.next_offset + m.count
-    FROM unnest($10::int[], $11::int[]) AS m(partition, count)
-    WHERE lp.topic = $1 AND lp.partition = m.partition
+    UPDATE log_partitions lp SET next_offset = l.next_offset + m.count
+    FROM locked l JOIN unnest($11::int[], $12::int[]) AS m(partition, count) ON m.partition = l.partition
+    WHERE lp.topic = $1 AND lp.partition = l.partition
+  ), notified AS (
+    SELECT pg_notify('${RECORDS_CHANNEL}', $1)
   )
-  SELECT pg_notify('${RECORDS_CHANNEL}', $1)`;
+  SELECT l.partition, l.next_offset FROM locked l, notified`;
 
 export const FETCH_SQL = `
   SELECT "offset", key, value, headers, ts,
