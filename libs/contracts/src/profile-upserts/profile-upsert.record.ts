@@ -80,10 +80,6 @@ export function buildProfileUpsertRecords(
 ): ProfileUpsertLogRecord[] {
   if (typeof tenant !== 'string' || tenant.length === 0) throw new TypeError('buildProfileUpsertRecords: tenant must be a non-empty string');
   const receivedAtIso = receivedAt.toISOString(); // RangeError on an invalid Date
-  // The value is JSON.stringify(record) of a ProfileUpsertRecord, byte for byte: the fields shared by the
-  // batch are encoded once, and the ids and ISO dates need no escaping.
-  const shared = `,"tenant":${JSON.stringify(tenant)},"receivedAt":"${receivedAtIso}","ts":"`;
-  const sourceJson = `","source":${JSON.stringify(source)},"attributes":`;
   const out: ProfileUpsertLogRecord[] = new Array(items.length);
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -92,11 +88,18 @@ export function buildProfileUpsertRecords(
         ? item.identifiers
         : extractIdentifiers(item.attributes, rules).identifiers;
     const id = uuidv7();
-    const ts = item.tsFromBody === false ? receivedAtIso : item.ts.toISOString();
+    const record: ProfileUpsertRecord = {
+      id,
+      tenant,
+      receivedAt: receivedAtIso,
+      ts: item.tsFromBody === false ? receivedAtIso : item.ts.toISOString(),
+      source,
+      attributes: item.attributes,
+    };
     out[i] = {
       key: id,
       partitionKey: profileUpsertKey(tenant, identifiers, rules),
-      value: `{"id":"${id}"${shared}${ts}${sourceJson}${JSON.stringify(item.attributes)}}`,
+      value: JSON.stringify(record),
       headers: { ...PROFILE_UPSERT_HEADERS },
     };
   }

@@ -145,14 +145,26 @@ export function validateProfileUpsertItem(
   // Safe while filling: only names matching ^[a-z][a-z0-9_]{0,63}$ other than `constructor` are
   // assigned, and no such name is an accessor or method of Object.prototype (`__proto__` cannot match).
   const out: Record<string, AttributeValue> = {};
-  const nameProblems = nameProblemsOf(rules);
+  const plurals = pluralsOf(rules);
   const declared = declaredFields !== undefined && declaredFields.size > 0 ? declaredFields : undefined;
   for (let n = 0; n < names.length; n++) {
     const name = names[n];
     if (name === TS_ATTRIBUTE) continue;
-    const nameProblem = attributeNameProblemUnder(rules, nameProblems, name);
-    if (nameProblem !== null) {
-      (problems ??= []).push(nameProblem);
+    if (!ATTRIBUTE_NAME_PATTERN.test(name)) {
+      (problems ??= []).push(
+        name === '__proto__'
+          ? 'attribute name `__proto__` is reserved and refused'
+          : `attribute name \`${showName(name)}\` must match ${ATTRIBUTE_NAME_PATTERN.source}`,
+      );
+      continue;
+    }
+    if (RESERVED_ATTRIBUTE_NAMES.has(name)) {
+      (problems ??= []).push(`attribute name \`${name}\` is reserved and refused`);
+      continue;
+    }
+    const pluralOf = plurals.get(name);
+    if (pluralOf !== undefined) {
+      (problems ??= []).push(`attribute name \`${name}\` is reserved: look-ups list the profile's \`${pluralOf}\` values under it`);
       continue;
     }
     const value = attrs[name];
@@ -193,37 +205,6 @@ export function validateProfileUpsertItem(
     ok: true,
     item: { attributes: out, ts, tsFromBody: hasTs, identifiers: extracted.identifiers },
   };
-}
-
-/** Names judged per rules instance: bodies repeat a few dozen names, so each is checked once (bounded: random names are not kept). */
-const NAME_PROBLEMS = new WeakMap<IdentifierRules, Map<string, string | null>>();
-const MAX_CACHED_NAMES = 4096;
-
-function nameProblemsOf(rules: IdentifierRules): Map<string, string | null> {
-  let cache = NAME_PROBLEMS.get(rules);
-  if (cache === undefined) NAME_PROBLEMS.set(rules, (cache = new Map()));
-  return cache;
-}
-
-function attributeNameProblemUnder(rules: IdentifierRules, cache: Map<string, string | null>, name: string): string | null {
-  const cached = cache.get(name);
-  if (cached !== undefined) return cached;
-  const problem = uncachedNameProblem(rules, name);
-  if (cache.size < MAX_CACHED_NAMES) cache.set(name, problem);
-  return problem;
-}
-
-/** Why an upsert may not set attribute `name` (the message of the invalid item), or null. */
-function uncachedNameProblem(rules: IdentifierRules, name: string): string | null {
-  if (!ATTRIBUTE_NAME_PATTERN.test(name)) {
-    return name === '__proto__'
-      ? 'attribute name `__proto__` is reserved and refused'
-      : `attribute name \`${showName(name)}\` must match ${ATTRIBUTE_NAME_PATTERN.source}`;
-  }
-  if (RESERVED_ATTRIBUTE_NAMES.has(name)) return `attribute name \`${name}\` is reserved and refused`;
-  const pluralOf = pluralsOf(rules).get(name);
-  if (pluralOf !== undefined) return `attribute name \`${name}\` is reserved: look-ups list the profile's \`${pluralOf}\` values under it`;
-  return null;
 }
 
 /** Plural attribute name → identifier type, per rules instance (tenants' rules are cached, so this is too). */
