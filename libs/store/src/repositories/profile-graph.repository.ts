@@ -133,16 +133,6 @@ interface IdentifierRow {
 }
 
 /**
- * The two halves of the identifier load overlap (a batch's key owned by a loaded profile): one row per
- * (tenant, type, value), in key order so the graph is built the same way every time.
- */
-function distinctIdentifierRows(rows: IdentifierRow[]): IdentifierRow[] {
-  const byKey = new Map<string, IdentifierRow>();
-  for (const r of rows) byKey.set(`${r.tenant}\u0001${r.type}\u0001${r.value}`, r);
-  return [...byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
-}
-
-/**
  * The identity graph as the resolver needs it: locked and loaded for a whole batch in a few
  * round trips, written back in one statement together with the consumer checkpoint.
  */
@@ -180,21 +170,13 @@ export class ProfileGraphRepository {
    */
   async lockAndLoad(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
     await this.lockIdentifiers(identifiers);
-    // JSON parameters: one native JSON.stringify instead of pg's per-element array quoting. Each key is
-    // looked up through its index (LATERAL … OFFSET 0 keeps the planner from hashing whole tables:
-    // a batch costs what its keys cost, whatever the tables' size).
-    const keysJson = JSON.stringify(identifiers.map((k) => ({ tenant: k.tenant, type: k.type, value: k.value })));
+    const keyParams = [identifiers.map((k) => k.tenant), identifiers.map((k) => k.type), identifiers.map((k) => k.value)];
     const profileRows: ProfileRow[] = await this.manager.query(
-      `WITH keys AS (SELECT * FROM json_to_recordset($1::json) AS k(tenant text, type text, value text)),
-            zids AS (SELECT * FROM json_to_recordset($2::json) AS z(tenant text, id text)),
-            named AS MATERIALIZED (
-              SELECT n.tenant, n.id, n.merged_into FROM zids z
-               CROSS JOIN LATERAL (SELECT p.tenant, p.id, p.merged_into FROM profiles p WHERE p.tenant = z.tenant AND p.id = z.id OFFSET 0) n
-            ),
+      `WITH keys AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value)),
+            zids AS (SELECT * FROM unnest($4::text[], $5::text[]) AS z(tenant, id)),
+            named AS (SELECT p.tenant, p.id, p.merged_into FROM profiles p JOIN zids z USING (tenant, id)),
             pids AS (
-              SELECT l.tenant, l.profile_id AS id FROM keys k
-               CROSS JOIN LATERAL (SELECT i.tenant, i.profile_id FROM identifiers i
-                                    WHERE i.tenant = k.tenant AND i.type = k.type AND i.value = k.value OFFSET 0) l
+              SELECT i.tenant, i.profile_id AS id FROM identifiers i JOIN keys k USING (tenant, type, value)
               UNION SELECT tenant, id FROM named
               UNION SELECT tenant, merged_into FROM named WHERE merged_into IS NOT NULL
             )
@@ -204,24 +186,19 @@ export class ProfileGraphRepository {
          FROM profiles p JOIN pids USING (tenant, id)
         ORDER BY p.tenant, p.id
           FOR UPDATE OF p`,
-      [keysJson, JSON.stringify(profileIds.map((z) => ({ tenant: z.tenant, id: z.id })))],
+      [...keyParams, profileIds.map((z) => z.tenant), profileIds.map((z) => z.id)],
     );
     const live = profileRows.filter((p) => !p.merged_into);
-    const loaded: IdentifierRow[] = await this.manager.query(
-      `SELECT i.* FROM json_to_recordset($2::json) AS p(tenant text, id text)
-        CROSS JOIN LATERAL (
-          SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
-                 round(extract(epoch FROM i.first_seen) * 1000)::bigint AS first_ms, round(extract(epoch FROM i.last_seen) * 1000)::bigint AS last_ms
-            FROM identifiers i WHERE i.tenant = p.tenant AND i.profile_id = p.id OFFSET 0) i
-       UNION ALL
-       SELECT i.* FROM json_to_recordset($1::json) AS k(tenant text, type text, value text)
-        CROSS JOIN LATERAL (
-          SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
-                 round(extract(epoch FROM i.first_seen) * 1000)::bigint AS first_ms, round(extract(epoch FROM i.last_seen) * 1000)::bigint AS last_ms
-            FROM identifiers i WHERE i.tenant = k.tenant AND i.type = k.type AND i.value = k.value OFFSET 0) i`,
-      [keysJson, JSON.stringify(live.map((p) => ({ tenant: p.tenant, id: p.id })))],
+    const identifierRows: IdentifierRow[] = await this.manager.query(
+      `SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
+              round(extract(epoch FROM i.first_seen) * 1000)::bigint AS first_ms, round(extract(epoch FROM i.last_seen) * 1000)::bigint AS last_ms
+         FROM identifiers i JOIN unnest($4::text[], $5::text[]) AS p(tenant, id) ON i.tenant = p.tenant AND i.profile_id = p.id
+       UNION
+       SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
+              round(extract(epoch FROM i.first_seen) * 1000)::bigint, round(extract(epoch FROM i.last_seen) * 1000)::bigint
+         FROM identifiers i JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value) USING (tenant, type, value)`,
+      [...keyParams, live.map((p) => p.tenant), live.map((p) => p.id)],
     );
-    const identifierRows = distinctIdentifierRows(loaded);
     const slice: GraphSlice = {
       profiles: profileRows.map((r) => ({
         tenant: r.tenant,
