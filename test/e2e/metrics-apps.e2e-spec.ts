@@ -2,8 +2,7 @@
 // each its own process on one database and the Postgres log, each answer GET /metrics (Prometheus text,
 // no key) with the figures of the work it does — ingest its items and log appends, the worker its
 // projector batches and consumer lag, query its look-up latency — plus the pool and process figures.
-import { createDataSource, TenantRepository } from '@tessera/store';
-import { startAppProcess, type AppProcess } from '../support/app-process';
+import { createTenantKey, startAppProcess, type AppProcess } from '../support/app-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { parsePrometheusText, type PrometheusExposition } from '../support/prometheus-text';
 import { eventually } from '../support/single-node-server';
@@ -32,15 +31,7 @@ beforeAll(async () => {
   db = await createTestDatabase('metrics_apps');
   worker = await startApp('worker', db.url); // first: it migrates and creates the topics alone
   [ingest, query] = await Promise.all([startApp('ingest', db.url), startApp('query', db.url)]);
-  const dataSource = createDataSource(db.url, 1);
-  await dataSource.initialize();
-  try {
-    const tenants = new TenantRepository(dataSource);
-    await tenants.ensureTenant('metrics');
-    key = await tenants.createApiKey('metrics', 'private');
-  } finally {
-    await dataSource.destroy();
-  }
+  key = await createTenantKey(db.url, 'metrics', 'private');
 }, 120_000);
 
 afterAll(async () => {

@@ -3,8 +3,7 @@
 // marks and the projector's checkpoints at scrape time — one gauge per partition, 0 once everything is
 // applied — and ingest times its appends (acks=all) on the broker.
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { createDataSource, TenantRepository } from '@tessera/store';
-import { startAppProcess, type AppProcess } from '../support/app-process';
+import { createTenantKey, startAppProcess, type AppProcess } from '../support/app-process';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { planKafkaTestKind, startKafkaForTests, type DedicatedKafkaCluster } from '../support/kafka/kafka-test-cluster';
 import { parsePrometheusText, type PrometheusExposition } from '../support/prometheus-text';
@@ -40,15 +39,7 @@ describe(`given ingest and a worker on Kafka (${kind})`, () => {
     const env = { DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), TESSERA_PARTITIONS: '2', TESSERA_KAFKA_REPLICATION_FACTOR: '1', TESSERA_KAFKA_MIN_INSYNC_REPLICAS: '1' };
     worker = await startAppProcess('worker', env, 90_000);
     ingest = await startAppProcess('ingest', env, 90_000);
-    const dataSource = createDataSource(db.url, 1);
-    await dataSource.initialize();
-    try {
-      const tenants = new TenantRepository(dataSource);
-      await tenants.ensureTenant('metrics');
-      key = await tenants.createApiKey('metrics', 'private');
-    } finally {
-      await dataSource.destroy();
-    }
+    key = await createTenantKey(db.url, 'metrics', 'private');
   }, 180_000);
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { createDataSource, TenantRepository } from '@tessera/store';
 import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
 import { distPath } from './paths';
 import { eventually } from './single-node-server';
@@ -40,4 +41,17 @@ export async function startAppProcess(name: 'ingest' | 'worker' | 'query', env: 
       return exited;
     },
   };
+}
+
+/** A tenant and a new key of it, written straight to the database the separate apps share (they have no CLI here). */
+export async function createTenantKey(databaseUrl: string, tenant: string, kind: 'public' | 'read' | 'private'): Promise<string> {
+  const dataSource = createDataSource(databaseUrl, 1);
+  await dataSource.initialize();
+  try {
+    const tenants = new TenantRepository(dataSource);
+    await tenants.ensureTenant(tenant);
+    return await tenants.createApiKey(tenant, kind);
+  } finally {
+    await dataSource.destroy();
+  }
 }
