@@ -6,7 +6,7 @@
 import { mediaExample, OpenApiSchemas } from '../../libs/runtime/src/http/openapi/openapi-examples';
 import { operationsOf, parametersOf } from '../../libs/runtime/src/http/openapi/openapi-check';
 import { spawn } from 'node:child_process';
-import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
+import { freePort } from '../support/ports';
 import { createTestDatabase } from '../support/database';
 import { distPath } from '../support/paths';
 import { SingleNode, startSingleNode } from '../support/single-node-server';

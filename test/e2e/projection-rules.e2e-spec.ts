@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { RULES_VERSION } from '@tessera/identity';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { eventually, ProfilesClient, startSingleNode } from '../support/single-node-server';
-import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
+import { freePort } from '../support/ports';
 
 const MAIN = resolve(__dirname, '../../dist/apps/tessera/src/main.js');
 const CLI = resolve(__dirname, '../../dist/apps/cli/src/main.js');

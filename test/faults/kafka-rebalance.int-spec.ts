@@ -12,7 +12,7 @@ import { Client } from 'pg';
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { KafkaEventLog } from '@tessera/event-log';
 import { silentLogger } from '../../libs/event-log/src/kafka/kafka-logger';
-import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
+import { freePort } from '../support/ports';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startKafkaForTests, type DedicatedKafkaCluster } from '../support/kafka/kafka-test-cluster';
 import { distPath } from '../support/paths';

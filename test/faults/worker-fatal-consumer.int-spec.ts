@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { AssignerProtocol, Kafka, logLevel, PartitionAssigners, type Consumer, type PartitionAssigner } from 'kafkajs';
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { PROFILE_PROJECTOR_GROUP } from '@tessera/profile-projection';
-import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
+import { freePort } from '../support/ports';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startKafkaForTests, type DedicatedKafkaCluster } from '../support/kafka/kafka-test-cluster';
 import { distPath } from '../support/paths';

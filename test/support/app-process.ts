@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createDataSource, TenantRepository } from '@tessera/store';
-import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
+import { freePort } from './ports';
 import { distPath } from './paths';
 import { eventually } from './single-node-server';
 

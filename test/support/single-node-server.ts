@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { distPath } from './paths';
-import { freePort } from '../../libs/store/src/database/embedded-postgres.server';
+import { freePort } from './ports';
 
 const MAIN = distPath('apps/tessera/src/main.js');
 
@@ -38,6 +38,17 @@ export interface SingleNodeOptions {
  */
 export async function startSingleNode(options: SingleNodeOptions = {}): Promise<SingleNode> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(dataDir, options);
+    } catch (error) {
+      // Another process bound the port between the check and the server's listen: try another one.
+      if (attempt >= 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startOnFreePort(dataDir: string, options: SingleNodeOptions): Promise<SingleNode> {
   const port = await freePort();
   const child = spawn(process.execPath, [options.main ?? MAIN], {
     env: { ...process.env, DATABASE_URL: '', KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', TESSERA_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...options.env },
