@@ -16,8 +16,15 @@ export interface LeanRoute {
   /** The Nest route this serves: its declared access policy (`@Access`) is the one enforced here. */
   controller: Type<unknown>;
   handler: string;
-  /** The work: the answer body (200), or throws what the Nest handler would throw. */
+  /** The work: the answer body (200, or the status it sets on `reply`), or throws what the Nest handler would throw. */
   handle(request: LeanRequest, reply: FastifyReply): Promise<unknown>;
+  /**
+   * The Fastify hook that serves it (default `onRequest`). A route that reads the body needs
+   * `preHandler`: Fastify parses the body after `onRequest`, so parser refusals (400/413/415) stay Fastify's.
+   */
+  stage?: 'onRequest' | 'preHandler';
+  /** False: this request is left to the Nest route (e.g. a header only Nest's interceptor handles). Default: every request. */
+  serves?(request: FastifyRequest): boolean;
 }
 
 export interface LeanRouteChain {
@@ -28,7 +35,7 @@ export interface LeanRouteChain {
 }
 
 /**
- * Serves `route` from an `onRequest` hook added after the app's own (CORS, security headers, the
+ * Serves `route` from an `onRequest` (or `preHandler`) hook added after the app's own (CORS, security headers, the
  * body limit), so every answer still carries their headers and the metrics hook times it under the
  * same route template. What Nest would run for the route, and no more: the guard with the route's
  * own handler and class (its `@Access`), the handler's work, the global filter for any error. Add it
@@ -44,8 +51,10 @@ export function serveLeanRoute(fastify: FastifyInstance, route: LeanRoute, chain
   const getClass = () => route.controller;
   const getType = () => 'http';
 
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  const serves = route.serves;
+  const serve = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== route.method || request.routeOptions.url !== route.path) return;
+    if (serves && !serves(request)) return;
     const http = { getRequest: () => request, getResponse: () => reply, getNext: () => undefined };
     const switchToHttp = () => http;
     try {
@@ -58,5 +67,7 @@ export function serveLeanRoute(fastify: FastifyInstance, route: LeanRoute, chain
       if (!reply.sent) chain.filter.catch(error, { switchToHttp, getType, getArgs: () => [request, reply], getArgByIndex: (i: number) => [request, reply][i] } as unknown as ArgumentsHost);
     }
     return reply;
-  });
+  };
+  if (route.stage === 'preHandler') fastify.addHook('preHandler', serve);
+  else fastify.addHook('onRequest', serve);
 }

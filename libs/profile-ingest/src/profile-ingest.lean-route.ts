@@ -1,0 +1,51 @@
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiExceptionFilter, ApiKeyGuard, IDEMPOTENCY_KEY_HEADER, LOGGER, serveLeanRoute, type TesseraLogger } from '@tessera/runtime';
+import { ProfileIngestController } from './profile-ingest.controller';
+import { ProfileIngestService } from './profile-ingest.service';
+
+/**
+ * `POST /v3/profiles` without Nest's per-request pipeline (issue 12): served from a `preHandler` hook
+ * (after Fastify parsed the body, so malformed JSON, 413 and 415 are answered as before) with the
+ * API-key guard and the controller's `@Access('write')`, the same service (draining, rate limit,
+ * validation, log deadline, metrics) and the same global filter. A request carrying `Idempotency-Key`
+ * is left to the Nest route, whose interceptor keeps and replays answers (its SQL claim costs more
+ * than the pipeline). The Nest route stays registered: OpenAPI, the route table, the twin it must equal.
+ */
+@Injectable()
+export class ProfileIngestLeanRoute implements OnModuleInit {
+  /** Off: every request goes to the Nest route (the twin test and the A/B measurement switch it). */
+  enabled = true;
+
+  constructor(
+    private readonly ingest: ProfileIngestService,
+    private readonly guard: ApiKeyGuard,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+    @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    // No HTTP server (an application context) or not Fastify: the Nest route serves alone.
+    if (!fastify || typeof fastify.addHook !== 'function') return;
+    const logger = this.logger;
+    serveLeanRoute(
+      fastify,
+      {
+        method: 'POST',
+        path: '/v3/profiles',
+        controller: ProfileIngestController,
+        handler: 'upsert',
+        stage: 'preHandler',
+        serves: (request: FastifyRequest) => this.enabled && request.headers[IDEMPOTENCY_KEY_HEADER] === undefined,
+        handle: async (request, reply) => {
+          await this.ingest.accept(request.principal!.tenant, request.body);
+          reply.code(202);
+          return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+        },
+      },
+      { guard: this.guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) },
+    );
+  }
+}
