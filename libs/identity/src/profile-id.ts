@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /** Fixed namespace of Tessera profile ids. Never change it: replays rely on it to reproduce ids. */
 export const TESSERA_PROFILE_NAMESPACE = '6f1d2c3e-8b4a-4f5e-9c7d-2a1b3c4d5e6f';
@@ -32,5 +33,13 @@ const NAMESPACE_BYTES = uuidBytes(TESSERA_PROFILE_NAMESPACE);
 
 /** Deterministic id of the profile a record creates: UUID v5 of the record id in Tessera's namespace. */
 export function profileIdFor(recordId: string): string {
-  return v5(recordId, NAMESPACE_BYTES);
+  let id = recentProfileIds.get(recordId);
+  if (id === undefined) {
+    id = v5(recordId, NAMESPACE_BYTES);
+    recentProfileIds.set(recordId, id);
+  }
+  return id;
 }
+
+// The projector asks twice per record (preload keys, then the create): remember a batch's worth.
+const recentProfileIds = new LRUCache<string, string>({ max: 16_384 });

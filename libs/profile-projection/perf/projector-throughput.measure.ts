@@ -73,6 +73,12 @@ it('measures', async () => {
     }
   };
   const lines: string[] = [];
+  // PG_SETTINGS="random_page_cost=1.1,…": server settings for this measure (ALTER SYSTEM + reload).
+  for (const setting of (process.env.PG_SETTINGS ?? '').split(',').filter(Boolean)) {
+    const [name, value] = setting.split('=');
+    await fx.dataSource.query(`ALTER SYSTEM SET ${name} = '${value}'`);
+  }
+  await fx.dataSource.query(`SELECT pg_reload_conf()`);
   for (let run = 0; run < runsN; run++) {
     await fx.dataSource.query(`TRUNCATE profiles, identifiers, identity_warnings, profile_events, consumer_offsets`);
     await fx.dataSource.query(`VACUUM ANALYZE profiles`);
@@ -92,7 +98,7 @@ it('measures', async () => {
     const wall = performance.now() - t0;
     const c = process.cpuUsage(c0);
     const pgMs = (await pgCpuMs()) - pg0;
-    const counts = await fx.dataSource.query(`SELECT (SELECT count(*) FROM profiles) p, (SELECT count(*) FROM identifiers) i, (SELECT count(*) FROM identity_warnings) w`);
+    const counts = await fx.dataSource.query(`SELECT (SELECT count(*) FROM profiles) p, (SELECT count(*) FROM profiles WHERE merged_into IS NULL) live, (SELECT md5(string_agg(type || value || profile_id, ',' ORDER BY type, value)) FROM identifiers) graph, (SELECT count(*) FROM identifiers) i, (SELECT count(*) FROM identity_warnings) w`);
     lines.push(`run ${run}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round((c.user + c.system) / 1000)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
     for (const [k, v] of [...sqlTime].sort((a, b) => b[1].ms - a[1].ms)) lines.push(`   ${k.padEnd(40)} n=${v.n} ${Math.round(v.ms)} ms`);
   }
