@@ -732,3 +732,45 @@ describe('IdentityGraph', () => {
     });
   });
 });
+
+describe('IdentityGraph kept across batches (takeDirty)', () => {
+  describe('given a graph that took the rows of a first batch', () => {
+    const g = emptyGraph();
+    const ann = applyTo(g, rec('r1', 1_000, { email: 'ann@x.io', vuid: 'dev-1' }));
+    applyTo(g, rec('r2', 1_001, { email: 'bob@x.io' }));
+    const first = g.takeDirty();
+
+    describe('when a second batch changes one of them and merges nothing', () => {
+      applyTo(g, rec('r3', 2_000, { email: 'ann@x.io', city: 'Oslo' }));
+      const second = g.takeDirty();
+
+      it('then the first take held every row, the second only the profile and identifier rows the second batch touched', () => {
+        expect(first.profiles.map((p) => p.id).sort()).toEqual([ann, profileIdFor('r2')].sort());
+        expect(first.identifiers.map((i) => `${i.type}:${i.value}`).sort()).toEqual(['email:ann@x.io', 'email:bob@x.io', 'vuid:dev-1']);
+        expect(second.profiles.map((p) => [p.id, p.attributes.city])).toEqual([[ann, 'Oslo']]);
+        expect(second.identifiers.map((i) => `${i.type}:${i.value}:${i.lastSeen}`)).toEqual(['email:ann@x.io:2000']);
+      });
+
+      it('then nothing is left to take, and the graph still holds both profiles', () => {
+        expect(g.takeDirty()).toEqual({ profiles: [], identifiers: [], removed: [] });
+        expect(g.size).toBe(2);
+      });
+    });
+  });
+
+  describe('given a link taken in one batch', () => {
+    const g = emptyGraph();
+    const ann = applyTo(g, rec('r1', 1_000, { email: 'ann@x.io', vuid: 'dev-1' }));
+    g.takeDirty();
+
+    describe('when the next batch unlinks it', () => {
+      g.unlink({ type: 'vuid', value: 'dev-1' }, ann, { recordId: 'r2', ts: 2_000 });
+      const taken = g.takeDirty();
+
+      it('then that take reports the row as removed (the store deletes it), and the next one no longer does', () => {
+        expect(taken.removed).toEqual([{ type: 'vuid', value: 'dev-1' }]);
+        expect(g.takeDirty().removed).toEqual([]);
+      });
+    });
+  });
+});

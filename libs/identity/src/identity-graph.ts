@@ -209,6 +209,23 @@ export class IdentityGraph {
     return { profiles, identifiers, removed };
   }
 
+  /**
+   * `dirty()`, then forgets it: the next call reports only what changed after this one (a graph kept
+   * across batches reports each batch's rows).
+   */
+  takeDirty(): GraphChangeSet {
+    const changes = this.dirty();
+    this.dirtyProfiles.clear();
+    this.dirtyLinks.clear();
+    this.removedLinks.clear();
+    return changes;
+  }
+
+  /** Profile rows held (merged-away ones included). */
+  get size(): number {
+    return this.profiles.size;
+  }
+
   /** The live profile id an identifier leads to (a zaius_id of a merged profile: its survivor), or undefined. */
   ownerIdOf(ref: IdentifierRef): string | undefined {
     return this.ownerOf(ref);

@@ -84,7 +84,10 @@ it('measures', async () => {
     await fx.dataSource.query(`VACUUM ANALYZE profiles`);
     await fx.dataSource.query(`VACUUM ANALYZE identifiers`);
     sqlTime.clear();
-    const projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger, `g${run}`);
+    // RESIDENT="0,1": the replay's graph kept in memory, alternating run by run (each run starts from empty).
+    const modes = (process.env.RESIDENT ?? '0').split(',');
+    const residentGraph = modes[run % modes.length] === '1';
+    const projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger, `g${run}`, { residentGraph });
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const pg0 = await pgCpuMs();
@@ -99,7 +102,7 @@ it('measures', async () => {
     const c = process.cpuUsage(c0);
     const pgMs = (await pgCpuMs()) - pg0;
     const counts = await fx.dataSource.query(`SELECT (SELECT count(*) FROM profiles) p, (SELECT count(*) FROM profiles WHERE merged_into IS NULL) live, (SELECT md5(string_agg(type || value || profile_id, ',' ORDER BY type, value)) FROM identifiers) graph, (SELECT count(*) FROM identifiers) i, (SELECT count(*) FROM identity_warnings) w`);
-    lines.push(`run ${run}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round((c.user + c.system) / 1000)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
+    lines.push(`run ${run}${residentGraph ? ' (resident graph)' : ''}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round((c.user + c.system) / 1000)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
     for (const [k, v] of [...sqlTime].sort((a, b) => b[1].ms - a[1].ms)) lines.push(`   ${k.padEnd(40)} n=${v.n} ${Math.round(v.ms)} ms`);
   }
   (EntityManager.prototype as unknown as { query: unknown }).query = original;

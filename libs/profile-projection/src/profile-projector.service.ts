@@ -41,6 +41,7 @@ import {
   TenantRepository,
 } from '@tessera/store';
 import { preloadInputOf, ProfileChangeApplier } from './profile-changes/apply-profile-change';
+import { ResidentGraphs } from './resident-graphs';
 
 export const PROFILE_PROJECTOR_GROUP = 'tessera.profile-projector';
 
@@ -63,6 +64,16 @@ export interface ProjectorOptions {
   deadLetters?: 'log-transaction' | 'outbox';
   /** TESSERA_IDEMPOTENCY_WINDOW: how long an applied `data.idempotence_id` suppresses repeats. Default 24 h. */
   idempotencyWindowMs?: number;
+  /**
+   * Replay only: the projection was empty when applying began and nothing else writes it (the replay
+   * command holds the replay lease and every partition of the group). The identity graph then stays in
+   * memory across batches — no identifier locks, no graph loads (ResidentGraphs). It is dropped for good,
+   * back to per-batch loads of what is committed, after an erasure, a failed or retried transaction,
+   * changed identifier rules, or above `residentProfileLimit` profiles.
+   */
+  residentGraph?: boolean;
+  /** Default DEFAULT_RESIDENT_PROFILE_LIMIT. */
+  residentProfileLimit?: number;
 }
 
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -223,6 +234,7 @@ export class ProfileProjector {
   readonly health: ProjectorHealth;
   private readonly surfaceAfterAttempts: number;
   private readonly idempotencyWindowMs: number;
+  private resident?: ResidentGraphs;
   private hasherLoad?: Promise<IdentifierHasher>;
   private readonly deadLetterMode: 'log-transaction' | 'outbox';
   private readonly outbox: DeadLetterOutbox;
@@ -241,6 +253,7 @@ export class ProfileProjector {
     this.health = options.health ?? new ProjectorHealth();
     this.surfaceAfterAttempts = options.surfaceAfterAttempts ?? 5;
     this.idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.resident = options.residentGraph ? new ResidentGraphs(options.residentProfileLimit) : undefined;
     this.deadLetterMode = options.deadLetters ?? (eventLog instanceof PostgresEventLog ? 'log-transaction' : 'outbox');
     this.outbox = new DeadLetterOutbox(dataSource);
     // Dead letters of a process that crashed between commit and publish are sent at the first assignment.
@@ -305,7 +318,11 @@ export class ProfileProjector {
   private async applyRange(batch: RecordBatch, range: LogRecord[], decoded: Decoded[], poison: Poison[]): Promise<void> {
     const nextOffset = range[range.length - 1].offset + 1;
     let reports: DeadLetterReport[] = [];
+    let attempted = false;
     const deadLettered = await runInTransaction(this.dataSource, async (manager) => {
+      // A retried attempt: the first one may have changed the graph in memory before it rolled back.
+      if (attempted) this.dropResident('a transaction was retried');
+      attempted = true;
       // The projection and its checkpoint commit together and the log is durable: if a crash loses
       // this commit, the worker simply re-applies from the older checkpoint. No need to wait for fsync.
       await manager.query('SET LOCAL synchronous_commit = off');
@@ -320,6 +337,9 @@ export class ProfileProjector {
       reports = await this.storeDeadLetters(manager, batch, deadLetters);
       await DeadLettersRepository.resolve(manager, retriedIds(todo));
       return deadLetters.length;
+    }).catch((error: unknown) => {
+      this.dropResident('a batch failed');
+      throw error;
     });
     this.logDeadLetters(reports);
     this.stats.deadLettered += deadLettered;
@@ -344,7 +364,10 @@ export class ProfileProjector {
       idempotenceKeys = [];
       await repo.save(changes);
       if (consents.length) await applyConsents(manager, consents);
-      if (segment.erasure) await this.erase(manager, segment.erasure);
+      if (segment.erasure) {
+        await this.erase(manager, segment.erasure);
+        this.dropResident('an erasure deleted rows the graph in memory holds');
+      }
     }
   }
 
@@ -482,8 +505,9 @@ export class ProfileProjector {
   }
 
   /**
-   * Locks and loads the graph slice the records reach, applies upserts and events in offset order,
-   * returns what changed (events included, under the profile each was applied to).
+   * Locks and loads the graph slice the records reach (or takes the graph kept in memory during a
+   * replay), applies upserts and events in offset order, returns what changed (events included, under
+   * the profile each was applied to).
    */
   private async resolve(
     repo: ProfileGraphRepository,
@@ -498,7 +522,22 @@ export class ProfileProjector {
       if (step) steps.push(step);
     }
     if (steps.length === 0) return changes;
-    // Identifier keys of the whole range, for one lock pass and one load.
+    const graphs = this.residentGraphs(rulesByTenant) ?? (await this.loadGraphs(repo, steps, rulesByTenant));
+    for (const step of steps) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
+    for (const [tenant, graph] of graphs) {
+      const dirty = graph.takeDirty();
+      for (const p of dirty.profiles) {
+        changes.profiles.push({ ...p, tenant });
+        if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
+      }
+      for (const i of dirty.identifiers) changes.identifiers.push({ ...i, tenant });
+      for (const r of dirty.removed) changes.removedIdentifiers.push({ tenant, type: r.type, value: r.value });
+    }
+    return changes;
+  }
+
+  /** Identifier keys of all the steps locked (one pass), and the graph slice they reach loaded: one graph per tenant. */
+  private async loadGraphs(repo: ProfileGraphRepository, steps: GraphStep[], rulesByTenant: Map<string, IdentifierRules>): Promise<Map<string, IdentityGraph>> {
     const keys: TenantIdentifierKey[] = [];
     const profileIds: TenantProfileKey[] = [];
     for (const [tenant, rules] of rulesByTenant) {
@@ -507,7 +546,6 @@ export class ProfileProjector {
       for (const id of preload.profileIds) profileIds.push({ tenant, id });
     }
     const slice = await repo.lockAndLoad(keys, profileIds);
-
     const graphs = new Map<string, IdentityGraph>();
     for (const [tenant, rules] of rulesByTenant) {
       graphs.set(
@@ -518,17 +556,23 @@ export class ProfileProjector {
         }),
       );
     }
-    for (const step of steps) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
-    for (const [tenant, graph] of graphs) {
-      const dirty = graph.dirty();
-      for (const p of dirty.profiles) {
-        changes.profiles.push({ ...p, tenant });
-        if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
-      }
-      for (const i of dirty.identifiers) changes.identifiers.push({ ...i, tenant });
-      for (const r of dirty.removed) changes.removedIdentifiers.push({ tenant, type: r.type, value: r.value });
-    }
-    return changes;
+    return graphs;
+  }
+
+  /** The graphs kept in memory (replay), unless this batch cannot use them; then resident mode ends here. */
+  private residentGraphs(rulesByTenant: Map<string, IdentifierRules>): Map<string, IdentityGraph> | undefined {
+    if (!this.resident) return undefined;
+    const resident = this.resident.graphsFor(rulesByTenant);
+    if ('graphs' in resident) return resident.graphs;
+    this.dropResident(resident.reason);
+    return undefined;
+  }
+
+  /** From here on every batch loads its graph slice from what is committed (always correct, only slower). */
+  private dropResident(reason: string): void {
+    if (!this.resident) return;
+    this.resident = undefined;
+    this.logger.info('replay: identity graph no longer kept in memory; loading per batch', { reason });
   }
 
   /** One record on the graph: an upsert or event (§5, §10), or a native write with its outcome row (§12). */

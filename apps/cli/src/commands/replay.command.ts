@@ -113,7 +113,7 @@ async function applyInReplayOrder(dataSource: DataSource, projector: ProfileProj
 export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string; assignmentTimeoutMs?: number } = {}): Promise<DrainProgress> {
   const group = options.group ?? PROFILE_PROJECTOR_GROUP;
   const dataSource = infra.database.dataSource;
-  const projector = new ProfileProjector(dataSource, infra.eventLog, infra.tenants, logPort(infra.logger), group);
+  const projector = new ProfileProjector(dataSource, infra.eventLog, infra.tenants, logPort(infra.logger), group, { residentGraph: true });
   const lease = await acquireReplayLease(dataSource);
   const startedAt = Date.now();
   try {

@@ -1,0 +1,161 @@
+// Issue 12: a replay keeps the identity graph in memory across batches (ResidentGraphs: no identifier
+// locks, no graph loads). It must write exactly what per-batch loads write — merges, anonymous profiles,
+// events and erasures included — and fall back to loads whenever memory may no longer match what is
+// committed (an erasure, a retried transaction, a batch narrowed down after a data error).
+import { randomUUID } from 'node:crypto';
+import { buildErasureRecords, buildEventRecords, validateEventBody } from '@tessera/contracts';
+import { RecordBatch } from '@tessera/event-log';
+import { IdentifierRules } from '@tessera/identity';
+import { IdentifierHasher, ProfileGraphRepository } from '@tessera/store';
+import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture, projectionState, silentLogger } from '@tessera/testing/projection-fixture';
+import { generatePopulation } from '../../../bench/population';
+import { ProfileProjector } from './profile-projector.service';
+
+type Encoded = { key: string; value: string; headers: Record<string, string> };
+const rules = IdentifierRules.defaults();
+const BATCH = 150;
+
+let loaded: ProjectionFixture;
+let resident: ProjectionFixture;
+
+beforeAll(async () => {
+  [loaded, resident] = await Promise.all([createProjectionFixture(1), createProjectionFixture(1)]);
+});
+
+afterAll(async () => {
+  await Promise.all([loaded?.close(), resident?.close()]);
+});
+
+beforeEach(async () => {
+  for (const fx of [loaded, resident]) {
+    await fx.dataSource.query(`TRUNCATE profiles, identifiers, identity_warnings, profile_events, idempotence_ids, consumer_offsets, dead_letters`);
+  }
+});
+
+/** The bench's population (anonymous visitors who sign up later, people whose two profiles merge) and their events. */
+function mixedLog(people: number): Encoded[] {
+  const population = generatePopulation({ people, prefix: `r${randomUUID().slice(0, 8)}`, seed: 11, batchSize: 50 });
+  const upserts = encodeUpserts(population.items.map((i) => i.attributes));
+  const receivedAt = new Date();
+  const v = validateEventBody(
+    population.people.slice(0, 40).map((p, i) => ({ type: 'order', action: 'purchase', identifiers: p.vuid ? { vuid: p.vuid } : { email: p.email }, data: { n: i } })),
+    rules,
+    { receivedAt },
+  );
+  if (!v.ok) throw new Error(JSON.stringify(v));
+  const events = buildEventRecords('default', v.items, receivedAt, rules);
+  // Events interleaved with the upserts, so some of them arrive before the profile they name and create it.
+  const log: Encoded[] = [];
+  upserts.forEach((u, i) => {
+    log.push(u);
+    if (i % 10 === 5 && events.length) log.push(events.shift()!);
+  });
+  return [...log, ...events];
+}
+
+function batches(records: Encoded[]): RecordBatch[] {
+  const out: RecordBatch[] = [];
+  for (let i = 0; i < records.length; i += BATCH) out.push(batchOf(0, records.slice(i, i + BATCH), i));
+  return out;
+}
+
+/** Applies every batch; a batch that throws is delivered again (as the transport does). */
+async function applyAll(projector: ProfileProjector, all: RecordBatch[]): Promise<void> {
+  for (const batch of all) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await projector.handleBatch(batch);
+        break;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
+  }
+}
+
+function projectorOf(fx: ProjectionFixture, residentGraph: boolean, logger = silentLogger) {
+  return new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, logger, `g-${randomUUID()}`, { residentGraph });
+}
+
+/** Both databases' projections, without what differs by construction (the consumer group name). */
+async function bothStates() {
+  return Promise.all([projectionState(loaded.dataSource), projectionState(resident.dataSource)]);
+}
+
+describe('given a replay that keeps the identity graph in memory', () => {
+  it('when it applies anonymous visitors, sign-ups, merges and events, then it writes exactly what per-batch loads write, without loading a slice', async () => {
+    const all = batches(mixedLog(600));
+    await applyAll(projectorOf(loaded, false), all);
+    const loads = jest.spyOn(ProfileGraphRepository.prototype, 'lockAndLoad');
+    try {
+      await applyAll(projectorOf(resident, true), all);
+      expect(loads).not.toHaveBeenCalled();
+    } finally {
+      loads.mockRestore();
+    }
+    const [a, b] = await bothStates();
+    expect(b.profiles.length).toBeGreaterThan(600);
+    expect(b.profiles.some((p: { merged_into: string | null }) => p.merged_into !== null)).toBe(true);
+    expect(b.events.length).toBe(40);
+    expect(b).toEqual(a);
+  });
+
+  it('when an erasure comes in the middle, then it goes back to per-batch loads from there and still writes what loads write', async () => {
+    const log = mixedLog(300);
+    // One log, one secret: both databases hash identifiers with the same key (as one deployment does).
+    const hasher = await IdentifierHasher.load(resident.dataSource);
+    const [secret] = await resident.dataSource.query(`SELECT name, value FROM tessera_secrets`);
+    await loaded.dataSource.query(`INSERT INTO tessera_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [secret.name, secret.value]);
+    const person = JSON.parse(log[10].value) as { attributes: Record<string, string> };
+    const [type, value] = person.attributes.email ? ['email', person.attributes.email] : ['vuid', person.attributes.vuid];
+    const erasure = buildErasureRecords(
+      'default',
+      'gdpr',
+      [{ requestId: randomUUID(), requester: 'dpo@example.com', identifierType: type, identifierValue: value, identifierHash: hasher.hash('default', type, value), profileId: null }],
+      new Date(),
+    );
+    const all = batches([...log.slice(0, 200), ...erasure, ...log.slice(200)]);
+    await applyAll(projectorOf(loaded, false), all);
+    const infos: string[] = [];
+    const logger = { ...silentLogger, info: (msg: string, extra?: Record<string, unknown>) => infos.push(`${msg} ${JSON.stringify(extra)}`) };
+    const loads = jest.spyOn(ProfileGraphRepository.prototype, 'lockAndLoad');
+    try {
+      await applyAll(projectorOf(resident, true, logger), all);
+      expect(infos.filter((m) => m.startsWith('replay: identity graph no longer kept in memory'))).toEqual([expect.stringContaining('an erasure')]);
+      // Batches after the erasure's one load their slices again.
+      expect(loads.mock.calls.length).toBeGreaterThanOrEqual(all.length - Math.ceil(201 / BATCH) - 1);
+    } finally {
+      loads.mockRestore();
+    }
+    const [a, b] = await bothStates();
+    expect(b.identifiers.some((i: { value: string }) => i.value === value)).toBe(false);
+    expect(b).toEqual(a);
+  });
+
+  it('when a transaction is retried after a deadlock and a batch is narrowed down after a data error, then nothing applied twice or lost: the state equals per-batch loads', async () => {
+    const all = batches(mixedLog(300));
+    await applyAll(projectorOf(loaded, false), all);
+    // Fails the 3rd and the 9th write-back of profiles once each: a deadlock (the transaction runner retries
+    // the whole transaction) and a data error (the projector bisects the batch). nextval is not rolled back.
+    await resident.dataSource.query(`
+      CREATE SEQUENCE resident_spec_writes;
+      CREATE FUNCTION resident_spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE n bigint := nextval('resident_spec_writes');
+      BEGIN
+        IF n = 3 THEN RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01'; END IF;
+        IF n = 9 THEN RAISE EXCEPTION 'injected data error' USING ERRCODE = '22023'; END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER resident_spec_fail AFTER INSERT OR UPDATE ON profiles FOR EACH STATEMENT EXECUTE FUNCTION resident_spec_fail();`);
+    const infos: string[] = [];
+    const logger = { ...silentLogger, info: (msg: string, extra?: Record<string, unknown>) => infos.push(`${msg} ${JSON.stringify(extra)}`) };
+    try {
+      await applyAll(projectorOf(resident, true, logger), all);
+    } finally {
+      await resident.dataSource.query(`DROP TRIGGER resident_spec_fail ON profiles; DROP FUNCTION resident_spec_fail(); DROP SEQUENCE resident_spec_writes`);
+    }
+    expect(infos.filter((m) => m.startsWith('replay: identity graph no longer kept in memory'))).toEqual([expect.stringContaining('retried')]);
+    const [a, b] = await bothStates();
+    expect(b).toEqual(a);
+  });
+});
