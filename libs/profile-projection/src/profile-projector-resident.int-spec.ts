@@ -9,7 +9,7 @@ import { IdentifierRules } from '@tessera/identity';
 import { IdentifierHasher, ProfileGraphRepository } from '@tessera/store';
 import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture, projectionState, silentLogger } from '@tessera/testing/projection-fixture';
 import { generatePopulation } from '../../../bench/population';
-import { ProfileProjector } from './profile-projector.service';
+import { ProfileProjector, ProjectorLogger } from './profile-projector.service';
 
 type Encoded = { key: string; value: string; headers: Record<string, string> };
 const rules = IdentifierRules.defaults();
@@ -73,8 +73,13 @@ async function applyAll(projector: ProfileProjector, all: RecordBatch[]): Promis
   }
 }
 
-function projectorOf(fx: ProjectionFixture, residentGraph: boolean, logger = silentLogger) {
+function projectorOf(fx: ProjectionFixture, residentGraph: boolean, logger: ProjectorLogger = silentLogger) {
   return new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, logger, `g-${randomUUID()}`, { residentGraph });
+}
+
+/** A projector logger keeping its info lines. */
+function infoRecorder(infos: string[]): ProjectorLogger {
+  return { ...silentLogger, info: (msg, extra) => void infos.push(`${msg} ${JSON.stringify(extra)}`) };
 }
 
 /** Both databases' projections, without what differs by construction (the consumer group name). */
@@ -117,7 +122,7 @@ describe('given a replay that keeps the identity graph in memory', () => {
     const all = batches([...log.slice(0, 200), ...erasure, ...log.slice(200)]);
     await applyAll(projectorOf(loaded, false), all);
     const infos: string[] = [];
-    const logger = { ...silentLogger, info: (msg: string, extra?: Record<string, unknown>) => infos.push(`${msg} ${JSON.stringify(extra)}`) };
+    const logger = infoRecorder(infos);
     const loads = jest.spyOn(ProfileGraphRepository.prototype, 'lockAndLoad');
     try {
       await applyAll(projectorOf(resident, true, logger), all);
@@ -148,7 +153,7 @@ describe('given a replay that keeps the identity graph in memory', () => {
       END $$;
       CREATE TRIGGER resident_spec_fail AFTER INSERT OR UPDATE ON profiles FOR EACH STATEMENT EXECUTE FUNCTION resident_spec_fail();`);
     const infos: string[] = [];
-    const logger = { ...silentLogger, info: (msg: string, extra?: Record<string, unknown>) => infos.push(`${msg} ${JSON.stringify(extra)}`) };
+    const logger = infoRecorder(infos);
     try {
       await applyAll(projectorOf(resident, true, logger), all);
     } finally {
