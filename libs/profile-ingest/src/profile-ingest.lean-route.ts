@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiExceptionFilter, ApiKeyGuard, IDEMPOTENCY_KEY_HEADER, LOGGER, serveLeanRoute, type TesseraLogger } from '@tessera/runtime';
+import type { FastifyRequest } from 'fastify';
+import { ApiKeyGuard, IDEMPOTENCY_KEY_HEADER, LOGGER, serveLeanRouteOnApp, type TesseraLogger } from '@tessera/runtime';
 import { ProfileIngestController } from './profile-ingest.controller';
 import { ProfileIngestService } from './profile-ingest.service';
 
@@ -26,12 +26,8 @@ export class ProfileIngestLeanRoute implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
-    // No HTTP server (an application context) or not Fastify: the Nest route serves alone.
-    if (!fastify || typeof fastify.addHook !== 'function') return;
-    const logger = this.logger;
-    serveLeanRoute(
-      fastify,
+    serveLeanRouteOnApp(
+      this.adapterHost,
       {
         method: 'POST',
         path: '/v3/profiles',
@@ -45,7 +41,8 @@ export class ProfileIngestLeanRoute implements OnModuleInit {
           return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
         },
       },
-      { guard: this.guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) },
+      this.guard,
+      this.logger,
     );
   }
 }

@@ -73,8 +73,8 @@ async function applyAll(projector: ProfileProjector, all: RecordBatch[]): Promis
   }
 }
 
-function projectorOf(fx: ProjectionFixture, residentGraph: boolean, logger: ProjectorLogger = silentLogger) {
-  return new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, logger, `g-${randomUUID()}`, { residentGraph });
+function projectorOf(fx: ProjectionFixture, residentGraph: boolean, logger: ProjectorLogger = silentLogger, residentHeapBudgetBytes?: number) {
+  return new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, logger, `g-${randomUUID()}`, { residentGraph, residentHeapBudgetBytes });
 }
 
 /** A projector logger keeping its info lines. */
@@ -160,6 +160,22 @@ describe('given a replay that keeps the identity graph in memory', () => {
       await resident.dataSource.query(`DROP TRIGGER resident_spec_fail ON profiles; DROP FUNCTION resident_spec_fail(); DROP SEQUENCE resident_spec_writes`);
     }
     expect(infos.filter((m) => m.startsWith('replay: identity graph no longer kept in memory'))).toEqual([expect.stringContaining('retried')]);
+    const [a, b] = await bothStates();
+    expect(b).toEqual(a);
+  });
+
+  it('when the heap is past its budget, then it loads per batch from the first batch on and writes the same', async () => {
+    const all = batches(mixedLog(200));
+    await applyAll(projectorOf(loaded, false), all);
+    const infos: string[] = [];
+    const loads = jest.spyOn(ProfileGraphRepository.prototype, 'lockAndLoad');
+    try {
+      await applyAll(projectorOf(resident, true, infoRecorder(infos), 1), all);
+      expect(loads).toHaveBeenCalledTimes(all.length);
+    } finally {
+      loads.mockRestore();
+    }
+    expect(infos).toEqual([expect.stringMatching(/^replay: identity graph no longer kept in memory; loading per batch .*above the budget of 0 MiB/)]);
     const [a, b] = await bothStates();
     expect(b).toEqual(a);
   });

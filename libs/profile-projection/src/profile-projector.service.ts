@@ -69,11 +69,11 @@ export interface ProjectorOptions {
    * command holds the replay lease and every partition of the group). The identity graph then stays in
    * memory across batches — no identifier locks, no graph loads (ResidentGraphs). It is dropped for good,
    * back to per-batch loads of what is committed, after an erasure, a failed or retried transaction,
-   * changed identifier rules, or above `residentProfileLimit` profiles.
+   * changed identifier rules, or once the heap grows past `residentHeapBudgetBytes`.
    */
   residentGraph?: boolean;
-  /** Default DEFAULT_RESIDENT_PROFILE_LIMIT. */
-  residentProfileLimit?: number;
+  /** Default defaultResidentHeapBudget(): 1 GiB, or 40 % of the heap limit when smaller. */
+  residentHeapBudgetBytes?: number;
 }
 
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -253,7 +253,7 @@ export class ProfileProjector {
     this.health = options.health ?? new ProjectorHealth();
     this.surfaceAfterAttempts = options.surfaceAfterAttempts ?? 5;
     this.idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
-    this.resident = options.residentGraph ? new ResidentGraphs(options.residentProfileLimit) : undefined;
+    this.resident = options.residentGraph ? new ResidentGraphs(options.residentHeapBudgetBytes) : undefined;
     this.deadLetterMode = options.deadLetters ?? (eventLog instanceof PostgresEventLog ? 'log-transaction' : 'outbox');
     this.outbox = new DeadLetterOutbox(dataSource);
     // Dead letters of a process that crashed between commit and publish are sent at the first assignment.

@@ -1,7 +1,6 @@
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
-import { ApiExceptionFilter, ApiKeyGuard, LOGGER, serveLeanRoute, type TesseraLogger } from '@tessera/runtime';
+import { ApiKeyGuard, LOGGER, serveLeanRouteOnApp, type TesseraLogger } from '@tessera/runtime';
 import { ProfileLookupService } from './profile-lookup.service';
 import { ProfileQueryController } from './profile-query.controller';
 
@@ -20,12 +19,8 @@ export class ProfileQueryLeanRoute implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
-    // No HTTP server (an application context) or not Fastify: the Nest route serves alone.
-    if (!fastify || typeof fastify.addHook !== 'function') return;
-    const logger = this.logger;
-    serveLeanRoute(
-      fastify,
+    serveLeanRouteOnApp(
+      this.adapterHost,
       {
         method: 'GET',
         path: '/v3/profiles',
@@ -33,7 +28,8 @@ export class ProfileQueryLeanRoute implements OnModuleInit {
         handler: 'find',
         handle: (request) => this.lookups.find(request.principal!, request.query as Record<string, unknown>, request.url),
       },
-      { guard: this.guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) },
+      this.guard,
+      this.logger,
     );
   }
 }

@@ -1,5 +1,8 @@
 import { ArgumentsHost, CanActivate, ExceptionFilter, ExecutionContext, ForbiddenException, Type } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TesseraLogger } from '../logger';
+import { ApiExceptionFilter } from './api-exception.filter';
 import { declaredAccess } from './access-policy';
 import type { AuthenticatedRequest } from './api-key.guard';
 
@@ -70,4 +73,15 @@ export function serveLeanRoute(fastify: FastifyInstance, route: LeanRoute, chain
   };
   if (route.stage === 'preHandler') fastify.addHook('preHandler', serve);
   else fastify.addHook('onRequest', serve);
+}
+
+/**
+ * `serveLeanRoute` on the app's own Fastify instance with the app's API-key guard and the global filter's
+ * error shapes. Does nothing without an HTTP server (an application context) or on another adapter: the
+ * Nest route then serves alone. Call it from `onModuleInit`.
+ */
+export function serveLeanRouteOnApp(adapterHost: HttpAdapterHost | undefined, route: LeanRoute, guard: CanActivate, logger?: TesseraLogger): void {
+  const fastify = adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+  if (!fastify || typeof fastify.addHook !== 'function') return;
+  serveLeanRoute(fastify, route, { guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) });
 }
