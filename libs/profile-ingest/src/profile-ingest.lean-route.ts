@@ -1,7 +1,6 @@
-import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiKeyGuard, IDEMPOTENCY_KEY_HEADER, LOGGER, serveLeanRouteOnApp, type TesseraLogger } from '@tessera/runtime';
+import { IDEMPOTENCY_KEY_HEADER, LeanRoutes } from '@tessera/runtime';
 import { ProfileIngestController } from './profile-ingest.controller';
 import { ProfileIngestService } from './profile-ingest.service';
 
@@ -20,29 +19,22 @@ export class ProfileIngestLeanRoute implements OnModuleInit {
 
   constructor(
     private readonly ingest: ProfileIngestService,
-    private readonly guard: ApiKeyGuard,
-    @Optional() private readonly adapterHost?: HttpAdapterHost,
-    @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
+    private readonly leanRoutes: LeanRoutes,
   ) {}
 
   onModuleInit(): void {
-    serveLeanRouteOnApp(
-      this.adapterHost,
-      {
-        method: 'POST',
-        path: '/v3/profiles',
-        controller: ProfileIngestController,
-        handler: 'upsert',
-        stage: 'preHandler',
-        serves: (request: FastifyRequest) => this.enabled && request.headers[IDEMPOTENCY_KEY_HEADER] === undefined,
-        handle: async (request, reply) => {
-          await this.ingest.accept(request.principal!.tenant, request.body);
-          reply.code(202);
-          return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
-        },
+    this.leanRoutes.serve({
+      method: 'POST',
+      path: '/v3/profiles',
+      controller: ProfileIngestController,
+      handler: 'upsert',
+      stage: 'preHandler',
+      serves: (request: FastifyRequest) => this.enabled && request.headers[IDEMPOTENCY_KEY_HEADER] === undefined,
+      handle: async (request, reply) => {
+        await this.ingest.accept(request.principal!.tenant, request.body);
+        reply.code(202);
+        return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
       },
-      this.guard,
-      this.logger,
-    );
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { HttpEnv } from '@tessera/config';
-import { ApiKeyGuard, IdempotencyModule } from '@tessera/runtime';
+import { ApiKeyGuard, IdempotencyModule, LeanRoutes } from '@tessera/runtime';
 import { EventsController } from './events.controller';
 import { ProfileIngestController } from './profile-ingest.controller';
 import { ProfileIngestLeanRoute } from './profile-ingest.lean-route';
@@ -14,7 +14,7 @@ export class IngestModule {
       module: IngestModule,
       imports: [IdempotencyModule.register(options.env)],
       controllers: [ProfileIngestController, EventsController],
-      providers: [ProfileIngestService, ApiKeyGuard, ProfileIngestLeanRoute, { provide: PRODUCE_TIMEOUT_MS, useValue: options.produceTimeoutMs }],
+      providers: [ProfileIngestService, ApiKeyGuard, LeanRoutes, ProfileIngestLeanRoute, { provide: PRODUCE_TIMEOUT_MS, useValue: options.produceTimeoutMs }],
       exports: [ProfileIngestService],
     };
   }

@@ -1,6 +1,5 @@
-import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { ApiKeyGuard, LOGGER, serveLeanRouteOnApp, type TesseraLogger } from '@tessera/runtime';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { LeanRoutes } from '@tessera/runtime';
 import { ProfileLookupService } from './profile-lookup.service';
 import { ProfileQueryController } from './profile-query.controller';
 
@@ -13,23 +12,16 @@ import { ProfileQueryController } from './profile-query.controller';
 export class ProfileQueryLeanRoute implements OnModuleInit {
   constructor(
     private readonly lookups: ProfileLookupService,
-    private readonly guard: ApiKeyGuard,
-    @Optional() private readonly adapterHost?: HttpAdapterHost,
-    @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
+    private readonly leanRoutes: LeanRoutes,
   ) {}
 
   onModuleInit(): void {
-    serveLeanRouteOnApp(
-      this.adapterHost,
-      {
-        method: 'GET',
-        path: '/v3/profiles',
-        controller: ProfileQueryController,
-        handler: 'find',
-        handle: (request) => this.lookups.find(request.principal!, request.query as Record<string, unknown>, request.url),
-      },
-      this.guard,
-      this.logger,
-    );
+    this.leanRoutes.serve({
+      method: 'GET',
+      path: '/v3/profiles',
+      controller: ProfileQueryController,
+      handler: 'find',
+      handle: (request) => this.lookups.find(request.principal!, request.query as Record<string, unknown>, request.url),
+    });
   }
 }

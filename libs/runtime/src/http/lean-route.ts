@@ -1,10 +1,11 @@
-import { ArgumentsHost, CanActivate, ExceptionFilter, ExecutionContext, ForbiddenException, Type } from '@nestjs/common';
-import type { HttpAdapterHost } from '@nestjs/core';
+import { ArgumentsHost, CanActivate, ExceptionFilter, ExecutionContext, ForbiddenException, Inject, Injectable, Optional, Type } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TesseraLogger } from '../logger';
+import { LOGGER } from '../tokens';
 import { ApiExceptionFilter } from './api-exception.filter';
 import { declaredAccess } from './access-policy';
-import type { AuthenticatedRequest } from './api-key.guard';
+import { ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard';
 
 export type LeanRequest = FastifyRequest & AuthenticatedRequest;
 
@@ -84,4 +85,19 @@ export function serveLeanRouteOnApp(adapterHost: HttpAdapterHost | undefined, ro
   const fastify = adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
   if (!fastify || typeof fastify.addHook !== 'function') return;
   serveLeanRoute(fastify, route, { guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) });
+}
+
+/** What a feature needs to serve its hot route lean: the app's API-key guard, its Fastify instance and logger. */
+@Injectable()
+export class LeanRoutes {
+  constructor(
+    private readonly guard: ApiKeyGuard,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+    @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
+  ) {}
+
+  /** Serves `route` on this app (see serveLeanRouteOnApp); call it from `onModuleInit`. */
+  serve(route: LeanRoute): void {
+    serveLeanRouteOnApp(this.adapterHost, route, this.guard, this.logger);
+  }
 }
