@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { isKafka3, javaCommand, kafkaVersion, resolveKafkaJars } from './kafka-jars';
 import { classDataSharing, formattedStorage } from './jvm-startup-cache';
-import { freePort } from './ports';
+import { freePort } from '../ports';
 
 export interface JvmKafkaBroker {
   brokers: string[];

@@ -31,10 +31,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { jvmKafkaUnavailable, kafkaVersion } from './kafka-jars';
 import { startJvmKafka } from './jvm-kafka-broker';
 import { startMokapi } from './mokapi-server';
-import { freePort } from './ports';
+import { freePort } from '../ports';
 
 export { MOKAPI_CLIENT_SETTINGS, mokapiAsyncApi } from './mokapi-server';
-export { freePort } from './ports';
+export { freePort } from '../ports';
 
 export type KafkaTestKind = 'external' | 'container' | 'jvm' | 'mokapi';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
-import { freePort } from './ports';
+import { freePort } from '../ports';
 
 export interface MokapiTopic {
   name: string;

@@ -77,17 +77,9 @@ export function serveLeanRoute(fastify: FastifyInstance, route: LeanRoute, chain
 }
 
 /**
- * `serveLeanRoute` on the app's own Fastify instance with the app's API-key guard and the global filter's
- * error shapes. Does nothing without an HTTP server (an application context) or on another adapter: the
- * Nest route then serves alone. Call it from `onModuleInit`.
+ * What a feature needs to serve its hot route lean: the app's API-key guard, its Fastify instance and
+ * logger (for the global filter's error shapes).
  */
-export function serveLeanRouteOnApp(adapterHost: HttpAdapterHost | undefined, route: LeanRoute, guard: CanActivate, logger?: TesseraLogger): void {
-  const fastify = adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
-  if (!fastify || typeof fastify.addHook !== 'function') return;
-  serveLeanRoute(fastify, route, { guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) });
-}
-
-/** What a feature needs to serve its hot route lean: the app's API-key guard, its Fastify instance and logger. */
 @Injectable()
 export class LeanRoutes {
   constructor(
@@ -96,8 +88,14 @@ export class LeanRoutes {
     @Optional() @Inject(LOGGER) private readonly logger?: TesseraLogger,
   ) {}
 
-  /** Serves `route` on this app (see serveLeanRouteOnApp); call it from `onModuleInit`. */
+  /**
+   * Serves `route` on this app; call it from `onModuleInit`. Does nothing without an HTTP server (an
+   * application context) or on another adapter: the Nest route then serves alone.
+   */
   serve(route: LeanRoute): void {
-    serveLeanRouteOnApp(this.adapterHost, route, this.guard, this.logger);
+    const fastify = this.adapterHost?.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    if (!fastify || typeof fastify.addHook !== 'function') return;
+    const logger = this.logger;
+    serveLeanRoute(fastify, route, { guard: this.guard, filter: new ApiExceptionFilter({ error: (obj, msg) => logger?.error(obj, msg) }) });
   }
 }
