@@ -79,6 +79,8 @@ it('measures', async () => {
     await fx.dataSource.query(`ALTER SYSTEM SET ${name} = '${value}'`);
   }
   await fx.dataSource.query(`SELECT pg_reload_conf()`);
+  // GIN="fastupdate=on|fastupdate=off|gin_pending_list_limit=256": the search GIN's storage settings, alternating run by run.
+  const ginModes = (process.env.GIN ?? '').split('|').filter(Boolean);
   for (let run = 0; run < runsN; run++) {
     await fx.dataSource.query(`TRUNCATE profiles, identifiers, identity_warnings, profile_events, consumer_offsets`);
     await fx.dataSource.query(`VACUUM ANALYZE profiles`);
@@ -87,6 +89,9 @@ it('measures', async () => {
     // RESIDENT="0,1": the replay's graph kept in memory, alternating run by run (each run starts from empty).
     const modes = (process.env.RESIDENT ?? '0').split(',');
     const residentGraph = modes[run % modes.length] === '1';
+    const gin = ginModes.length ? ginModes[run % ginModes.length] : undefined;
+    if (gin) await fx.dataSource.query(`ALTER INDEX profiles_search_attributes RESET (fastupdate, gin_pending_list_limit); ALTER INDEX profiles_search_attributes SET (${gin})`);
+    const batchMs: number[] = [];
     const projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger, `g${run}`, { residentGraph });
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -95,13 +100,20 @@ it('measures', async () => {
     const byPart = Array.from({ length: PARTS }, (_, p) => records.filter((r) => partitionForKey(r.key, PARTS) === p));
     await Promise.all(
       byPart.map(async (recs, p) => {
-        for (let i = 0; i < recs.length; i += B) await projector.handleBatch(batchOf(p, recs.slice(i, i + B), i));
+        for (let i = 0; i < recs.length; i += B) {
+          const b0 = performance.now();
+          await projector.handleBatch(batchOf(p, recs.slice(i, i + B), i));
+          batchMs.push(performance.now() - b0);
+        }
       }),
     );
     const wall = performance.now() - t0;
     const c = process.cpuUsage(c0);
     const pgMs = (await pgCpuMs()) - pg0;
     const counts = await fx.dataSource.query(`SELECT (SELECT count(*) FROM profiles) p, (SELECT count(*) FROM profiles WHERE merged_into IS NULL) live, (SELECT md5(string_agg(type || value || profile_id, ',' ORDER BY type, value)) FROM identifiers) graph, (SELECT count(*) FROM identifiers) i, (SELECT count(*) FROM identity_warnings) w`);
+    batchMs.sort((a, b) => a - b);
+    const q = (f: number) => Math.round(batchMs[Math.min(batchMs.length - 1, Math.floor(f * batchMs.length))]!);
+    lines.push(`   batches ${batchMs.length}: p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms${gin ? ` (GIN ${gin})` : ''}`);
     lines.push(`run ${run}${residentGraph ? ' (resident graph)' : ''}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round((c.user + c.system) / 1000)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
     for (const [k, v] of [...sqlTime].sort((a, b) => b[1].ms - a[1].ms)) lines.push(`   ${k.padEnd(40)} n=${v.n} ${Math.round(v.ms)} ms`);
   }

@@ -19,6 +19,7 @@ import { Erasures1700000001000 } from '../migrations/1700000001000-erasures.migr
 import { ProfileSearch1700000001100 } from '../migrations/1700000001100-profile-search.migration';
 import { ProfileWrites1700000001200 } from '../migrations/1700000001200-profile-writes.migration';
 import { TenantAdmin1700000001300 } from '../migrations/1700000001300-tenant-admin.migration';
+import { SearchPendingList1700000001400 } from '../migrations/1700000001400-search-pending-list.migration';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
 
 export const ENTITIES = [TenantEntity, ApiKeyEntity, ProfileEntity, IdentifierEntity, ConsumerOffsetEntity];
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   ProfileSearch1700000001100,
   ProfileWrites1700000001200,
   TenantAdmin1700000001300,
+  SearchPendingList1700000001400,
 ];
 
 /** Any constant works; it only has to be the same in every Tessera process. */
