@@ -26,8 +26,25 @@ export const REASON_PHONE_EXTENSION = 'must be a phone number without an extensi
 const CACHE_SIZE = 20_000;
 const caches = new Map<string, LRUCache<string, PhoneResult>>();
 
+// The most common shape skips libphonenumber: a North American number (NANP) with its area code 2–9, written
+// `+1` and ten digits (any region), or as the ten digits alone under the default region US, grouped 3-3-4 with
+// at most one space, dot or hyphen between groups and the area code optionally in parentheses. libphonenumber
+// parses every such text to +1 and the same ten digits, always possible (every NANP region has length 10; a
+// first digit 2–9 leaves no national prefix to strip): phone-number.spec checks the two agree on all area codes.
+// A parse costs 20–40 µs and misses the cache for every new person; this costs under 1 µs.
+const NANP_INTERNATIONAL = /^\+1[ .-]?(?:\(([2-9]\d\d)\)|([2-9]\d\d))[ .-]?(\d{3})[ .-]?(\d{4})$/;
+const NANP_NATIONAL = /^(?:\(([2-9]\d\d)\)|([2-9]\d\d))[ .-]?(\d{3})[ .-]?(\d{4})$/;
+
+/** E.164 of a NANP text of the fast shapes above, else undefined (then libphonenumber decides). */
+export function nanpFastPath(trimmed: string, region: string): string | undefined {
+  const m = trimmed.charCodeAt(0) === 0x2b /* + */ ? NANP_INTERNATIONAL.exec(trimmed) : region === 'US' ? NANP_NATIONAL.exec(trimmed) : null;
+  return m === null ? undefined : `+1${m[1] ?? m[2]}${m[3]}${m[4]}`;
+}
+
 /** E.164 of a trimmed phone text under `region` (a supported ISO 3166-1 alpha-2 code). */
 export function normalisePhone(trimmed: string, region: string): PhoneResult {
+  const fast = nanpFastPath(trimmed, region);
+  if (fast !== undefined) return { ok: true, value: fast };
   let cache = caches.get(region);
   if (cache === undefined) caches.set(region, (cache = new LRUCache({ max: CACHE_SIZE })));
   let result = cache.get(trimmed);
@@ -38,7 +55,8 @@ export function normalisePhone(trimmed: string, region: string): PhoneResult {
   return result;
 }
 
-function parsePhone(trimmed: string, region: string): PhoneResult {
+/** libphonenumber's answer (exported for the spec that holds the fast path to it). */
+export function parsePhone(trimmed: string, region: string): PhoneResult {
   // extract: false — the whole text must be the number ("call 555-867-5309" is not one).
   const parsed = parsePhoneNumberFromString(trimmed, { defaultCountry: region as CountryCode, extract: false });
   if (parsed === undefined || !parsed.isPossible()) return { ok: false, reason: phoneReason(region) };
