@@ -33,6 +33,9 @@ export function createUuidV7Generator(options: UuidV7GeneratorOptions = {}): () 
   let poolOffset = pool.length;
   let lastMs = -1;
   let counter = 0;
+  // `xxxxxxxx-xxxx-` of lastMs: ids of one millisecond share it (most ids of a busy batch).
+  let prefixMs = -1;
+  let prefix = '';
 
   const take = (n: number): number => {
     if (poolOffset + n > pool.length) {
@@ -66,12 +69,13 @@ export function createUuidV7Generator(options: UuidV7GeneratorOptions = {}): () 
     const hi = Math.floor(counter / 0x1000000); // counter bits 41..24 (18 bits)
     const lo = counter % 0x1000000; // counter bits 23..0
     const r = take(4);
-    const t = lastMs.toString(16).padStart(12, '0');
+    if (prefixMs !== lastMs) {
+      const t = lastMs.toString(16).padStart(12, '0');
+      prefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-`;
+      prefixMs = lastMs;
+    }
     return (
-      t.slice(0, 8) +
-      '-' +
-      t.slice(8, 12) +
-      '-' +
+      prefix +
       HEX[0x70 | ((hi >>> 14) & 0x0f)] +
       HEX[(hi >>> 6) & 0xff] +
       '-' +
