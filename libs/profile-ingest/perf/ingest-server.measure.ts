@@ -3,7 +3,7 @@
 // by ProjectorPause as in the bench's ingest phase (issue 12). Run:
 //   node scripts/build.js && PEOPLE=20000 ROUNDS=4 node dist/libs/profile-ingest/perf/ingest-server.measure.js
 // SERVERS=a.js,b.js runs one server per built entry point (e.g. a copy of dist/ before a change) and alternates
-// rounds between them: A/B of two builds, CPU per item of each server process (/proc, all its threads; not its
+// rounds between them (CPU per item of the whole process and of its main thread, the event loop): A/B of two builds (`main.js|TESSERA_INGEST_WORKERS=0`: with that environment), CPU per item of each server process (/proc, all its threads; not its
 // PostgreSQL) — that holds on a shared machine, items/s does not. PAUSE=0 leaves the projector running;
 // SERVER_ENV='{"K":"v"}' adds environment; WARM=0 starts the clock on a cold server (as the bench does); PROFILE=dir writes one CPU profile per server (an extra round) there
 // and prints self time by function (top TOP).
@@ -33,12 +33,13 @@ interface Target {
   post: Poster;
   pause?: ProjectorPause;
   cpuUsPerItem: number[];
+  mainUsPerItem: number[];
   itemsPerSec: number[];
 }
 
-/** utime + stime of a process (all threads), in µs. */
-function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime of a process (all threads), in µs; of its main thread (the event loop) with `thread`. */
+function cpuUs(pid: number, thread = false): number {
+  const stat = readFileSync(thread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
@@ -46,13 +47,15 @@ function cpuUs(pid: number): number {
 async function round(t: Target, items: number[], from: number, to: number) {
   const pid = t.server.process.pid!;
   const c0 = cpuUs(pid);
+  const m0 = cpuUs(pid, true);
   const t0 = performance.now();
   const statuses = await t.post(from, to);
   const wallMs = performance.now() - t0;
   const cpu = cpuUs(pid) - c0;
+  const main = cpuUs(pid, true) - m0;
   const n = items.slice(from, to).reduce((a, b) => a + b, 0);
   if (Object.keys(statuses).join() !== '202') throw new Error(`${t.label}: answers ${JSON.stringify(statuses)}`);
-  return { itemsPerSec: Math.round((n * 1000) / wallMs), cpuUsPerItem: +(cpu / n).toFixed(2) };
+  return { itemsPerSec: Math.round((n * 1000) / wallMs), cpuUsPerItem: +(cpu / n).toFixed(2), mainUsPerItem: +(main / n).toFixed(2) };
 }
 
 async function main(): Promise<void> {
@@ -66,12 +69,16 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'tessera-ingest-server-'));
   const targets: Target[] = [];
   try {
-    for (const [i, main] of mains.entries()) {
+    for (const [i, entry] of mains.entries()) {
       const label = String.fromCharCode(65 + i);
-      const server = await startSingleNode({ main: WRAPPER, env: { LOG_LEVEL: 'warn', SERVER_MAIN: main, INGEST_CPU_PROFILE: join(PROFILE ?? work, `server-${label}`), ...extraEnv }, startTimeoutMs: 120_000 });
+      // `main.js|K=v|…`: that server runs with those environment variables (A/B of settings, NODE_OPTIONS).
+      const [main, ...pairs] = entry.split('|');
+      const own = Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+      const env = { LOG_LEVEL: 'warn', SERVER_MAIN: main!, INGEST_CPU_PROFILE: join(PROFILE ?? work, `server-${label}`), ...extraEnv, ...own };
+      const server = await startSingleNode({ main: WRAPPER, env, startTimeoutMs: 120_000 });
       const pause = process.env.PAUSE === '0' ? undefined : await ProjectorPause.hold(embeddedDatabaseUrl(server.dataDir));
       const post = await forkHttpPoster(server.url, server.publicKey, bodies, join(work, `bodies-${label}.bin`), CONC);
-      targets.push({ label, server, post, pause, cpuUsPerItem: [], itemsPerSec: [] });
+      targets.push({ label, server, post, pause, cpuUsPerItem: [], mainUsPerItem: [], itemsPerSec: [] });
     }
     // Warm-up: JIT and heap of every server before the clock.
     const warm = Math.min(bodies.length, Math.ceil(30_000 / BATCH));
@@ -85,12 +92,14 @@ async function main(): Promise<void> {
         const res = await round(t, items, 0, bodies.length);
         if (profiled) await stopProfile(t);
         t.cpuUsPerItem.push(res.cpuUsPerItem);
+        t.mainUsPerItem.push(res.mainUsPerItem);
         t.itemsPerSec.push(res.itemsPerSec);
-        console.log(`round ${r} ${t.label}: ${res.itemsPerSec} items/s, ${res.cpuUsPerItem} µs CPU/item`);
+        console.log(`round ${r} ${t.label}: ${res.itemsPerSec} items/s, ${res.cpuUsPerItem} µs CPU/item (main thread ${res.mainUsPerItem})`);
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    for (const t of targets) console.log(`${t.label} (${mains[targets.indexOf(t)]}): median ${median(t.itemsPerSec)} items/s, ${median(t.cpuUsPerItem)} µs CPU/item`);
+    for (const t of targets) console.log(`${t.label}: peak RSS ${/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${t.server.process.pid}/status`, 'utf8'))?.[1] ?? '?'} kB`);
+    for (const t of targets) console.log(`${t.label} (${mains[targets.indexOf(t)]}): median ${median(t.itemsPerSec)} items/s, ${median(t.cpuUsPerItem)} µs CPU/item, main thread ${median(t.mainUsPerItem)} µs/item`);
     if (PROFILE && process.env.PROFILE_ROUND === undefined) {
       for (const t of targets) {
         process.kill(t.server.process.pid!, 'SIGUSR2');

@@ -1,9 +1,10 @@
-import { HttpException, Inject, Injectable, Optional } from '@nestjs/common';
+import { HttpException, Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EVENT_LOG, EventLog } from '@tessera/event-log';
 import { ApiProblemException, ingestRouteLabel, LOGGER, TenantRateLimiter, TesseraLogger, TesseraMetrics } from '@tessera/runtime';
 import { TenantRepository } from '@tessera/store';
 import { EVENT_INGEST, PROFILE_UPSERT_INGEST, type IngestKind } from './ingest-kinds';
+import { IngestPreparePool } from './ingest-prepare.pool';
 
 export const PRODUCE_TIMEOUT_MS = Symbol('PRODUCE_TIMEOUT_MS');
 const RETRY_AFTER_SECONDS = '5';
@@ -14,8 +15,10 @@ const RETRY_AFTER_SECONDS = '5';
  * topic (DESIGN §9), so a person's upserts and events are applied in one order.
  */
 @Injectable()
-export class ProfileIngestService {
+export class ProfileIngestService implements OnApplicationShutdown {
   private draining = false;
+  /** Worker threads that validate and encode large bodies (TESSERA_INGEST_WORKERS); undefined: all in place. */
+  preparePool: IngestPreparePool | undefined = IngestPreparePool.fromEnv();
 
   constructor(
     @Inject(EVENT_LOG) private readonly eventLog: EventLog,
@@ -25,6 +28,10 @@ export class ProfileIngestService {
     private readonly rateLimiter: TenantRateLimiter,
     @Optional() private readonly metrics?: TesseraMetrics,
   ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.preparePool?.close();
+  }
 
   /** New batches (of every route) are refused with 503 once shutdown has begun; in-flight ones finish. */
   stopAccepting(): void {
@@ -67,7 +74,8 @@ export class ProfileIngestService {
 
     // Step 2: validate and encode under the tenant's identifier rules; nothing is published unless every item is valid.
     const [rules, fields] = await Promise.all([this.tenants.identifierRules(tenant), this.tenants.fieldsOf(tenant)]);
-    const prepared = kind.prepare(tenant, body, { rules, fields, receivedAt: new Date() });
+    const context = { rules, fields, receivedAt: new Date() };
+    const prepared = this.preparePool ? await this.preparePool.prepare(kind, tenant, body, context) : kind.prepare(tenant, body, context);
     if (!prepared.ok) throw new ApiProblemException(400, prepared.detail);
     const { records } = prepared;
 
