@@ -57,6 +57,20 @@ describe('given a body of profile upserts large enough for the worker', () => {
     expect(!prepared.ok && 'invalids' in prepared.detail && prepared.detail.invalids.map((i) => i.event)).toEqual([3, 17, 21, 30]);
   });
 
+  it('when items carry __proto__ / constructor names, lone surrogates, NUL or -0, then the clone keeps them and the refusals are the same', async () => {
+    // JSON.parse makes `__proto__` an own property; a structured clone must not turn it into a prototype.
+    const items = [
+      '{"attributes":{"email":"a@example.com","__proto__":{"x":1}}}',
+      '{"attributes":{"email":"b@example.com","constructor":1}}',
+      '{"attributes":{"email":"c@example.com","name":"\\ud800"}}',
+      '{"attributes":{"email":"d@example.com","name":"a\\u0000b"}}',
+      '{"attributes":{"email":"e@example.com","score":-0,"big":1e308}}',
+    ];
+    const body = JSON.parse(`[${[...items, ...people(15).map((p) => JSON.stringify(p))].join(',')}]`) as unknown[];
+    const prepared = await expectSameBothWays(PROFILE_UPSERT_INGEST, body, context());
+    expect(!prepared.ok && 'invalids' in prepared.detail && prepared.detail.invalids.map((i) => i.event)).toEqual([0, 1, 2, 3]);
+  });
+
   it('when the array is over the item limit, then the body refusal is the same', async () => {
     const prepared = await expectSameBothWays(PROFILE_UPSERT_INGEST, people(501), context());
     expect(!prepared.ok && 'message' in prepared.detail).toBe(true);
