@@ -6,6 +6,9 @@
 // Over real HTTP from a child process (CONC keep-alive connections, default 50, as the bench), so this
 // process's CPU is the server's alone; CLIENT=inject posts with fastify.inject from this process instead.
 // PROFILE=lean|nest adds a CPU profile of one extra round: self time by function, top TOP.
+// Caution: every round re-posts the same PEOPLE, so per-value caches (the phone LRU of 20,000) hit where the
+// bench, posting 200,000 new people once, misses; and it warms up first. For bench-like figures use
+// ingest-server.measure.ts (the built server, PEOPLE ≥ 100000, WARM=0 for a cold start).
 import { fork, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
