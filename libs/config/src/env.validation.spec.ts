@@ -47,6 +47,9 @@ describe('loadEnv', () => {
     ['TESSERA_KAFKA_MAX_COMPACTION_LAG', 'soon'],
     ['TESSERA_CORS_ORIGINS', 'shop.example'],
     ['TESSERA_CORS_ORIGINS', 'https://shop.example/'],
+    ['TESSERA_INGEST_WORKERS', 'two'],
+    ['TESSERA_INGEST_WORKERS', '-1'],
+    ['TESSERA_INGEST_WORKERS', '65'],
   ])('given %s=%s, then start-up fails naming the variable', (name, value) => {
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(ConfigurationError);
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(new RegExp(name));

@@ -168,6 +168,17 @@ export class HttpEnv extends CommonEnv {
   @Min(1024)
   TESSERA_BODY_LIMIT: number = 4 * 1024 * 1024;
 
+  /**
+   * Worker threads that validate and encode ingest bodies of 16+ items (the event loop keeps HTTP, the
+   * JSON parse and the log append). Default: 1 when the machine has 2 or more cores, else 0 (in place).
+   */
+  @IsOptional()
+  @Transform(({ value }) => (value === '' ? undefined : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  TESSERA_INGEST_WORKERS?: number;
+
   /** Default per-tenant rate limit: items (upserted items or look-ups) per second, per process. */
   @Transform(({ value }) => Number(value))
   @IsInt()
