@@ -9,7 +9,8 @@
 // statement on every connection of both pools. RATE=n adds open-loop rounds at n req/s (p50/p99, from
 // when each request was due). PROFILE=1 adds a CPU profile of one extra HTTP round (self time by
 // function, top TOP; PROFILE_OUT=file keeps it), ALLOC=1 a sampled allocation profile (bytes per
-// look-up by function). EVICT=1 empties PostgreSQL's shared buffers before each round. MODES=http skips Q.
+// look-up by function). EVICT=1 empties PostgreSQL's shared buffers before each round. MODES picks and orders
+// the modes: http, q, bare (a bare Fastify route with the same statement: the floor of an HTTP look-up here).
 // The profile's wall-clock samples put the time the process waits to run again after waking a
 // PostgreSQL backend (a loopback writev) on `writev`: that is not CPU — compare with serverMsPerReq.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -20,11 +21,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Client } from 'pg';
+import Fastify from 'fastify';
+import { Client, Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import { loadEnv, SingleNodeEnv } from '@tessera/config';
 import { createHttpApp, createLogger, Infrastructure, startInfrastructure } from '@tessera/runtime';
 import { connectConsumers } from '@tessera/runtime/consumers';
-import { TenantRepository } from '@tessera/store';
+import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { createTestDatabase, TestDatabase } from '@tessera/testing/database';
 import { generatePopulation } from '../../../bench/population';
 import { waitApplied } from '../../../bench/pg-direct';
@@ -66,6 +69,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   child?.kill();
+  await bareServer?.close();
+  await barePool?.end();
   await admin?.end();
   await app?.close();
   await infra?.close();
@@ -77,19 +82,22 @@ afterAll(async () => {
 const CLIENT_SOURCE = `
 const http = require('node:http');
 const { Pool } = require('pg');
-const { url, key, emailsFile, conc, pool: poolSize, dbUrl, repoPath, tenant } = JSON.parse(process.argv[1]);
+const { url, bareUrl, key, emailsFile, conc, pool: poolSize, dbUrl, repoPath, tenant } = JSON.parse(process.argv[1]);
 const emails = JSON.parse(require('node:fs').readFileSync(emailsFile, 'utf8'));
 const target = new URL(url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: conc, maxFreeSockets: conc, scheduling: 'fifo' });
 const pool = new Pool({ connectionString: dbUrl, max: poolSize, application_name: 'q' });
 const { ProfileQueryRepository } = require(repoPath);
 const repo = new ProfileQueryRepository({ driver: { master: pool } });
-const get = (email) => new Promise((resolve) => {
-  const r = http.request({ agent, host: target.hostname, port: target.port, method: 'GET', path: '/v3/profiles?email=' + encodeURIComponent(email),
+const bare = new URL(bareUrl);
+const getFrom = (t) => (email) => new Promise((resolve) => {
+  const r = http.request({ agent, host: t.hostname, port: t.port, method: 'GET', path: '/v3/profiles?email=' + encodeURIComponent(email),
     headers: { 'x-api-key': key } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
   r.on('error', () => resolve('error'));
   r.end();
 });
+const get = getFrom(target);
+const getBare = getFrom(bare);
 const q = async (email) => ((await repo.findByIdentifier(tenant, 'email', email)) ? 200 : 404);
 const plansOf = async (p) => {
   const clients = await Promise.all(Array.from({ length: p.options.max }, () => p.connect()));
@@ -98,7 +106,7 @@ const plansOf = async (p) => {
 };
 process.on('message', async ({ mode, from, n, rate }) => {
   if (mode === 'plans') return process.send({ plans: await plansOf(pool) });
-  const call = mode === 'q' ? q : get;
+  const call = mode === 'q' ? q : mode === 'bare' ? getBare : get;
   const statuses = {};
   const lat = [];
   const c0 = process.cpuUsage();
@@ -186,7 +194,7 @@ function countStatements(): void {
   };
 }
 
-async function measureRound(mode: 'http' | 'q', from: number, n: number, rate = 0) {
+async function measureRound(mode: 'http' | 'q' | 'bare', from: number, n: number, rate = 0) {
   const send = (m: object) => new Promise<ChildAnswer>((res) => { child!.once('message', (a) => res(a as ChildAnswer)); child!.send(m); });
   // EVICT=1: every round starts with PostgreSQL's shared buffers emptied (the pages stay in the OS cache),
   // as after the bench's D phase has written through them.
@@ -300,6 +308,25 @@ async function populate(fastify: FastifyInstance, key: string) {
   return emails;
 }
 
+/**
+ * The floor of an HTTP look-up in this process (MODES=…,bare): a bare Fastify route on its own port and
+ * pool (POOL) running the same repository statement and answering the same JSON fields — no guard, rate
+ * limit, identifier rules, hooks or metrics.
+ */
+let bareServer: FastifyInstance | undefined;
+let barePool: Pool | undefined;
+async function startBareServer(): Promise<string> {
+  barePool = new Pool({ connectionString: db.url, max: POOL, application_name: 'bare' });
+  const repo = new ProfileQueryRepository({ driver: { master: barePool } } as unknown as DataSource);
+  bareServer = Fastify();
+  bareServer.get('/v3/profiles', async (request, reply) => {
+    const profile = await repo.findByIdentifier(TENANT, 'email', (request.query as { email: string }).email);
+    if (!profile) return reply.code(404).send({ status: 404 });
+    return { attributes: { ...profile.attributes, zaius_id: profile.id }, identifiers: profile.identifiers, created_at: profile.createdAt, updated_at: profile.updatedAt };
+  });
+  return bareServer.listen({ port: 0, host: '127.0.0.1' });
+}
+
 it('measures GET /v3/profiles?email= against Q, alternating', async () => {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   const tenants = app.get(TenantRepository);
@@ -315,7 +342,8 @@ it('measures GET /v3/profiles?email= against Q, alternating', async () => {
   writeFileSync(emailsFile, JSON.stringify(emails));
   const url = await app.listen(0, '127.0.0.1').then(() => app.getUrl());
   const repoPath = resolve(__dirname, '../../store/src/repositories/profile-query.repository.js');
-  child = fork('-e', [CLIENT_SOURCE, JSON.stringify({ url, key: privateKey, emailsFile, conc: CONC, pool: POOL, dbUrl: db.url, repoPath, tenant: TENANT })], { execArgv: [] });
+  const bareUrl = await startBareServer();
+  child = fork('-e', [CLIENT_SOURCE, JSON.stringify({ url, bareUrl, key: privateKey, emailsFile, conc: CONC, pool: POOL, dbUrl: db.url, repoPath, tenant: TENANT })], { execArgv: [] });
   await new Promise<void>((res, rej) => {
     child!.once('message', () => res());
     child!.once('exit', (code) => rej(new Error(`client exited with ${code}`)));
@@ -323,7 +351,7 @@ it('measures GET /v3/profiles?email= against Q, alternating', async () => {
   countStatements();
   // Warm-up: JIT, connections, prepared statements, the pages of every e-mail sampled.
   for (const mode of ['http', 'q'] as const) console.log(`warm-up ${JSON.stringify(await measureRound(mode, 0, emails.length))}`);
-  const modes = (process.env.MODES ?? 'http,q').split(',') as Array<'http' | 'q'>;
+  const modes = (process.env.MODES ?? 'http,q').split(',') as Array<'http' | 'q' | 'bare'>;
   for (let r = 0; r < ROUNDS; r++) {
     for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
       const res = await measureRound(mode, r * N, N);
