@@ -377,28 +377,19 @@ function loadSummary(r: LoadResult, warmupShare = 0.1) {
   };
 }
 
-/** The bare ceiling server (bench/http-ceiling-server.ts) in a process of its own, and its URL. */
-async function startCeilingServer(env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [HTTP_CEILING_MAIN], { env: { ...process.env, ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening (\S+)/.exec(out);
-      if (m) resolveUrl(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`ceiling server exited with ${code}`)));
-    setTimeout(() => reject(new Error('ceiling server did not start')), 15_000).unref();
-  }).catch((e: unknown) => {
-    child.kill('SIGTERM');
-    throw e;
-  });
-  return { child, url };
-}
-
 async function ceilingHttp(pop: Population, o: Options): Promise<HttpCeiling> {
-  const { child, url } = await startCeilingServer();
+  const child = spawn(process.execPath, [HTTP_CEILING_MAIN], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening (\S+)/.exec(out);
+        if (m) resolveUrl(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`ceiling server exited with ${code}`)));
+      setTimeout(() => reject(new Error('ceiling server did not start')), 15_000).unref();
+    });
     const spec = postSpec(url, 'none', pop, o, { mode: 'closed' });
     // Warm-up (JIT) on the first 5% of the bodies, then the measured run over all of them, cycled to at least ceilingMinSeconds.
     await runLoad({ ...spec, durationMs: 2000, cycle: true, minRequests: 0 });
@@ -419,45 +410,6 @@ async function ceilingHttp(pop: Population, o: Options): Promise<HttpCeiling> {
   } finally {
     child.kill('SIGTERM');
   }
-}
-
-/**
- * Ceiling QH: the look-up phase's requests (same emails, connections and seconds) against a bare Fastify
- * route running the look-up's own prepared statement — what a look-up over HTTP reaches on this machine
- * without Tessera's guard, rate limiter, service and filter.
- */
-async function ceilingLookupHttp(spec: LoadSpec, dbUrl: string, tenant: string, o: Options): Promise<LookupHttpCeiling> {
-  const { child, url } = await startCeilingServer({ BENCH_LOOKUP_DATABASE_URL: dbUrl, BENCH_LOOKUP_TENANT: tenant });
-  try {
-    const bare = { ...spec, baseUrl: url };
-    await runLoad({ ...bare, durationMs: 2000, cycle: true, minRequests: 0 }); // warm-up: JIT, connections, prepared statements
-    const cpu0 = cpuSnapshot(child.pid!);
-    const r = loadSummary(await runLoad({ ...bare, durationMs: o.lookupSeconds * 1000, cycle: true, minRequests: 0 }));
-    const cpu = cpuUse(cpu0, cpuSnapshot(child.pid!));
-    return {
-      reqPerSec: r.itemsPerSec,
-      requests: r.requests,
-      failed: r.failed,
-      p50Ms: r.p50Ms,
-      p99Ms: r.p99Ms,
-      serverCores: round(cpu.serverCores, 2),
-      postgresCores: round(cpu.postgresCores, 2),
-      benchCores: round(cpu.benchCores, 2),
-    };
-  } finally {
-    child.kill('SIGTERM');
-  }
-}
-
-interface LookupHttpCeiling {
-  reqPerSec: number;
-  requests: number;
-  failed: number;
-  p50Ms: number;
-  p99Ms: number;
-  serverCores: number;
-  postgresCores: number;
-  benchCores: number;
 }
 
 function postSpec(baseUrl: string, key: string, pop: Population, o: Options, extra: Partial<LoadSpec>): LoadSpec {
@@ -730,8 +682,6 @@ async function main(): Promise<void> {
     // --- ceiling Q: the route's prepared look-up straight through pg, same emails and concurrency ----
     const lookupCeiling = await rec.run('ceiling-lookup', () => ceilingLookup(dbUrl, tenant, lookupEmails, o.concurrency, o.lookupSeconds));
     log(`ceiling Q: ${fmtInt(lookupCeiling.reqPerSec)} req/s at ${o.concurrency} in flight, pool ${lookupCeiling.poolSize} (p50 ${fmtMs(lookupCeiling.p50Ms)}, p99 ${fmtMs(lookupCeiling.p99Ms)}; found ${lookupCeiling.found}/${lookupCeiling.requests})`);
-    const lookupHttpCeiling = await rec.run('ceiling-lookup-http', () => ceilingLookupHttp(lookupSpec, dbUrl, tenant, o));
-    log(`ceiling QH (bare Fastify route, same statement): ${fmtInt(lookupHttpCeiling.reqPerSec)} req/s (p50 ${fmtMs(lookupHttpCeiling.p50Ms)}, p99 ${fmtMs(lookupHttpCeiling.p99Ms)}; non-200: ${lookupHttpCeiling.failed})`);
 
     // --- search (bench/search-phase.ts): the native listing over the projected population -----------
     const search: SearchPhaseResult | { error: string } = await runSearchPhase({
@@ -903,7 +853,6 @@ async function main(): Promise<void> {
         db: { rowsPerSec: round(d.rowsPerSec), rows: d.rows, distinctRows: d.distinctRows, statements: d.statements, seconds: round(d.seconds, 2), batchSize: o.workerBatch, table: d.table },
         log: logCeiling,
         lookup: lookupCeiling,
-        lookupHttp: lookupHttpCeiling,
       },
       projection: { ...projection, state: stateAfterProjection },
       endToEnd,
@@ -938,7 +887,7 @@ async function main(): Promise<void> {
   (results.ceilings as Record<string, unknown>).http = { ...bestH, runs: hRuns.map((x) => ({ itemsPerSec: x.itemsPerSec, otherCores: x.otherCores })) };
   const r = results as {
     ingest: { itemsPerSec: number };
-    ceilings: { http: HttpCeiling; db: { rowsPerSec: number }; log: LogCeiling; lookup: LookupCeiling; lookupHttp: LookupHttpCeiling; ingest?: { itemsPerSec: number; bound: 'H' | 'L' } };
+    ceilings: { http: HttpCeiling; db: { rowsPerSec: number }; log: LogCeiling; lookup: LookupCeiling; ingest?: { itemsPerSec: number; bound: 'H' | 'L' } };
     projection: { profilesPerSec: number };
     endToEnd: { profilesPerSec: number };
     replay: { recordsPerSec: number };
@@ -955,9 +904,6 @@ async function main(): Promise<void> {
     endToEnd: round(r.endToEnd.profilesPerSec / D, 3),
     replay: round(r.replay.recordsPerSec / D, 3),
     lookup: round(r.lookup.reqPerSec / r.ceilings.lookup.reqPerSec, 3),
-    // What HTTP alone leaves of Q on this machine (QH / Q), and how much of that the look-up route reaches.
-    lookupHttpToQ: round(r.ceilings.lookupHttp.reqPerSec / r.ceilings.lookup.reqPerSec, 3),
-    lookupToHttp: round(r.lookup.reqPerSec / r.ceilings.lookupHttp.reqPerSec, 3),
   };
   const full: Record<string, unknown> = {
     date: stamp,
@@ -1109,7 +1055,6 @@ function printTable(full: Record<string, unknown>): void {
   add('replay from offset 0', 'replay.recordsPerSec', 'records/s');
   add('lookup GET ?email= (50 conn)', 'lookup.reqPerSec', 'req/s');
   add('ceiling Q (same prepared look-up via pg)', 'ceilings.lookup.reqPerSec', 'req/s');
-  add('ceiling QH (bare Fastify route, same statement)', 'ceilings.lookupHttp.reqPerSec', 'req/s');
   add('search (status+city, updated_at desc, 50 conn)', 'search.maxPerSec', 'req/s');
   add('search p50 / max at half max', 'search.p50Ms', 'ms', ms);
   rows[rows.length - 1]![1] = `${ms(get('search.p50Ms'))} / ${ms(get('search.maxMs'))} ms`;
