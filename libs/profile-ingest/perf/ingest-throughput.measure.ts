@@ -24,6 +24,7 @@ import { generatePopulation } from '../../../bench/population';
 import { ProjectorPause } from '../../../bench/pg-direct';
 import { TesseraModule } from '../../../apps/tessera/src/tessera.module';
 import { ProfileIngestLeanRoute } from '../src/profile-ingest.lean-route';
+import { selfTimes as profileSelfTimes, type CpuProfile } from './cpu-profile.summary';
 
 jest.setTimeout(1_800_000);
 const PEOPLE = Number(process.env.PEOPLE ?? 20000);
@@ -138,25 +139,8 @@ async function round(post: Poster, bodies: Buffer[], items: number[], from = 0, 
   return { itemsPerSec: Math.round((n * 1000) / wallMs), cpuUsPerItem: +((cpu.user + cpu.system) / n).toFixed(2), statuses };
 }
 
-/** Self time (ms) by function of a V8 CPU profile, largest first. */
-type ProfileNode = { id: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number } };
-function selfTimes(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, ProfileNode>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n);
-  const frame = (n: ProfileNode | undefined) => (n ? `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*\/(node_modules|libs|apps)\//, '$1/')}:${n.callFrame.lineNumber + 1}` : '-');
-  const self = new Map<string, number>();
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    const node = byId.get(id)!;
-    // Native functions (no url) are named with their caller: `dispatch` alone says nothing.
-    const name = node.callFrame.url ? frame(node) : `${frame(node)} < ${frame(parent.get(node.id))}`;
-    const us = profile.timeDeltas[i] ?? 0;
-    total += us;
-    self.set(name, (self.get(name) ?? 0) + us);
-  });
-  return { totalMs: total / 1000, top: [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, v]) => `${(v / 1000).toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`) };
-}
+/** Self time (ms) by function of a V8 CPU profile, largest first (TOP rows). */
+const selfTimes = (profile: CpuProfile) => profileSelfTimes(profile, TOP);
 
 it('measures POST /v3/profiles, Nest route vs lean route, alternating', async () => {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
