@@ -62,3 +62,9 @@ export const EVENT_INGEST: IngestKind = {
     return { ok: true, records: buildEventRecords(tenant, result.items, receivedAt, rules) };
   },
 };
+
+/**
+ * The kinds a worker thread can prepare (IngestPreparePool): module constants it rebuilds by name. Kinds
+ * made for one request (consent, compliance: closures over their records) are always prepared in place.
+ */
+export const WORKER_INGEST_KINDS: readonly IngestKind[] = [PROFILE_UPSERT_INGEST, EVENT_INGEST];

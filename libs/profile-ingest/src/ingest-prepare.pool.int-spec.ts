@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { IdentifierRules } from '@tessera/identity';
 import { isUuidV7 } from '@tessera/contracts';
 import { distPath } from '../../../test/support/paths';
-import { EVENT_INGEST, PROFILE_UPSERT_INGEST, type IngestContext, type IngestKind, type IngestPreparation } from './ingest-kinds';
+import { EVENT_INGEST, PROFILE_UPSERT_INGEST, type IngestContext, type IngestKind, type IngestLogRecord, type IngestPreparation } from './ingest-kinds';
 import { IngestPreparePool, MIN_WORKER_ITEMS } from './ingest-prepare.pool';
 
 const WORKER = distPath('libs/profile-ingest/src/ingest-prepare.worker.js');
@@ -118,5 +118,15 @@ describe('given bodies the worker does not take', () => {
     await expect(broken.prepare(PROFILE_UPSERT_INGEST, 'tenant-a', people(20), context())).rejects.toThrow();
     await expect(broken.prepare(PROFILE_UPSERT_INGEST, 'tenant-a', people(20), context())).rejects.toThrow();
     await broken.close();
+  });
+});
+
+describe('given a kind made for one request (consent, compliance: a closure over its records)', () => {
+  it('when its body is large, then it is prepared in place, not handed to a worker that cannot know it', () => {
+    const records = [{ key: 'k', partitionKey: 'p', value: 'v', headers: {} }] as unknown as IngestLogRecord[];
+    const oneOff: IngestKind = { name: 'consent', prepare: () => ({ ok: true, records }) };
+    const prepared = pool.prepare(oneOff, 'tenant-a', people(MIN_WORKER_ITEMS + 85), context());
+    expect(prepared).not.toBeInstanceOf(Promise);
+    expect(prepared).toEqual({ ok: true, records });
   });
 });

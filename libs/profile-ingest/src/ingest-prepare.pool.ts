@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { IngestContext, IngestKind, IngestLogRecord, IngestPreparation } from './ingest-kinds';
+import { WORKER_INGEST_KINDS, type IngestContext, type IngestKind, type IngestLogRecord, type IngestPreparation } from './ingest-kinds';
 import { rulesSpecOf, type PrepareReply, type PrepareRequest } from './ingest-prepare.protocol';
 
 /** Bodies with fewer items are prepared on the event loop: a hand-over costs more than they do. */
@@ -14,6 +14,7 @@ export const MIN_WORKER_ITEMS = 16;
  */
 export const MAX_QUEUED_PER_WORKER = 64;
 const WORKER_SCRIPT = join(__dirname, 'ingest-prepare.worker.js');
+const WORKER_KINDS = new Set(WORKER_INGEST_KINDS);
 
 interface PoolWorker {
   worker: Worker;
@@ -38,6 +39,8 @@ export class IngestPreparePool {
     private readonly maxQueued = MAX_QUEUED_PER_WORKER,
   ) {
     this.workers = new Array(size).fill(undefined);
+    // Started now, not on the first large body: loading its modules takes a few hundred ms.
+    for (let i = 0; i < size; i++) this.workers[i] = this.spawn(i);
   }
 
   /**
@@ -52,9 +55,10 @@ export class IngestPreparePool {
     return new IngestPreparePool(size);
   }
 
-  /** `kind.prepare` on a worker when the body is large and a worker has room, else in place. */
+  /** `kind.prepare` on a worker when the kind is one a worker knows, the body is large and a worker has room; else in place. */
   prepare(kind: IngestKind, tenant: string, body: unknown, context: IngestContext): IngestPreparation | Promise<IngestPreparation> {
-    const w = this.closed || !Array.isArray(body) || body.length < MIN_WORKER_ITEMS ? undefined : this.idlest();
+    const handOver = !this.closed && WORKER_KINDS.has(kind) && Array.isArray(body) && body.length >= MIN_WORKER_ITEMS;
+    const w = handOver ? this.idlest() : undefined;
     if (w === undefined || w.inFlight.size >= this.maxQueued) return kind.prepare(tenant, body, context);
     const request: PrepareRequest = {
       id: this.nextId++,

@@ -1,10 +1,10 @@
 // The thread of IngestPreparePool: `IngestKind.prepare` of one body per message, answered in order.
 import { parentPort } from 'node:worker_threads';
 import type { IdentifierRules } from '@tessera/identity';
-import { EVENT_INGEST, PROFILE_UPSERT_INGEST, type IngestKind } from './ingest-kinds';
+import { WORKER_INGEST_KINDS, type IngestKind } from './ingest-kinds';
 import { flatRecords, rulesOf, type PrepareReply, type PrepareRequest } from './ingest-prepare.protocol';
 
-const KINDS = new Map<string, IngestKind>([PROFILE_UPSERT_INGEST, EVENT_INGEST].map((k) => [k.name, k]));
+const KINDS = new Map<string, IngestKind>(WORKER_INGEST_KINDS.map((k) => [k.name, k]));
 const rulesByKey = new Map<string, IdentifierRules>();
 
 function handle(m: PrepareRequest): PrepareReply {
