@@ -111,6 +111,12 @@ export class IdentifierRules {
     return new IdentifierRules(DEFAULT_TYPES.map((t) => ({ ...t })));
   }
 
+  /** A tenant's rules from its settings: the defaults, its custom types ranked after them, its phone region. */
+  static forTenant(custom: CustomIdentifierType[], region?: string): IdentifierRules {
+    const rules = custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults();
+    return region ? rules.withDefaultRegion(region) : rules;
+  }
+
   /** The same rules reading phones in `region` (upper-case ISO 3166-1 alpha-2). Throws on an unknown region. */
   withDefaultRegion(region: string): IdentifierRules {
     if (!isSupportedRegion(region)) {

@@ -43,10 +43,9 @@ export function rulesSpecOf(rules: IdentifierRules): RulesSpec {
   return spec;
 }
 
-/** The rules a spec describes: built the way TenantRepository builds a tenant's. */
+/** The rules a spec describes: built as TenantRepository builds a tenant's. */
 export function rulesOf(spec: RulesSpec): IdentifierRules {
-  const rules = spec.custom.length ? IdentifierRules.defaults().withCustomTypes(spec.custom) : IdentifierRules.defaults();
-  return spec.region === rules.defaultRegion ? rules : rules.withDefaultRegion(spec.region);
+  return IdentifierRules.forTenant(spec.custom, spec.region);
 }
 
 /** The reply of prepared records: flat arrays, equal headers listed once. */

@@ -270,10 +270,8 @@ export class TenantRepository {
       tenant,
       async (id) => {
         const [entity, fields] = await Promise.all([this.dataSource.getRepository(TenantEntity).findOneBy({ id }), loadFieldTypes(this.dataSource, id)]);
-        const custom = entity?.settings?.identifierTypes ?? [];
-        const rules = custom.length ? IdentifierRules.defaults().withCustomTypes(custom) : IdentifierRules.defaults();
-        const region = entity?.settings?.defaultRegion;
-        return { tenant: entity, rules: region ? rules.withDefaultRegion(region) : rules, fields };
+        const rules = IdentifierRules.forTenant(entity?.settings?.identifierTypes ?? [], entity?.settings?.defaultRegion);
+        return { tenant: entity, rules, fields };
       },
       readSince,
     );
