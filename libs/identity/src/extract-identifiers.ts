@@ -14,18 +14,45 @@ export interface ExtractedIdentifiers {
  * for "needs at least one identifier"; the worker uses it to know what to pre-load.
  */
 export function extractIdentifiers(attributes: Record<string, unknown>, rules: IdentifierRules): ExtractedIdentifiers {
-  const found: Array<{ ref: IdentifierRef; priority: number; order: number }> = [];
+  const identifiers: IdentifierRef[] = [];
+  const priorities: number[] = [];
   const invalid: Array<{ field: string; reason: string }> = [];
-  let order = 0;
   for (const field of Object.keys(attributes)) {
     const def = rules.get(field);
     if (!def) continue;
     const result = rules.normalise(field, attributes[field]);
-    if (result.ok) found.push({ ref: { type: field, value: result.value }, priority: def.priority, order: order++ });
-    else if (!result.blocked) invalid.push({ field, reason: result.reason });
+    if (!result.ok) {
+      if (!result.blocked) invalid.push({ field, reason: result.reason });
+      continue;
+    }
+    // Insertion in priority order, after equal priorities (record order): a stable sort of a handful.
+    const ref: IdentifierRef = { type: field, value: result.value };
+    let at = identifiers.length;
+    identifiers.push(ref);
+    priorities.push(def.priority);
+    while (at > 0 && priorities[at - 1] > def.priority) {
+      identifiers[at] = identifiers[at - 1];
+      priorities[at] = priorities[at - 1];
+      at--;
+    }
+    identifiers[at] = ref;
+    priorities[at] = def.priority;
   }
-  found.sort((a, b) => a.priority - b.priority || a.order - b.order);
-  return { identifiers: found.map((f) => f.ref), invalid };
+  return { identifiers, invalid };
+}
+
+const extracted = new WeakMap<ProfileUpsert, { rules: IdentifierRules; result: ExtractedIdentifiers }>();
+
+/**
+ * `extractIdentifiers` of an upsert's attributes, computed once per upsert and rules: the worker reads a
+ * record's identifiers for `preloadKeys` and again when the graph applies it. Callers only read the result.
+ */
+export function upsertIdentifiers(upsert: ProfileUpsert, rules: IdentifierRules): ExtractedIdentifiers {
+  const known = extracted.get(upsert);
+  if (known !== undefined && known.rules === rules) return known.result;
+  const result = extractIdentifiers(upsert.attributes, rules);
+  extracted.set(upsert, { rules, result });
+  return result;
 }
 
 export interface PreloadKeys {
@@ -51,7 +78,7 @@ export function preloadKeys(upserts: Iterable<ProfileUpsert>, rules: IdentifierR
   const profileIds = new Set<string>();
   for (const upsert of upserts) {
     profileIds.add(profileIdFor(upsert.recordId));
-    for (const ref of extractIdentifiers(upsert.attributes, rules).identifiers) {
+    for (const ref of upsertIdentifiers(upsert, rules).identifiers) {
       if (ref.type === ZAIUS_ID) profileIds.add(ref.value);
       else identifiers.set(`${ref.type}\u0000${ref.value}`, ref);
     }

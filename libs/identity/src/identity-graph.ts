@@ -1,4 +1,4 @@
-import { extractIdentifiers } from './extract-identifiers';
+import { upsertIdentifiers } from './extract-identifiers';
 import { IdentifierRules, ZAIUS_ID } from './identifier-rules';
 import { profileIdFor } from './profile-id';
 import type {
@@ -12,6 +12,13 @@ import type {
   ProfileUpsert,
   Version,
 } from './types';
+
+/** What `takeDirtyRows` reports: `dirty()`'s rows, each with its tenant. */
+export interface DirtyRows<T extends string = string> {
+  profiles: Array<ProfileState & { tenant: T }>;
+  identifiers: Array<IdentifierLink & { tenant: T }>;
+  removed: Array<IdentifierRef & { tenant: T }>;
+}
 
 /**
  * The snapshot handed to `IdentityGraph` lacks rows the rules need (see `preloadKeys`): a link to a
@@ -143,18 +150,24 @@ export class IdentityGraph {
   /** Types with a finite per-profile limit, zaius_id excluded (a profile has exactly one id by construction). */
   private readonly limitedTypes: Array<{ type: string; limit: number }>;
 
+  /**
+   * `options.adopt`: the graph takes the snapshot's rows as its own, uncopied, and changes them in place — for a
+   * caller that built them for this graph alone and never reads them again (the worker's loaded slice).
+   */
   constructor(
     private readonly rules: IdentifierRules,
     snapshot: GraphSnapshot,
+    options: { adopt?: boolean } = {},
   ) {
     this.limitedTypes = rules
       .types()
       .filter((t) => t.type !== ZAIUS_ID && t.perProfileLimit !== null)
       .map((t) => ({ type: t.type, limit: t.perProfileLimit as number }));
 
+    const adopt = options.adopt === true;
     for (const p of snapshot.profiles) {
       if (this.profiles.has(p.id)) throw new Error(`snapshot lists profile ${p.id} twice`);
-      this.profiles.set(p.id, cloneProfile(p));
+      this.profiles.set(p.id, adopt ? p : cloneProfile(p));
     }
     for (const p of this.profiles.values()) {
       if (p.mergedInto !== null) this.childrenOf(p.mergedInto).add(p.id);
@@ -165,7 +178,7 @@ export class IdentityGraph {
       if (!this.profiles.has(l.profileId)) {
         throw new IncompleteSnapshotError(`identifier row of type ${l.type} points at profile ${l.profileId}, which is not in the snapshot`);
       }
-      const link = cloneLink(l);
+      const link = adopt ? l : cloneLink(l);
       this.links.set(key, link);
       this.attachRow(link, link.profileId);
     }
@@ -219,6 +232,45 @@ export class IdentityGraph {
     this.dirtyLinks.clear();
     this.removedLinks.clear();
     return changes;
+  }
+
+  /**
+   * `takeDirty()` for a writer that serialises the rows before the graph changes again (the worker's write-back):
+   * the same rows in the same order, each carrying `tenant`, sharing the graph's attribute and version maps
+   * instead of copying them — read-only, and valid only until the next change to the graph.
+   */
+  takeDirtyRows<T extends string>(tenant: T): DirtyRows<T> {
+    const profiles: DirtyRows<T>['profiles'] = [];
+    for (const id of [...this.dirtyProfiles].sort()) {
+      const p = this.profiles.get(id) as ProfileState;
+      profiles.push({
+        tenant,
+        id: p.id,
+        attributes: p.attributes,
+        versions: p.versions,
+        createdTs: p.createdTs,
+        createdRecordId: p.createdRecordId,
+        updatedTs: p.updatedTs,
+        mergedInto: p.mergedInto,
+      });
+    }
+    const identifiers: DirtyRows<T>['identifiers'] = [];
+    for (const key of [...this.dirtyLinks].sort()) {
+      const l = this.links.get(key) as IdentifierLink;
+      identifiers.push({ tenant, type: l.type, value: l.value, profileId: l.profileId, confidence: l.confidence, firstSeen: l.firstSeen, lastSeen: l.lastSeen });
+    }
+    const removed: DirtyRows<T>['removed'] = [];
+    if (this.removedLinks.size > 0) {
+      for (const key of [...this.removedLinks.keys()].sort()) {
+        if (this.links.has(key)) continue;
+        const r = this.removedLinks.get(key) as IdentifierRef;
+        removed.push({ tenant, type: r.type, value: r.value });
+      }
+    }
+    this.dirtyProfiles.clear();
+    this.dirtyLinks.clear();
+    this.removedLinks.clear();
+    return { profiles, identifiers, removed };
   }
 
   /** Profile rows held (merged-away ones included). */
@@ -319,7 +371,7 @@ export class IdentityGraph {
   /** Step 1: normalised identifiers split by part; invalid ones and an unknown zaius_id warned and dropped. */
   private readIdentifiers(upsert: ProfileUpsert, ctx: ApplyContext): RecordIdentifiers {
     const ids: RecordIdentifiers = { named: undefined, zaiusIgnored: false, high: [], low: [] };
-    const { identifiers, invalid } = extractIdentifiers(upsert.attributes, this.rules);
+    const { identifiers, invalid } = upsertIdentifiers(upsert, this.rules);
     for (const { field, reason } of invalid) {
       ctx.warnings.push(`${field} ignored: ${reason}`);
       if (field === ZAIUS_ID) ids.zaiusIgnored = true; // e.g. "test", accepted by older versions

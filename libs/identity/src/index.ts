@@ -32,5 +32,6 @@ export type { PhoneResult } from './phone-number';
 export { extractIdentifiers, preloadKeys } from './extract-identifiers';
 export type { ExtractedIdentifiers, PreloadKeys } from './extract-identifiers';
 export { IdentityGraph, IncompleteSnapshotError, isNewerVersion } from './identity-graph';
+export type { DirtyRows } from './identity-graph';
 export { profileIdFor, uuidV5, isUuid, TESSERA_PROFILE_NAMESPACE } from './profile-id';
 export { RULES_VERSION } from './rules-version';

@@ -524,14 +524,15 @@ export class ProfileProjector {
     if (steps.length === 0) return changes;
     const graphs = this.residentGraphs(rulesByTenant) ?? (await this.loadGraphs(repo, steps, rulesByTenant));
     for (const step of steps) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
+    // Rows sharing the graph's maps: `save` serialises them before the graph changes again.
     for (const [tenant, graph] of graphs) {
-      const dirty = graph.takeDirty();
+      const dirty = graph.takeDirtyRows(tenant);
       for (const p of dirty.profiles) {
-        changes.profiles.push({ ...p, tenant });
+        changes.profiles.push(p);
         if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
       }
-      for (const i of dirty.identifiers) changes.identifiers.push({ ...i, tenant });
-      for (const r of dirty.removed) changes.removedIdentifiers.push({ tenant, type: r.type, value: r.value });
+      for (const i of dirty.identifiers) changes.identifiers.push(i);
+      for (const r of dirty.removed) changes.removedIdentifiers.push(r);
     }
     return changes;
   }
@@ -547,14 +548,13 @@ export class ProfileProjector {
     }
     const slice = await repo.lockAndLoad(keys, profileIds);
     const graphs = new Map<string, IdentityGraph>();
+    const single = rulesByTenant.size === 1;
     for (const [tenant, rules] of rulesByTenant) {
-      graphs.set(
-        tenant,
-        new IdentityGraph(rules, {
-          profiles: slice.profiles.filter((p) => p.tenant === tenant),
-          identifiers: slice.identifiers.filter((i) => i.tenant === tenant),
-        }),
-      );
+      // The slice was loaded for these graphs alone: they take its rows without copying them.
+      const snapshot = single
+        ? slice
+        : { profiles: slice.profiles.filter((p) => p.tenant === tenant), identifiers: slice.identifiers.filter((i) => i.tenant === tenant) };
+      graphs.set(tenant, new IdentityGraph(rules, snapshot, { adopt: true }));
     }
     return graphs;
   }
