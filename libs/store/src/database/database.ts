@@ -20,6 +20,7 @@ import { ProfileSearch1700000001100 } from '../migrations/1700000001100-profile-
 import { ProfileWrites1700000001200 } from '../migrations/1700000001200-profile-writes.migration';
 import { TenantAdmin1700000001300 } from '../migrations/1700000001300-tenant-admin.migration';
 import { SearchPendingList1700000001400 } from '../migrations/1700000001400-search-pending-list.migration';
+import { SearchStatusStatistics1700000001500 } from '../migrations/1700000001500-search-status-statistics.migration';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
 
 export const ENTITIES = [TenantEntity, ApiKeyEntity, ProfileEntity, IdentifierEntity, ConsumerOffsetEntity];
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   ProfileWrites1700000001200,
   TenantAdmin1700000001300,
   SearchPendingList1700000001400,
+  SearchStatusStatistics1700000001500,
 ];
 
 /** Any constant works; it only has to be the same in every Tessera process. */

@@ -1,6 +1,6 @@
 import { packVersions } from '../repositories/profile-graph.repository';
 import { primariesOf } from './profile-search.repository';
-import { equalityCandidates, keysetSql, searchSql, sortKeysSql, SqlParams } from './profile-search.sql';
+import { equalityCandidates, indexOrdered, keysetSql, searchSql, sortKeysSql, SqlParams } from './profile-search.sql';
 
 describe('given an attribute equality from a query string', () => {
   it('when the text spells a number or a boolean, then the string and that value both match', () => {
@@ -26,10 +26,22 @@ describe('given sort keys', () => {
     expect(params.values).toEqual(['active', '2026-01-01T00:00:00.000000Z', 'x']);
   });
 
-  it('when a listing has conditions, then its matches are scanned once for the total and the page', () => {
-    const search = { scope: { tenant: 't', restrictions: null }, sort: [], limit: 61, offset: 0, after: null };
+  it('when a listing has conditions and a sort no index holds, then its matches are scanned once for the total and the page', () => {
+    const search = { scope: { tenant: 't', restrictions: null }, sort: [{ field: { kind: 'updated_at' as const }, desc: true }], limit: 61, offset: 0, after: null };
     expect(searchSql({ ...search, conditions: [{ field: { kind: 'attribute', name: 'city' }, op: 'eq', value: 'Boston' }] }).text).toContain('MATERIALIZED');
     expect(searchSql({ ...search, conditions: [] }).text).not.toContain('MATERIALIZED');
+  });
+
+  it('when the sort is one an index holds, then the page walks it and the total counts apart, conditions or not', () => {
+    const city = [{ field: { kind: 'attribute' as const, name: 'city' }, op: 'eq' as const, value: 'Boston' }];
+    const search = { scope: { tenant: 't', restrictions: null }, conditions: city, limit: 61, offset: 0, after: null };
+    for (const sort of [[], [{ field: { kind: 'created_at' as const }, desc: true }], [{ field: { kind: 'id' as const }, desc: false }]]) {
+      expect(indexOrdered(sort)).toBe(true);
+      expect(searchSql({ ...search, sort }).text).not.toContain('MATERIALIZED');
+    }
+    expect(indexOrdered([{ field: { kind: 'created_at' }, desc: false }, { field: { kind: 'id' }, desc: true }])).toBe(false);
+    expect(indexOrdered([{ field: { kind: 'created_at' }, desc: false }, { field: { kind: 'updated_at' }, desc: false }])).toBe(false);
+    expect(indexOrdered([{ field: { kind: 'status' }, desc: false }])).toBe(false);
   });
 });
 
