@@ -4,11 +4,18 @@
 // (default 2000, the worker's), PARTS partitions applied concurrently; wall time per SQL statement kind
 // (EntityManager.query wrapped), CPU of the worker and of the database's backends (/proc: holds on a loaded
 // machine, unlike wall time). EXPLAIN_AT=n adds the plans of the n-th load and write-back statements.
+// Per statement kind also the CPU of its backend (/proc/<pid>/schedstat, ns) and the WAL it wrote; per run the
+// whole server's CPU (postmaster + children, exited ones included: WAL writer, autovacuum) and pg_stat_wal.
+// VARIANTS="base,current": ProfileGraphRepository implementations (graph-repository.variants.ts) alternating
+// run by run, so an A/B shares one process, one server and one load.
 import { EntityManager } from 'typeorm';
 import { generatePopulation } from '../../../bench/population';
 import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture, silentLogger } from '../../../test/support/projection-fixture';
 import { partitionForKey } from '@tessera/event-log/partitioner';
 import { ProfileProjector } from '../src/profile-projector.service';
+import { applyGraphVariant, GRAPH_VARIANTS } from './graph-repository.variants';
+import { readFileSync, readdirSync } from 'node:fs';
+import { ceilingDb } from '../../../bench/pg-direct';
 
 jest.setTimeout(1_800_000);
 let fx: ProjectionFixture;
@@ -19,7 +26,7 @@ afterAll(async () => { await fx.close(); });
 const explainAt = process.env.EXPLAIN_AT ? Number(process.env.EXPLAIN_AT) : undefined;
 const seen = new Map<string, number>();
 const plans: string[] = [];
-const sqlTime = new Map<string, { n: number; ms: number }>();
+const sqlTime = new Map<string, { n: number; ms: number; cpuNs: number; wal: number }>();
 const original = EntityManager.prototype.query;
 function label(sql: string): string {
   const s = sql.replace(/\s+/g, ' ').trim();
@@ -29,6 +36,37 @@ function label(sql: string): string {
   if (s.startsWith('SELECT i.tenant, i.type') || s.startsWith('SELECT i.* FROM json_to_recordset')) return 'loadIdentifiers';
   if (s.includes('consumer_offsets') && s.includes('FOR UPDATE')) return 'lockCheckpoint';
   return s.slice(0, 60);
+}
+
+/** Nanoseconds a process has run on a CPU (/proc/<pid>/schedstat), 0 when gone. */
+function cpuNs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ms of the whole server: the postmaster, its live children and (cutime/cstime) every child that exited. */
+function serverCpuMs(postmaster: number): number {
+  const stat = (pid: number | string) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const own = stat(postmaster);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const f = stat(pid);
+      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks * 10;
+}
+
+async function walStats(): Promise<{ bytes: number; records: number; fpi: number }> {
+  const [w] = await fx.dataSource.query(`SELECT wal_bytes::bigint AS bytes, wal_records AS records, wal_fpi AS fpi FROM pg_stat_wal`);
+  return { bytes: Number(w.bytes), records: Number(w.records), fpi: Number(w.fpi) };
 }
 
 /** CPU milliseconds (user+system) of every backend of the test database, from /proc. */
@@ -62,13 +100,26 @@ it('measures', async () => {
       plans.push(`--- ${k0}\n` + plan.map((r) => Object.values(r)[0]).join('\n'));
       if (k0 === 'save') return [];
     }
+    // The backend this manager's transaction runs on: its CPU and the WAL inserted around the statement.
+    const pid = (this.queryRunner as unknown as { databaseConnection?: { processID?: number } } | undefined)?.databaseConnection?.processID;
+    const lsn = async () => (pid && PARTS === 1 ? ((await original.call(this, `SELECT pg_current_wal_insert_lsn()::text AS l`)) as Array<{ l: string }>)[0].l : undefined);
+    const l0 = await lsn();
+    const n0 = cpuNs(pid);
+    let failed = false;
     try {
       return await original.call(this, sql, params);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
+      const n1 = cpuNs(pid);
+      const l1 = failed ? undefined : await lsn();
       const k = label(sql);
-      const e = sqlTime.get(k) ?? { n: 0, ms: 0 };
+      const e = sqlTime.get(k) ?? { n: 0, ms: 0, cpuNs: 0, wal: 0 };
       e.n++;
       e.ms += performance.now() - t;
+      e.cpuNs += n1 - n0;
+      if (l0 && l1) e.wal += Number(((await original.call(this, `SELECT pg_wal_lsn_diff($1, $2)::bigint AS d`, [l1, l0])) as Array<{ d: string }>)[0].d);
       sqlTime.set(k, e);
     }
   };
@@ -81,7 +132,12 @@ it('measures', async () => {
   await fx.dataSource.query(`SELECT pg_reload_conf()`);
   // GIN="fastupdate=on|fastupdate=off|gin_pending_list_limit=256": the search GIN's storage settings, alternating run by run.
   const ginModes = (process.env.GIN ?? '').split('|').filter(Boolean);
-  for (let run = 0; run < runsN; run++) {
+  const variants = (process.env.VARIANTS ?? '').split(',').filter(Boolean);
+  for (const v of variants) if (!GRAPH_VARIANTS[v]) throw new Error(`unknown variant ${v}: ${Object.keys(GRAPH_VARIANTS).join(', ')}`);
+  const [{ pid: anyBackend }] = await fx.dataSource.query(`SELECT pg_backend_pid() AS pid`);
+  const postmaster = Number(readFileSync(`/proc/${anyBackend}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  const summary = new Map<string, Array<{ pgUs: number; serverUs: number; nodeUs: number; walB: number; perSec: number }>>();
+  for (let run = 0; run < runsN + (process.env.WARMUP ? 1 : 0); run++) {
     await fx.dataSource.query(`TRUNCATE profiles, identifiers, identity_warnings, profile_events, consumer_offsets`);
     await fx.dataSource.query(`VACUUM ANALYZE profiles`);
     await fx.dataSource.query(`VACUUM ANALYZE identifiers`);
@@ -90,12 +146,19 @@ it('measures', async () => {
     const modes = (process.env.RESIDENT ?? '0').split(',');
     const residentGraph = modes[run % modes.length] === '1';
     const gin = ginModes.length ? ginModes[run % ginModes.length] : undefined;
+    // WARMUP=1: a first run of the first variant, not summarised (the first run of a process warms up).
+    const warm = process.env.WARMUP ? 1 : 0;
+    const variant = variants.length ? variants[Math.max(0, run - warm) % variants.length] : undefined;
+    const restore = variant ? applyGraphVariant(variant) : () => undefined;
     if (gin) await fx.dataSource.query(`ALTER INDEX profiles_search_attributes RESET (fastupdate, gin_pending_list_limit); ALTER INDEX profiles_search_attributes SET (${gin})`);
     const batchMs: number[] = [];
     const projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger, `g${run}`, { residentGraph });
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const pg0 = await pgCpuMs();
+    const server0 = serverCpuMs(postmaster);
+    const wal0 = await walStats();
+    const [{ lsn: lsn0 }] = await fx.dataSource.query(`SELECT pg_current_wal_insert_lsn()::text AS lsn`);
     // PARTS > 1: records split by the log's partitioner, the partitions applied concurrently (as the transport does).
     const byPart = Array.from({ length: PARTS }, (_, p) => records.filter((r) => partitionForKey(r.key, PARTS) === p));
     await Promise.all(
@@ -110,14 +173,63 @@ it('measures', async () => {
     const wall = performance.now() - t0;
     const c = process.cpuUsage(c0);
     const pgMs = (await pgCpuMs()) - pg0;
-    const counts = await fx.dataSource.query(`SELECT (SELECT count(*) FROM profiles) p, (SELECT count(*) FROM profiles WHERE merged_into IS NULL) live, (SELECT md5(string_agg(type || value || profile_id, ',' ORDER BY type, value)) FROM identifiers) graph, (SELECT count(*) FROM identifiers) i, (SELECT count(*) FROM identity_warnings) w`);
+    const serverMs = serverCpuMs(postmaster) - server0;
+    const wal1 = await walStats();
+    restore();
+    const [{ lsn: lsn1 }] = await fx.dataSource.query(`SELECT pg_current_wal_insert_lsn()::text AS lsn`);
+    const counts = await fx.dataSource.query(`SELECT (SELECT count(*) FROM profiles) p, (SELECT count(*) FROM profiles WHERE merged_into IS NULL) live, (SELECT md5(string_agg(type || value || profile_id, ',' ORDER BY type, value)) FROM identifiers) graph, (SELECT count(*) FROM identifiers) i, (SELECT count(*) FROM identity_warnings) w,
+      (SELECT md5(string_agg(concat_ws('|', tenant, id, attributes::text, attribute_versions::text, created_at, created_record_id, updated_at, merged_into, version), ',' ORDER BY tenant, id)) FROM profiles) AS profiles_md5,
+      (SELECT md5(string_agg(concat_ws('|', tenant, type, value, profile_id, confidence, first_seen, last_seen), ',' ORDER BY tenant, type, value)) FROM identifiers) AS identifiers_md5`);
     batchMs.sort((a, b) => a - b);
     const q = (f: number) => Math.round(batchMs[Math.min(batchMs.length - 1, Math.floor(f * batchMs.length))]!);
     lines.push(`   batches ${batchMs.length}: p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms${gin ? ` (GIN ${gin})` : ''}`);
-    lines.push(`run ${run}${residentGraph ? ' (resident graph)' : ''}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round((c.user + c.system) / 1000)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
-    for (const [k, v] of [...sqlTime].sort((a, b) => b[1].ms - a[1].ms)) lines.push(`   ${k.padEnd(40)} n=${v.n} ${Math.round(v.ms)} ms`);
+    const nodeMs = (c.user + c.system) / 1000;
+    const per = (x: number) => Math.round((x * 1000) / N);
+    lines.push(`run ${run}${variant ? ` [${variant}]` : ''}${residentGraph ? ' (resident graph)' : ''}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round(nodeMs)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
+    lines.push(`   per record: PG backends ${per(pgMs)} µs, PG server (all processes) ${per(serverMs)} µs, node ${per(nodeMs)} µs; WAL ${Math.round((wal1.bytes - wal0.bytes) / N)} B, ${((wal1.records - wal0.records) / N).toFixed(2)} records, ${((wal1.fpi - wal0.fpi) / N).toFixed(3)} FPI`);
+    const key = `${variant ?? '-'}${residentGraph ? ' resident' : ''}`;
+    if (!(process.env.WARMUP && run === 0)) summary.set(key, [...(summary.get(key) ?? []), { pgUs: per(pgMs), serverUs: per(serverMs), nodeUs: per(nodeMs), walB: Math.round((wal1.bytes - wal0.bytes) / N), perSec: Math.round(N / (wall / 1000)) }]);
+    if (process.env.ROW_STATS) {
+      const [r] = await fx.dataSource.query(
+        `SELECT round(avg(pg_column_size(p.*))) AS row, round(avg(pg_column_size(attributes))) AS attrs, round(avg(pg_column_size(attribute_versions))) AS versions,
+                pg_relation_size((SELECT reltoastrelid FROM pg_class WHERE oid = 'profiles'::regclass)) AS toast,
+                (SELECT round(avg(pg_column_size(i.*))) FROM identifiers i) AS identifier_row,
+                (SELECT json_object_agg(indexrelname, pg_relation_size(indexrelid)) FROM pg_stat_user_indexes WHERE relname IN ('profiles', 'identifiers')) AS indexes
+           FROM profiles p`,
+      );
+      lines.push(`   rows: ${JSON.stringify(r)}`);
+    }
+    if (process.env.WAL_STATS) {
+      // WAL_STATS=1: what the run's WAL is made of, by record type (pg_walinspect).
+      await fx.dataSource.query(`CREATE EXTENSION IF NOT EXISTS pg_walinspect`);
+      const kinds: Array<{ t: string; n: string; b: string; fpi: string }> = await fx.dataSource.query(
+        `SELECT "resource_manager/record_type" AS t, count AS n, combined_size AS b, fpi_size AS fpi
+           FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn, true) WHERE count > 0 ORDER BY combined_size DESC LIMIT 14`,
+        [lsn0, lsn1],
+      );
+      for (const k of kinds) lines.push(`   WAL ${k.t.padEnd(28)} ${(Number(k.n) / N).toFixed(2)}/record ${Math.round(Number(k.b) / N)} B/record (FPI ${Math.round(Number(k.fpi) / N)} B)`);
+    }
+    if (process.env.CEILING) {
+      // CEILING=1: ceiling D on the same server right after the run (bench/pg-direct.ts), per row.
+      const s0 = serverCpuMs(postmaster);
+      const w0 = await walStats();
+      const d = await ceilingDb(fx.db.url, pop.items.map((i) => ({ key: i.key, attributes: JSON.stringify(i.attributes) })), B);
+      const w1 = await walStats();
+      const perRow = (x: number) => Math.round((x * 1000) / d.rows);
+      lines.push(`   ceiling D: ${d.rows} rows, ${Math.round(d.rowsPerSec)} rows/s; PG server ${perRow(serverCpuMs(postmaster) - s0)} µs/row, WAL ${Math.round((w1.bytes - w0.bytes) / d.rows)} B/row`);
+    }
+    for (const [k, v] of [...sqlTime].sort((a, b) => b[1].ms - a[1].ms)) {
+      lines.push(`   ${k.padEnd(40)} n=${v.n} ${Math.round(v.ms)} ms, backend CPU ${Math.round(v.cpuNs / 1e6)} ms = ${Math.round(v.cpuNs / 1e3 / N)} µs/record, WAL ${Math.round(v.wal / N)} B/record`);
+    }
   }
   (EntityManager.prototype as unknown as { query: unknown }).query = original;
+  // Per variant: median over its runs (the first run of a process also warms up: use RUNS ≥ 4).
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  for (const [k, rs] of summary) {
+    const m = (f: (r: (typeof rs)[number]) => number) => `${median(rs.map(f))} (${rs.map(f).join(' ')})`;
+    lines.push(`== ${k}: PG backends µs/record ${m((r) => r.pgUs)}; server ${m((r) => r.serverUs)}; node ${m((r) => r.nodeUs)}; WAL B/record ${m((r) => r.walB)}; records/s ${m((r) => r.perSec)}`);
+  }
+  // Long literals (arrays in filters) cut: the plan shapes are what matters.
   // eslint-disable-next-line no-console
-  console.log(lines.join('\n') + '\n' + plans.join('\n'));
+  console.log(lines.join('\n') + '\n' + plans.join('\n').replace(/[^\n]{400,}/g, (l) => l.slice(0, 300) + ' …'));
 });
