@@ -137,8 +137,8 @@ function outcomeOf(profileId: string | null, ctx: ApplyContext): ApplyOutcome {
 export class IdentityGraph {
   private readonly profiles = new Map<string, ProfileState>();
   private readonly links = new Map<string, IdentifierLink>();
-  /** live profile id → type → value → link (every row a profile owns). */
-  private readonly rowsOf = new Map<string, Map<string, Map<string, IdentifierLink>>>();
+  /** live profile id → every row it owns: a handful, scanned rather than indexed (two Maps per profile cost more). */
+  private readonly rowsOf = new Map<string, IdentifierLink[]>();
   /** profile id → number of high/system rows it owns (0 or absent = anonymous). */
   private readonly knownRows = new Map<string, number>();
   /** profile id → profiles whose `mergedInto` points at it (kept flat on merge). */
@@ -202,9 +202,7 @@ export class IdentityGraph {
   /** Identifier rows owned by this profile id (none for a merged profile), by type priority then value. */
   identifiersOf(profileId: string): IdentifierLink[] {
     const out: IdentifierLink[] = [];
-    for (const byValue of this.rowsOf.get(profileId)?.values() ?? []) {
-      for (const link of byValue.values()) out.push(cloneLink(link));
-    }
+    for (const link of this.rowsOf.get(profileId) ?? []) out.push(cloneLink(link));
     return out.sort((a, b) => this.priorityOf(a.type) - this.priorityOf(b.type) || cmp(a.type, b.type) || cmp(a.value, b.value));
   }
 
@@ -615,12 +613,10 @@ export class IdentityGraph {
     // Identifier rows follow the survivor.
     const rows = this.rowsOf.get(loser.id);
     if (rows !== undefined) {
-      for (const byValue of rows.values()) {
-        for (const link of byValue.values()) {
-          link.profileId = survivor.id;
-          this.attachRow(link, survivor.id);
-          this.dirtyLinks.add(linkKey(link.type, link.value));
-        }
+      for (const link of rows) {
+        link.profileId = survivor.id;
+        this.attachRow(link, survivor.id);
+        this.dirtyLinks.add(linkKey(link.type, link.value));
       }
       this.rowsOf.delete(loser.id);
       this.knownRows.delete(loser.id);
@@ -683,14 +679,17 @@ export class IdentityGraph {
   /** The first limited type whose values would exceed its limit if `profileId` joined `acc`. */
   private conflictWith(acc: LimitedValues, profileId: string): string | undefined {
     const rows = this.rowsOf.get(profileId);
-    if (rows === undefined) return undefined;
+    if (rows === undefined || rows.length === 0) return undefined;
     for (const { type, limit } of this.limitedTypes) {
-      const values = rows.get(type);
-      if (values === undefined || values.size === 0) continue;
       const have = acc.get(type);
+      let held = false;
       let size = have?.size ?? 0;
-      for (const value of values.keys()) if (!have?.has(value)) size++;
-      if (size > limit) return type;
+      for (const link of rows) {
+        if (link.type !== type) continue;
+        held = true;
+        if (!have?.has(link.value)) size++;
+      }
+      if (held && size > limit) return type;
     }
     return undefined;
   }
@@ -699,8 +698,7 @@ export class IdentityGraph {
     const rows = this.rowsOf.get(profileId);
     if (rows === undefined) return;
     for (const { type } of this.limitedTypes) {
-      const values = rows.get(type);
-      if (values !== undefined) for (const value of values.keys()) setOf(acc, type).add(value);
+      for (const link of rows) if (link.type === type) setOf(acc, type).add(link.value);
     }
   }
 
@@ -709,7 +707,10 @@ export class IdentityGraph {
   }
 
   private valuesOf(profileId: string, type: string): number {
-    return this.rowsOf.get(profileId)?.get(type)?.size ?? 0;
+    const rows = this.rowsOf.get(profileId);
+    let n = 0;
+    if (rows !== undefined) for (const link of rows) if (link.type === type) n++;
+    return n;
   }
 
   private limitOf(type: string): number | null {
@@ -721,17 +722,18 @@ export class IdentityGraph {
   }
 
   private attachRow(link: IdentifierLink, profileId: string): void {
-    let byType = this.rowsOf.get(profileId);
-    if (byType === undefined) this.rowsOf.set(profileId, (byType = new Map()));
-    let byValue = byType.get(link.type);
-    if (byValue === undefined) byType.set(link.type, (byValue = new Map()));
-    byValue.set(link.value, link);
+    // A row is attached to one profile at a time (detached before it moves), so never twice here.
+    const rows = this.rowsOf.get(profileId);
+    if (rows === undefined) this.rowsOf.set(profileId, [link]);
+    else rows.push(link);
     if (link.confidence !== 'low') this.knownRows.set(profileId, (this.knownRows.get(profileId) ?? 0) + 1);
   }
 
   private detachRow(link: IdentifierLink): void {
-    const byValue = this.rowsOf.get(link.profileId)?.get(link.type);
-    if (byValue === undefined || !byValue.delete(link.value)) return;
+    const rows = this.rowsOf.get(link.profileId);
+    const at = rows === undefined ? -1 : rows.findIndex((r) => r.type === link.type && r.value === link.value);
+    if (at < 0) return;
+    (rows as IdentifierLink[]).splice(at, 1);
     if (link.confidence !== 'low') this.knownRows.set(link.profileId, (this.knownRows.get(link.profileId) ?? 1) - 1);
   }
 
