@@ -68,7 +68,9 @@ async function run(dataDir: string, seconds: number, rate: number | undefined, m
           `SELECT attributes->>'city' AS city, count(*) AS n FROM profiles WHERE merged_into IS NULL AND attributes ? 'city' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1`,
         );
         await db.end();
-        const path = `/api/v1/profiles?filter[status]=active&filter[city]=${encodeURIComponent(rows[0].city)}&sort=updated_at:desc&limit=60`;
+        // SEARCH_QUERY: another query string ({city} = the most common city); default the bench's.
+        const query = process.env.SEARCH_QUERY ?? 'filter[status]=active&filter[city]={city}&sort=updated_at:desc&limit=60';
+        const path = `/api/v1/profiles?${query.replace('{city}', encodeURIComponent(rows[0].city))}`;
         const probe = await fetch(`${server.url}${path}`, { headers: { 'x-api-key': server.privateKey } });
         const body = (await probe.json()) as { total: number; profiles: Array<{ id: string }> };
         log(`${main ?? 'dist'}: ${rows[0].city} total ${body.total} (${rows[0].n} with the city), page ${body.profiles.length}, first ${body.profiles[0]?.id}`);
