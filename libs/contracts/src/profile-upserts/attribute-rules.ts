@@ -40,10 +40,17 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+// Names accepted before: records repeat the same few dozen names, and a Set hit is cheaper than the pattern.
+const ACCEPTED_NAMES_MAX = 4096;
+const acceptedNames = new Set<string>();
+
 /** Why `name` may not be an attribute name, or null when it may. */
 export function attributeNameProblem(name: string): string | null {
+  if (acceptedNames.has(name)) return null;
   if (RESERVED_ATTRIBUTE_NAMES.has(name)) return `attribute name \`${name}\` is reserved and refused`;
   if (!ATTRIBUTE_NAME_PATTERN.test(name)) return `attribute name \`${showName(name)}\` must match ${ATTRIBUTE_NAME_PATTERN.source}`;
+  if (acceptedNames.size >= ACCEPTED_NAMES_MAX) acceptedNames.clear();
+  acceptedNames.add(name);
   return null;
 }
 

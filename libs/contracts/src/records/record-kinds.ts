@@ -40,7 +40,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * own parse (no second UTF-8 decode of every record), then confirmed by parsing.
  */
 function redactedEnvelope(value: Buffer | string): RedactedRecord | undefined {
-  if (value.indexOf(REDACTED_MARK) < 0) return undefined;
+  // A Buffer is searched for the mark's bytes, encoded once (a string needle is encoded again on every call).
+  if (typeof value === 'string' ? value.indexOf(REDACTED_MARK) < 0 : value.indexOf(REDACTED_MARK_BYTES) < 0) return undefined;
   const text = typeof value === 'string' ? value : safeText(value);
   if (text === undefined) return undefined;
   try {
@@ -55,6 +56,7 @@ function redactedEnvelope(value: Buffer | string): RedactedRecord | undefined {
 }
 
 const REDACTED_MARK = `"${REDACTED_FIELD}"`;
+const REDACTED_MARK_BYTES = Buffer.from(REDACTED_MARK, 'utf8');
 
 function safeText(value: Buffer): string | undefined {
   try {
