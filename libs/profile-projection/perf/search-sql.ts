@@ -8,7 +8,7 @@
 // build's dist/libs/store/src/profile-search/profile-search.sql.js>, by that one (`:old`); each prints its
 // total and a digest of the page's ids (same answer). EXPLAIN=1 prints EXPLAIN (ANALYZE, BUFFERS) once;
 // SETUP='sql;…' runs first (VACUUM ANALYZE, scratch indexes); PERF_WAIT=ms prints the backend pid and
-// waits (perf record -p). Issue-12 findings: /work/notes/readme12-search.md.
+// waits (perf record -p); SERIAL=1 adds each shape without parallel workers (`:serial`). Issue-12 findings: /work/notes/readme12-search.md.
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '@tessera/store/database/embedded-postgres.server';
@@ -155,6 +155,7 @@ async function main(): Promise<void> {
     for (const sql of (process.env.SETUP ?? '').split(';').filter((s) => s.trim())) console.log(sql, JSON.stringify((await db.query(sql)).rows).slice(0, 400));
     for (const n of (process.env.SHAPES ?? '').split(',').filter(Boolean)) {
       VARIANTS[`${n}:new`] = (t, c) => searchSql(shape(n, t, c));
+      if (process.env.SERIAL) VARIANTS[`${n}:serial`] = (t, c) => ({ ...searchSql(shape(n, t, c)), setup: ['SET max_parallel_workers_per_gather = 0'] });
       if (baseSql) VARIANTS[`${n}:old`] = (t, c) => baseSql(shape(n, t, c));
     }
     const chosen = names.length ? names : Object.keys(VARIANTS).filter((k) => !process.env.SHAPES || k.includes(':'));
