@@ -252,6 +252,14 @@ async function lockAndLoadProbing(this: Repo, identifiers: TenantIdentifierKey[]
   return lockAndLoadRemembering.call(Object.assign(Object.create(this as object), { manager: proxy }), identifiers, profileIds);
 }
 
+/** Taken before any variant is applied (the prototype's methods get replaced). */
+const current = { lockAndLoad: ProfileGraphRepository.prototype.lockAndLoad };
+/** Experiment (NOT safe): the current load without the record-derived profile ids, to see what probing them costs. */
+async function lockAndLoadNoNamed(this: Repo, identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
+  void profileIds;
+  return current.lockAndLoad.call(this, identifiers, []);
+}
+
 /** base load, remembering which rows exist (the split saves need it). */
 async function lockAndLoadRemembering(this: Repo, identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
   const slice = await base.lockAndLoad.call(this, identifiers, profileIds);
@@ -408,6 +416,7 @@ export const GRAPH_VARIANTS: Record<string, Methods> = {
   splitTyped: { lockAndLoad: lockAndLoadRemembering, save: saveWith({ split: true, plainInsert: false, typed: true }) },
   json: { lockAndLoad: BaseGraphRepository.prototype.lockAndLoad, save: saveWith({ split: false, plainInsert: false, typed: false, json: true }) },
   splitPlain: { lockAndLoad: lockAndLoadRemembering, save: saveWith({ split: true, plainInsert: true, typed: false }) },
+  noNamed: { lockAndLoad: lockAndLoadNoNamed },
   probe: { lockAndLoad: lockAndLoadProbing, save: BaseGraphRepository.prototype.save },
   splitTypedPlain: { lockAndLoad: lockAndLoadRemembering, save: saveWith({ split: true, plainInsert: true, typed: true }) },
 };

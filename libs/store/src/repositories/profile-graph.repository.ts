@@ -309,9 +309,8 @@ export class ProfileGraphRepository {
     const identifiers = splitStored(changes.identifiers, stored?.identifiers, identifierRowKey);
     const upsert = stored === undefined;
     const c = changes.checkpoint;
-    let counts: Array<{ updated_profiles: string; updated_identifiers: string }>;
-    try {
-      counts = await this.manager.query(saveSql(upsert), [
+    const counts: Array<{ updated_profiles: string; updated_identifiers: string }> = await this.manager
+      .query(saveSql(upsert), [
         ...profileColumns(profiles.inserted),
         ...identifierColumns(identifiers.inserted),
         JSON.stringify(changes.merges),
@@ -321,22 +320,17 @@ export class ProfileGraphRepository {
         c.partition,
         c.nextOffset,
         // Only the redirect (r) reads it, and only for the batch's merges.
-        changes.merges.length ? changes.profiles.map(profileRowKey) : [],
+        pgArray(changes.merges.length ? changes.profiles.map(profileRowKey) : []),
         JSON.stringify(changes.events),
         JSON.stringify(changes.idempotenceKeys),
-        changes.removedIdentifiers.map((r) => r.tenant),
-        changes.removedIdentifiers.map((r) => r.type),
-        changes.removedIdentifiers.map((r) => r.value),
+        pgArray(changes.removedIdentifiers.map((r) => r.tenant)),
+        pgArray(changes.removedIdentifiers.map((r) => r.type)),
+        pgArray(changes.removedIdentifiers.map((r) => r.value)),
         JSON.stringify(changes.writeOutcomes),
         ...profileColumns(profiles.updated),
         ...identifierColumns(identifiers.updated),
-      ]);
-    } catch (error) {
-      if (errorCode(error) === '23505' && STORED_ROW_KEYS.has(String((error as { constraint?: unknown }).constraint ?? (error as { driverError?: { constraint?: unknown } }).driverError?.constraint))) {
-        throw new StaleSnapshotError(`a row the batch inserts is stored already (${(error as { constraint?: unknown }).constraint ?? 'primary key'})`);
-      }
-      throw error;
-    }
+      ])
+      .catch(staleIfStoredAlready);
     if (Number(counts[0].updated_profiles) !== profiles.updated.length || Number(counts[0].updated_identifiers) !== identifiers.updated.length) {
       throw new StaleSnapshotError('rows the batch loaded were gone when it saved');
     }
@@ -345,6 +339,14 @@ export class ProfileGraphRepository {
 
 /** Primary keys of the rows save inserts: a duplicate there means the slice missed a stored row. */
 const STORED_ROW_KEYS = new Set(['profiles_pkey', 'identifiers_pkey']);
+
+/** A duplicate key on a row save inserted: the load missed it, so the batch is retried (never a data error, never overwritten). */
+function staleIfStoredAlready(error: unknown): never {
+  const e = error as { constraint?: unknown; driverError?: { constraint?: unknown } };
+  const constraint = String(e.constraint ?? e.driverError?.constraint);
+  if (errorCode(error) === '23505' && STORED_ROW_KEYS.has(constraint)) throw new StaleSnapshotError(`a row the batch inserts is stored already (${constraint})`);
+  throw error;
+}
 
 /** Rows known to be stored apart from the others; all "inserted" (upserted) when nothing is known. */
 function splitStored<T>(rows: T[], stored: ReadonlySet<string> | undefined, key: (row: T) => string): { updated: T[]; inserted: T[] } {
