@@ -253,7 +253,20 @@ async function lockAndLoadProbing(this: Repo, identifiers: TenantIdentifierKey[]
 }
 
 /** Taken before any variant is applied (the prototype's methods get replaced). */
-const current = { lockAndLoad: ProfileGraphRepository.prototype.lockAndLoad };
+const current = { lockAndLoad: ProfileGraphRepository.prototype.lockAndLoad, save: ProfileGraphRepository.prototype.save };
+
+/** Rows saved so far in this run (a run starts from empty tables): what a graph kept in memory knows is stored. */
+const savedRows = { profiles: new Set<string>(), identifiers: new Set<string>() };
+/**
+ * Experiment for the replay (RESIDENT=1): save told which rows are stored (`changes.stored`), as the
+ * projector could tell it from the graph it keeps in memory, so new rows are plain INSERTs there too.
+ */
+async function saveKnowingSavedRows(this: Repo, changes: GraphChanges): Promise<void> {
+  await current.save.call(this as unknown as ProfileGraphRepository, { ...changes, stored: { profiles: new Set(savedRows.profiles), identifiers: new Set(savedRows.identifiers) } });
+  for (const p of changes.profiles) savedRows.profiles.add(`${p.tenant}\u0001${p.id}`);
+  for (const i of changes.identifiers) savedRows.identifiers.add(`${i.tenant}\u0001${i.type}\u0001${i.value}`);
+  for (const r of changes.removedIdentifiers) savedRows.identifiers.delete(`${r.tenant}\u0001${r.type}\u0001${r.value}`);
+}
 /** Experiment (NOT safe): the current load without the record-derived profile ids, to see what probing them costs. */
 async function lockAndLoadNoNamed(this: Repo, identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
   void profileIds;
@@ -417,6 +430,7 @@ export const GRAPH_VARIANTS: Record<string, Methods> = {
   json: { lockAndLoad: BaseGraphRepository.prototype.lockAndLoad, save: saveWith({ split: false, plainInsert: false, typed: false, json: true }) },
   splitPlain: { lockAndLoad: lockAndLoadRemembering, save: saveWith({ split: true, plainInsert: true, typed: false }) },
   noNamed: { lockAndLoad: lockAndLoadNoNamed },
+  residentStored: { save: saveKnowingSavedRows },
   probe: { lockAndLoad: lockAndLoadProbing, save: BaseGraphRepository.prototype.save },
   splitTypedPlain: { lockAndLoad: lockAndLoadRemembering, save: saveWith({ split: true, plainInsert: true, typed: true }) },
 };
@@ -425,6 +439,8 @@ export const GRAPH_VARIANTS: Record<string, Methods> = {
 export function applyGraphVariant(name: string): () => void {
   const proto = ProfileGraphRepository.prototype as unknown as Record<string, unknown>;
   const saved = Object.fromEntries(Object.keys(GRAPH_VARIANTS[name]).map((k) => [k, proto[k]]));
+  savedRows.profiles.clear();
+  savedRows.identifiers.clear();
   Object.assign(proto, GRAPH_VARIANTS[name]);
   return () => Object.assign(proto, saved);
 }
