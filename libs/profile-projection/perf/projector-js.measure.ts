@@ -1,8 +1,9 @@
 // Not part of npm test. The projector's own JavaScript CPU per record, without PostgreSQL's noise (issue 12): the
-// real ProfileProjector of each build (decode, rules, graph load mapping, identity graph, write-back building, pg's
-// parameter encoding) against an in-memory stand-in for the database that answers the store's statements like
-// PostgreSQL would (rows as pg hands them over: jsonb parsed, bigints as strings). The stand-in's own work is
-// timed apart and left out. Builds alternate run by run in one process; each must leave the same state.
+// real ProfileProjector of each build (decode, rules, identity graph, write-back building, the store's parameter
+// building and pg's encoding of them) against an in-memory stand-in for the database: the repository's lockAndLoad
+// answers from memory (the store's row mapping is left out), its save runs for real and its rows are then kept.
+// The stand-in's own work is timed apart and left out. Builds alternate run by run in one process (they must share
+// the store's code for a fair comparison); each must leave the same state.
 //   node scripts/build.js && BUILDS=/tmp/a/dist,dist RUNS=6 RESIDENT=0,1 node dist/libs/profile-projection/perf/projector-js.measure.js
 // PEOPLE (20000), BATCH (2000), PROFILE=1: self time by function of one more run per build and mode (TOP rows).
 import { createHash } from 'node:crypto';
@@ -20,129 +21,133 @@ const B = Number(process.env.BATCH ?? 2000);
 const RUNS = Number(process.env.RUNS ?? 6);
 const MODES = (process.env.RESIDENT ?? '0,1').split(',').map((m) => m === '1');
 
-interface StoredProfile {
-  tenant: string;
-  id: string;
-  attributes: string;
-  versions: string;
-  created_ms: string;
-  created_record_id: string;
-  updated_ms: string;
-  merged_into: string | null;
+type Row = Record<string, unknown>;
+interface Slice {
+  profiles: Row[];
+  identifiers: Row[];
 }
-interface StoredIdentifier {
-  tenant: string;
-  type: string;
-  value: string;
-  profile_id: string;
-  confidence: string;
-  first_ms: string;
-  last_ms: string;
+interface Changes {
+  profiles: Row[];
+  identifiers: Row[];
+  merges: Array<{ tenant: string; loser: string; survivor: string }>;
+  warnings: unknown[];
 }
 
-/** The tables the projector writes, and the statements it sends, answered in memory. */
+/**
+ * The tables the projector writes, kept as JSON text per row. The store's repository is stubbed at its
+ * methods (lockAndLoad answers from here, save runs for real — its parameter building is part of the cost —
+ * and then hands its rows here), so the stand-in does not depend on the store's SQL.
+ */
 class FakeDatabase {
-  readonly profiles = new Map<string, StoredProfile>();
-  readonly identifiers = new Map<string, StoredIdentifier>();
+  readonly profiles = new Map<string, string>();
+  readonly identifiers = new Map<string, string>();
   readonly byProfile = new Map<string, Set<string>>();
+  readonly children = new Map<string, Set<string>>();
   warnings = 0;
   /** CPU µs spent standing in for PostgreSQL (left out of the projector's figure). */
   dbCpuUs = 0;
 
-  async query(sql: string, params: unknown[] = []): Promise<unknown[]> {
-    // What pg does with the parameters before sending them: part of the projector's cost.
-    const wire = params.map((p) => prepareValue(p));
+  timed<T>(work: () => T): T {
     const c0 = process.cpuUsage();
     try {
-      return this.answer(sql, params, wire);
+      return work();
     } finally {
       const c = process.cpuUsage(c0);
       this.dbCpuUs += c.user + c.system;
     }
   }
 
-  private answer(sql: string, params: unknown[], wire: unknown[]): unknown[] {
-    if (sql.includes('WITH p AS')) return this.save(wire as string[]);
-    if (sql.includes('FOR UPDATE OF p')) return this.loadProfiles(params as string[][]);
-    if (sql.startsWith('SELECT i.tenant, i.type')) return this.loadIdentifiers(params as string[][]);
-    if (sql.includes('consumer_offsets') && sql.startsWith('INSERT')) return [{}];
-    return []; // checkpoint (none: every batch applies), locks, SET LOCAL, erasures (none)
+  async query(sql: string, params: unknown[] = []): Promise<unknown[]> {
+    // What pg does with the parameters before sending them: part of the projector's cost.
+    for (const p of params) prepareValue(p);
+    if (sql.includes('WITH p AS')) return [{ updated_profiles: '0', updated_identifiers: '0' }];
+    if (sql.includes('INSERT INTO consumer_offsets') && sql.includes('DO NOTHING')) return [{}]; // no checkpoint: every batch applies
+    return []; // locks, SET LOCAL, erasures (none)
   }
 
-  private loadProfiles([kt, ktype, kv, zt, zid]: string[][]): unknown[] {
-    const ids = new Set<string>();
-    for (let i = 0; i < kt.length; i++) {
-      const row = this.identifiers.get(`${kt[i]}\u0001${ktype[i]}\u0001${kv[i]}`);
-      if (row) ids.add(`${row.tenant}\u0001${row.profile_id}`);
+  /** The slice lockAndLoad would return (profiles the keys and ids reach, their rows and the keys' rows), fresh objects. */
+  load(keys: Array<{ tenant: string; type: string; value: string }>, ids: Array<{ tenant: string; id: string }>): Slice {
+    const pids = new Set<string>();
+    for (const k of keys) {
+      const row = this.identifiers.get(`${k.tenant}\u0001${k.type}\u0001${k.value}`);
+      if (row) pids.add(`${k.tenant}\u0001${(JSON.parse(row) as Row).profileId}`);
     }
-    for (let i = 0; i < zt.length; i++) {
-      const p = this.profiles.get(`${zt[i]}\u0001${zid[i]}`);
-      if (!p) continue;
-      ids.add(`${p.tenant}\u0001${p.id}`);
-      if (p.merged_into) ids.add(`${p.tenant}\u0001${p.merged_into}`);
+    for (const z of ids) {
+      const text = this.profiles.get(`${z.tenant}\u0001${z.id}`);
+      if (!text) continue;
+      pids.add(`${z.tenant}\u0001${z.id}`);
+      const merged = (JSON.parse(text) as Row).mergedInto;
+      if (merged) pids.add(`${z.tenant}\u0001${merged}`);
     }
-    return [...ids].sort().flatMap((k) => {
-      const p = this.profiles.get(k);
-      return p ? [{ ...p, attributes: JSON.parse(p.attributes), versions: JSON.parse(p.versions) }] : [];
-    });
+    const profiles = [...pids].sort().flatMap((k) => (this.profiles.has(k) ? [JSON.parse(this.profiles.get(k)!) as Row] : []));
+    const rowKeys = new Set<string>();
+    for (const p of profiles) if (!p.mergedInto) for (const k of this.byProfile.get(`${p.tenant}\u0001${p.id}`) ?? []) rowKeys.add(k);
+    for (const k of keys) {
+      const key = `${k.tenant}\u0001${k.type}\u0001${k.value}`;
+      if (this.identifiers.has(key)) rowKeys.add(key);
+    }
+    return { profiles, identifiers: [...rowKeys].map((k) => JSON.parse(this.identifiers.get(k)!) as Row) };
   }
 
-  private loadIdentifiers([kt, ktype, kv, pt, pid]: string[][]): unknown[] {
-    const keys = new Set<string>();
-    for (let i = 0; i < pt.length; i++) for (const k of this.byProfile.get(`${pt[i]}\u0001${pid[i]}`) ?? []) keys.add(k);
-    for (let i = 0; i < kt.length; i++) {
-      const k = `${kt[i]}\u0001${ktype[i]}\u0001${kv[i]}`;
-      if (this.identifiers.has(k)) keys.add(k);
-    }
-    return [...keys].map((k) => ({ ...this.identifiers.get(k)! }));
-  }
-
-  private save(wire: string[]): unknown[] {
-    const profiles = JSON.parse(wire[0]) as Array<Record<string, unknown>>;
+  save(changes: Changes): void {
     const written = new Set<string>();
-    for (const p of profiles) {
+    for (const p of changes.profiles) {
       const key = `${p.tenant}\u0001${p.id}`;
       written.add(key);
-      this.profiles.set(key, {
-        tenant: p.tenant as string,
-        id: p.id as string,
-        attributes: JSON.stringify(p.attributes),
-        versions: JSON.stringify(p.versions),
-        created_ms: String(p.created_ms),
-        created_record_id: p.created_record_id as string,
-        updated_ms: String(p.updated_ms),
-        merged_into: (p.merged_into as string | null) ?? null,
-      });
+      this.profiles.set(key, JSON.stringify(p));
     }
-    for (const i of JSON.parse(wire[1]) as StoredIdentifier[]) {
+    for (const i of changes.identifiers) {
       const key = `${i.tenant}\u0001${i.type}\u0001${i.value}`;
       const old = this.identifiers.get(key);
-      if (old) this.byProfile.get(`${old.tenant}\u0001${old.profile_id}`)?.delete(key);
-      this.identifiers.set(key, { ...i, first_ms: String(i.first_ms), last_ms: String(i.last_ms) });
-      const owner = `${i.tenant}\u0001${i.profile_id}`;
+      if (old) this.byProfile.get(`${i.tenant}\u0001${(JSON.parse(old) as Row).profileId}`)?.delete(key);
+      this.identifiers.set(key, JSON.stringify(i));
+      const owner = `${i.tenant}\u0001${i.profileId}`;
       if (!this.byProfile.has(owner)) this.byProfile.set(owner, new Set());
       this.byProfile.get(owner)!.add(key);
     }
-    for (const m of JSON.parse(wire[2]) as Array<{ tenant: string; loser: string; survivor: string }>) {
-      for (const [key, p] of this.profiles) {
-        if (p.tenant === m.tenant && p.merged_into === m.loser && !written.has(key)) p.merged_into = m.survivor;
+    for (const m of changes.merges) {
+      for (const key of this.children.get(`${m.tenant}\u0001${m.loser}`) ?? []) {
+        const p = JSON.parse(this.profiles.get(key)!) as Row;
+        if (p.mergedInto === m.loser && !written.has(key)) this.profiles.set(key, JSON.stringify({ ...p, mergedInto: m.survivor }));
       }
     }
-    this.warnings += (JSON.parse(wire[3]) as unknown[]).length;
-    return [{}];
+    // merged_into → the profiles pointing at it (what the redirect above reads).
+    for (const p of changes.profiles) {
+      if (!p.mergedInto) continue;
+      const parent = `${p.tenant}\u0001${p.mergedInto}`;
+      if (!this.children.has(parent)) this.children.set(parent, new Set());
+      this.children.get(parent)!.add(`${p.tenant}\u0001${p.id}`);
+    }
+    this.warnings += changes.warnings.length;
   }
 
   digest(): string {
     const h = createHash('md5');
-    // jsonb keeps no key order: compared with sorted keys.
-    const sorted = (json: string) => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(json) as object).sort(([a], [b]) => (a < b ? -1 : 1))));
+    // Attribute order is not stored (jsonb): compared with sorted keys.
+    const sorted = (o: Row) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
     for (const k of [...this.profiles.keys()].sort()) {
-      const p = this.profiles.get(k)!;
-      h.update(JSON.stringify({ ...p, attributes: sorted(p.attributes), versions: sorted(p.versions) }));
+      const p = JSON.parse(this.profiles.get(k)!) as Row;
+      h.update(JSON.stringify({ ...sorted(p), attributes: sorted(p.attributes as Row), versions: sorted(p.versions as Row) }));
     }
-    for (const k of [...this.identifiers.keys()].sort()) h.update(JSON.stringify(this.identifiers.get(k)));
+    for (const k of [...this.identifiers.keys()].sort()) h.update(JSON.stringify(sorted(JSON.parse(this.identifiers.get(k)!) as Row)));
     return `${this.profiles.size} profiles, ${this.identifiers.size} identifiers, ${this.warnings} warnings, ${h.digest('hex').slice(0, 12)}`;
   }
+}
+
+let current: FakeDatabase;
+
+/** The build's repository answered by the current stand-in: lockAndLoad from memory, save for real then stored. */
+function stubRepository(root: string): void {
+  const { ProfileGraphRepository } = require(resolve(root, 'libs/store/src/repositories/profile-graph.repository.js'));
+  const proto = ProfileGraphRepository.prototype as Record<string, (...args: never[]) => Promise<unknown>>;
+  const save = proto.save;
+  proto.lockAndLoad = async function (keys: never, ids: never) {
+    return current.timed(() => current.load(keys, ids));
+  };
+  proto.save = async function (this: unknown, changes: Changes) {
+    await save.call(this, changes as never);
+    current.timed(() => current.save(changes));
+  };
 }
 
 function fakeDataSource(db: FakeDatabase) {
@@ -170,6 +175,7 @@ interface Build {
 }
 
 function load(root: string): Build {
+  stubRepository(root);
   const { ProfileProjector } = require(resolve(root, 'libs/profile-projection/src/profile-projector.service.js'));
   const { IdentifierRules } = require(resolve(root, 'libs/identity/src/identifier-rules.js'));
   return { root, Projector: ProfileProjector, rules: IdentifierRules.defaults(), us: new Map() };
@@ -179,6 +185,7 @@ type Batch = ReturnType<typeof batchOf>;
 
 async function runOnce(b: Build, batches: Batch[], residentGraph: boolean): Promise<{ us: number; state: string }> {
   const db = new FakeDatabase();
+  current = db;
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const tenants = { identifierRules: async () => b.rules };
   const projector = new b.Projector(fakeDataSource(db), {}, tenants, silent, 'g', { residentGraph, deadLetters: 'log-transaction' });
