@@ -1,6 +1,14 @@
-// Not part of npm test: ProfileGraphRepository variants for the A/B of projector-throughput.measure.ts.
-// `base`: the statements as they were before issue 12's database work (commit 031a111), kept verbatim so
-// a later change can always be measured against them in one process; `current`: the repository as built.
+// Not part of npm test: ProfileGraphRepository variants for the A/B of projector-throughput.measure.ts
+// (VARIANTS=base,current …, alternating run by run in one process). Findings of issue 12 (20,000 people):
+//   base            the statements before issue 12's database work (031a111), kept verbatim to measure against
+//   current         the repository as built (typed arrays, UPDATE of loaded rows, plain INSERT of the others)
+//   nolock          (unsafe) the load without FOR UPDATE: no measurable gain — the row locks are 0.46 WAL
+//                   records / 25 B per record, not a significant cost
+//   typed, json, split, splitPlain, splitTyped, splitTypedPlain   the steps towards current, one at a time:
+//                   json_to_recordset was slower than jsonb_to_recordset; the plain INSERT is the main win
+//   probe, probeCurrent   key joins as one index probe per key: no gain at 20,000 or 60,000 people
+//   noNamed         (unsafe) without the record-derived profile ids: what probing them costs (~5-7 µs/record)
+//   residentStored  the replay's save told which rows are stored (changes.stored): ~20 % less save CPU
 import { EntityManager } from 'typeorm';
 import type { IdentifierLink } from '@tessera/identity';
 import {
@@ -273,6 +281,22 @@ async function lockAndLoadNoNamed(this: Repo, identifiers: TenantIdentifierKey[]
   return current.lockAndLoad.call(this, identifiers, []);
 }
 
+/** Experiment: the current load with each key join as one index probe per key (see PROBES). */
+async function lockAndLoadCurrentProbing(this: Repo, identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
+  const manager = this.manager;
+  const proxy = {
+    query: (sql: string, params: unknown[]) => {
+      let probing = sql;
+      for (const [from, to] of PROBES) probing = probing.replace(from, to);
+      return manager.query(probing, params);
+    },
+  } as unknown as EntityManager;
+  const view = Object.assign(Object.create(this as object), { manager: proxy });
+  const slice = await current.lockAndLoad.call(view, identifiers, profileIds);
+  (this as unknown as { loaded: unknown }).loaded = view.loaded;
+  return slice;
+}
+
 /** base load, remembering which rows exist (the split saves need it). */
 async function lockAndLoadRemembering(this: Repo, identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
   const slice = await base.lockAndLoad.call(this, identifiers, profileIds);
@@ -430,6 +454,7 @@ export const GRAPH_VARIANTS: Record<string, Methods> = {
   json: { lockAndLoad: BaseGraphRepository.prototype.lockAndLoad, save: saveWith({ split: false, plainInsert: false, typed: false, json: true }) },
   splitPlain: { lockAndLoad: lockAndLoadRemembering, save: saveWith({ split: true, plainInsert: true, typed: false }) },
   noNamed: { lockAndLoad: lockAndLoadNoNamed },
+  probeCurrent: { lockAndLoad: lockAndLoadCurrentProbing },
   residentStored: { save: saveKnowingSavedRows },
   probe: { lockAndLoad: lockAndLoadProbing, save: BaseGraphRepository.prototype.save },
   splitTypedPlain: { lockAndLoad: lockAndLoadRemembering, save: saveWith({ split: true, plainInsert: true, typed: true }) },
