@@ -363,6 +363,7 @@ export class ProfileProjector {
       changes.idempotenceKeys = idempotenceKeys;
       idempotenceKeys = [];
       await repo.save(changes);
+      if (changes.stored && changes.stored === this.resident?.stored) this.resident.rememberSaved(changes);
       if (consents.length) await applyConsents(manager, consents);
       if (segment.erasure) {
         await this.erase(manager, segment.erasure);
@@ -522,7 +523,9 @@ export class ProfileProjector {
       if (step) steps.push(step);
     }
     if (steps.length === 0) return changes;
-    const graphs = this.residentGraphs(rulesByTenant) ?? (await this.loadGraphs(repo, steps, rulesByTenant));
+    const resident = this.residentGraphs(rulesByTenant);
+    const graphs = resident ?? (await this.loadGraphs(repo, steps, rulesByTenant));
+    if (resident) changes.stored = this.resident!.stored;
     for (const step of steps) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
     // Rows sharing the graph's maps: `save` serialises them before the graph changes again.
     for (const [tenant, graph] of graphs) {
