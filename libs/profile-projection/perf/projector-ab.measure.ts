@@ -7,11 +7,11 @@
 // RESIDENT: the modes each run covers (1 = the replay's graph kept in memory). PROFILE=1 adds one profiled run
 // per build and mode with self time by function (TOP rows, default 35). BATCH: records per batch (2000).
 import { Session } from 'node:inspector/promises';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generatePopulation } from '../../../bench/population';
 import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture, silentLogger } from '../../../test/support/projection-fixture';
 import { selfTimes } from '../../profile-ingest/perf/cpu-profile.summary';
+import { backendCpuMs } from './backend-cpu';
 
 jest.setTimeout(3_600_000);
 let fx: ProjectionFixture;
@@ -29,20 +29,7 @@ function load(root: string): Build {
   return { root, Projector: mod.ProfileProjector, results: new Map() };
 }
 
-/** CPU milliseconds (user+system) of every backend of the test database, from /proc. */
-async function pgCpuMs(): Promise<number> {
-  const rows: Array<{ pid: number }> = await fx.dataSource.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-  let ticks = 0;
-  for (const r of rows) {
-    try {
-      const f = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      /* gone */
-    }
-  }
-  return ticks * 10;
-}
+const pgCpuMs = (): Promise<number> => backendCpuMs(fx.dataSource);
 
 /** The projection as one digest: every column the projector writes. */
 async function stateDigest(): Promise<string> {

@@ -16,6 +16,7 @@ import { ProfileProjector } from '../src/profile-projector.service';
 import { applyGraphVariant, GRAPH_VARIANTS } from './graph-repository.variants';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ceilingDb } from '../../../bench/pg-direct';
+import { backendCpuMs } from './backend-cpu';
 
 jest.setTimeout(1_800_000);
 let fx: ProjectionFixture;
@@ -69,21 +70,7 @@ async function walStats(): Promise<{ bytes: number; records: number; fpi: number
   return { bytes: Number(w.bytes), records: Number(w.records), fpi: Number(w.fpi) };
 }
 
-/** CPU milliseconds (user+system) of every backend of the test database, from /proc. */
-async function pgCpuMs(): Promise<number> {
-  const rows: Array<{ pid: number }> = await fx.dataSource.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-  const { readFileSync } = await import('node:fs');
-  let ticks = 0;
-  for (const r of rows) {
-    try {
-      const f = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      /* gone */
-    }
-  }
-  return ticks * 10;
-}
+const pgCpuMs = (): Promise<number> => backendCpuMs(fx.dataSource);
 
 it('measures', async () => {
   const people = Number(process.env.PEOPLE ?? 20000);
