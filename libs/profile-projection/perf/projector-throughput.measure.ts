@@ -6,14 +6,16 @@
 // machine, unlike wall time). EXPLAIN_AT=n adds the plans of the n-th load and write-back statements.
 // Per statement kind also the CPU of its backend (/proc/<pid>/schedstat, ns) and the WAL it wrote; per run the
 // whole server's CPU (postmaster + children, exited ones included: WAL writer, autovacuum) and pg_stat_wal.
-// VARIANTS="base,current": ProfileGraphRepository implementations (graph-repository.variants.ts) alternating
-// run by run, so an A/B shares one process, one server and one load.
+// A/B of two builds on one server: projector-ab.measure.ts (BUILDS=a/dist,b/dist). Issue 12's repository variants,
+// measured that way before they were dropped: no FOR UPDATE (no gain: 0.46 lock WAL records, 25 B per record),
+// json_to_recordset (slower), one index probe per key in the loads (no gain at 20,000/60,000 people), the
+// record-derived profile ids as one ScalarArrayOp scan (no CPU gain); the plain INSERT of rows the load did not
+// find was the main win, and a replay told which rows are stored saves ≈ 20 % of the save's CPU.
 import { EntityManager } from 'typeorm';
 import { generatePopulation } from '../../../bench/population';
 import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture, silentLogger } from '../../../test/support/projection-fixture';
 import { partitionForKey } from '@tessera/event-log/partitioner';
 import { ProfileProjector } from '../src/profile-projector.service';
-import { applyGraphVariant, GRAPH_VARIANTS } from './graph-repository.variants';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ceilingDb } from '../../../bench/pg-direct';
 import { backendCpuMs } from './backend-cpu';
@@ -121,8 +123,6 @@ it('measures', async () => {
   await fx.dataSource.query(`SELECT pg_reload_conf()`);
   // GIN="fastupdate=on|fastupdate=off|gin_pending_list_limit=256": the search GIN's storage settings, alternating run by run.
   const ginModes = (process.env.GIN ?? '').split('|').filter(Boolean);
-  const variants = (process.env.VARIANTS ?? '').split(',').filter(Boolean);
-  for (const v of variants) if (!GRAPH_VARIANTS[v]) throw new Error(`unknown variant ${v}: ${Object.keys(GRAPH_VARIANTS).join(', ')}`);
   const [{ pid: anyBackend }] = await fx.dataSource.query(`SELECT pg_backend_pid() AS pid`);
   const postmaster = Number(readFileSync(`/proc/${anyBackend}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
   const summary = new Map<string, Array<{ pgUs: number; serverUs: number; nodeUs: number; walB: number; perSec: number }>>();
@@ -135,10 +135,7 @@ it('measures', async () => {
     const modes = (process.env.RESIDENT ?? '0').split(',');
     const residentGraph = modes[run % modes.length] === '1';
     const gin = ginModes.length ? ginModes[run % ginModes.length] : undefined;
-    // WARMUP=1: a first run of the first variant, not summarised (the first run of a process warms up).
-    const warm = process.env.WARMUP ? 1 : 0;
-    const variant = variants.length ? variants[Math.max(0, run - warm) % variants.length] : undefined;
-    const restore = variant ? applyGraphVariant(variant) : () => undefined;
+    // WARMUP=1: a first run not summarised (the first run of a process warms up).
     if (gin) await fx.dataSource.query(`ALTER INDEX profiles_search_attributes RESET (fastupdate, gin_pending_list_limit); ALTER INDEX profiles_search_attributes SET (${gin})`);
     const batchMs: number[] = [];
     const projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger, `g${run}`, { residentGraph });
@@ -164,7 +161,6 @@ it('measures', async () => {
     const pgMs = (await pgCpuMs()) - pg0;
     const serverMs = serverCpuMs(postmaster) - server0;
     const wal1 = await walStats();
-    restore();
     const [{ lsn: lsn1 }] = await fx.dataSource.query(`SELECT pg_current_wal_insert_lsn()::text AS lsn`);
     const counts = await fx.dataSource.query(`SELECT (SELECT count(*) FROM profiles) p, (SELECT count(*) FROM profiles WHERE merged_into IS NULL) live, (SELECT md5(string_agg(type || value || profile_id, ',' ORDER BY type, value)) FROM identifiers) graph, (SELECT count(*) FROM identifiers) i, (SELECT count(*) FROM identity_warnings) w,
       (SELECT md5(string_agg(concat_ws('|', tenant, id, attributes::text, attribute_versions::text, created_at, created_record_id, updated_at, merged_into, version), ',' ORDER BY tenant, id)) FROM profiles) AS profiles_md5,
@@ -174,11 +170,11 @@ it('measures', async () => {
     lines.push(`   batches ${batchMs.length}: p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms${gin ? ` (GIN ${gin})` : ''}`);
     const nodeMs = (c.user + c.system) / 1000;
     const per = (x: number) => Math.round((x * 1000) / N);
-    lines.push(`run ${run}${variant ? ` [${variant}]` : ''}${residentGraph ? ' (resident graph)' : ''}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round(nodeMs)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
+    lines.push(`run ${run}${residentGraph ? ' (resident graph)' : ''}: ${N} records in ${Math.round(wall)} ms = ${Math.round(N / (wall / 1000))} records/s; node CPU ${Math.round(nodeMs)} ms, PG backends CPU ${pgMs} ms = ${Math.round(((c.user + c.system) / 1000 + pgMs) * 1000 / N)} µs/record; state ${JSON.stringify(counts[0])}`);
     // WAL bytes from the insert position (exact); records and FPIs from pg_stat_wal (flushed lazily: approximate).
     const [{ d: walBytes }] = await fx.dataSource.query(`SELECT pg_wal_lsn_diff($1, $2)::bigint AS d`, [lsn1, lsn0]);
     lines.push(`   per record: PG backends ${per(pgMs)} µs, PG server (all processes) ${per(serverMs)} µs, node ${per(nodeMs)} µs; WAL ${Math.round(Number(walBytes) / N)} B, ≈${((wal1.records - wal0.records) / N).toFixed(2)} records, ≈${((wal1.fpi - wal0.fpi) / N).toFixed(3)} FPI`);
-    const key = `${variant ?? '-'}${residentGraph ? ' resident' : ''}`;
+    const key = residentGraph ? 'resident' : 'per-batch loads';
     if (!(process.env.WARMUP && run === 0)) summary.set(key, [...(summary.get(key) ?? []), { pgUs: per(pgMs), serverUs: per(serverMs), nodeUs: per(nodeMs), walB: Math.round(Number(walBytes) / N), perSec: Math.round(N / (wall / 1000)) }]);
     if (process.env.ROW_STATS) {
       const [r] = await fx.dataSource.query(
@@ -214,7 +210,7 @@ it('measures', async () => {
     }
   }
   (EntityManager.prototype as unknown as { query: unknown }).query = original;
-  // Per variant: median over its runs (the first run of a process also warms up: use RUNS ≥ 4).
+  // Per mode: median over its runs (the first run of a process also warms up: use RUNS ≥ 4).
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   for (const [k, rs] of summary) {
     const m = (f: (r: (typeof rs)[number]) => number) => `${median(rs.map(f))} (${rs.map(f).join(' ')})`;
