@@ -199,6 +199,52 @@ function decode(records: LogRecord[]): { decoded: Decoded[]; poison: Poison[] } 
   return { decoded, poison };
 }
 
+/**
+ * Records resolved per save statement: small enough that PostgreSQL writes one while the next is
+ * resolved, large enough that a statement's fixed cost and rows written twice (a profile changed in two
+ * statements of a batch) stay small.
+ */
+export const SAVE_STEPS = 500;
+
+/** One turn of the event loop: queued I/O (a statement waiting to be sent) goes out. */
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A batch's save statements, one at a time on its connection (the driver does not pipeline): each is
+ * sent once the one before it is done, and the first failure surfaces at the next send or at `done`.
+ */
+class SaveSequence {
+  private last: Promise<void> = Promise.resolve();
+
+  /** Sends `save` after the statement before it; returns once it is sent, not done. */
+  async send(save: () => Promise<void>): Promise<void> {
+    await this.last;
+    this.last = save();
+    // Handled at once: a statement failing while the next records are resolved is not an unhandled rejection.
+    this.last.catch(() => undefined);
+    // Let it reach PostgreSQL before the caller keeps this thread busy with the next records.
+    await yieldToIo();
+  }
+
+  done(): Promise<void> {
+    return this.last;
+  }
+}
+
+/** The rows the graphs changed since they were last taken, with the merges among them. */
+function takeDirtyRows(graphs: Map<string, IdentityGraph>, changes: GraphChanges): void {
+  // Rows sharing the graph's maps: `save` serialises them before the graph changes again.
+  for (const [tenant, graph] of graphs) {
+    const dirty = graph.takeDirtyRows(tenant);
+    for (const p of dirty.profiles) {
+      changes.profiles.push(p);
+      if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
+    }
+    for (const i of dirty.identifiers) changes.identifiers.push(i);
+    for (const r of dirty.removed) changes.removedIdentifiers.push(r);
+  }
+}
+
 /** A dead letter as logged and kept in dead_letters: where from and why, never the key or values. */
 interface DeadLetterReport extends DeadLetterInput {
   state: 'new' | 'failed-again';
@@ -359,11 +405,8 @@ export class ProfileProjector {
       const { live, consents } = await this.dropErased(manager, segment.records, rulesByTenant);
       // A native write dropped here (received before an erasure of what it names) writes no outcome row:
       // the waiting handler reads a checkpoint past it without a row as not-found.
-      const changes = await this.resolve(repo, live, rulesByTenant, checkpoint);
-      changes.idempotenceKeys = idempotenceKeys;
+      await this.resolveAndSave(repo, live, rulesByTenant, { ...emptyGraphChanges(checkpoint), idempotenceKeys });
       idempotenceKeys = [];
-      await repo.save(changes);
-      if (changes.stored && changes.stored === this.resident?.stored) this.resident.rememberSaved(changes);
       if (consents.length) await applyConsents(manager, consents);
       if (segment.erasure) {
         await this.erase(manager, segment.erasure);
@@ -507,37 +550,37 @@ export class ProfileProjector {
 
   /**
    * Locks and loads the graph slice the records reach (or takes the graph kept in memory during a
-   * replay), applies upserts and events in offset order, returns what changed (events included, under
-   * the profile each was applied to).
+   * replay), then applies upserts, events and native writes in offset order and saves what changed
+   * (events under the profile each was applied to). `base` carries what the first statement writes
+   * besides the graph rows (the checkpoint, idempotence keys).
+   *
+   * Saved in statements of SAVE_STEPS records each, sent as soon as their records are applied: PostgreSQL
+   * writes one while the next records are resolved here (two cores at work, not one after the other). A
+   * row written by an earlier statement is known to be stored (KnownRows), so later ones UPDATE it; all
+   * run in the batch's transaction, and the first failure fails the batch.
    */
-  private async resolve(
-    repo: ProfileGraphRepository,
-    todo: Decoded[],
-    rulesByTenant: Map<string, IdentifierRules>,
-    checkpoint: GraphChanges['checkpoint'],
-  ): Promise<GraphChanges> {
-    const changes = emptyGraphChanges(checkpoint);
+  private async resolveAndSave(repo: ProfileGraphRepository, todo: Decoded[], rulesByTenant: Map<string, IdentifierRules>, base: GraphChanges): Promise<void> {
     const steps: GraphStep[] = [];
     for (const d of todo) {
       const step = graphStep(d);
       if (step) steps.push(step);
     }
-    if (steps.length === 0) return changes;
+    if (steps.length === 0) return repo.save(base);
     const resident = this.residentGraphs(rulesByTenant);
     const graphs = resident ?? (await this.loadGraphs(repo, steps, rulesByTenant));
-    if (resident) changes.stored = this.resident!.stored;
-    for (const step of steps) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
-    // Rows sharing the graph's maps: `save` serialises them before the graph changes again.
-    for (const [tenant, graph] of graphs) {
-      const dirty = graph.takeDirtyRows(tenant);
-      for (const p of dirty.profiles) {
-        changes.profiles.push(p);
-        if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
-      }
-      for (const i of dirty.identifiers) changes.identifiers.push(i);
-      for (const r of dirty.removed) changes.removedIdentifiers.push(r);
+    const known = resident ? this.resident!.stored : repo.takeLoadedRows();
+    const saves = new SaveSequence();
+    for (let from = 0; from < steps.length; from += SAVE_STEPS) {
+      const changes = from === 0 ? base : emptyGraphChanges(base.checkpoint);
+      changes.stored = known;
+      for (const step of steps.slice(from, from + SAVE_STEPS)) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
+      takeDirtyRows(graphs, changes);
+      // Serialised now, while the statement before may still run: the rows share the graph's objects.
+      const prepared = repo.prepareSave(changes);
+      known?.remember(changes);
+      await saves.send(() => repo.runSave(prepared));
     }
-    return changes;
+    await saves.done();
   }
 
   /** Identifier keys of all the steps locked (one pass), and the graph slice they reach loaded: one graph per tenant. */

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { IdentifierRules, IdentityGraph } from '@tessera/identity';
-import { GraphChanges, identifierRowKey, profileRowKey, StoredRows } from '@tessera/store';
+import { KnownRows } from '@tessera/store';
 
 /**
  * JavaScript heap a replay may fill before it goes back to per-batch loads: 1 GiB, or 40 % of the
@@ -22,7 +22,7 @@ export class ResidentGraphs {
    * Keys of the rows the replay has saved: everything stored was written by this graph, so save can
    * UPDATE these and plain-INSERT the rest (no speculative insertion: ≈ 30 µs PostgreSQL CPU a record).
    */
-  readonly stored: { profiles: Set<string>; identifiers: Set<string> } & StoredRows = { profiles: new Set(), identifiers: new Set() };
+  readonly stored = new KnownRows();
 
   constructor(private readonly heapBudgetBytes: number = defaultResidentHeapBudget()) {}
 
@@ -48,13 +48,6 @@ export class ResidentGraphs {
       graphs.set(tenant, entry.graph);
     }
     return { graphs };
-  }
-
-  /** After a save in the open transaction (a failed one drops the whole resident state with it). */
-  rememberSaved(changes: GraphChanges): void {
-    for (const p of changes.profiles) this.stored.profiles.add(profileRowKey(p));
-    for (const i of changes.identifiers) this.stored.identifiers.add(identifierRowKey(i));
-    for (const r of changes.removedIdentifiers) this.stored.identifiers.delete(identifierRowKey(r));
   }
 
   private profiles(): number {

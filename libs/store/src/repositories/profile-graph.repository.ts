@@ -39,6 +39,30 @@ export interface StoredRows {
 export const profileRowKey = (p: { tenant: string; id: string }): string => `${p.tenant}\u0001${p.id}`;
 export const identifierRowKey = (i: { tenant: string; type: string; value: string }): string => `${i.tenant}\u0001${i.type}\u0001${i.value}`;
 
+/**
+ * StoredRows that follow the open transaction: after each save the rows it wrote are stored, the
+ * identifiers it deleted are not. A replay's graph kept in memory holds one for the whole replay; a batch
+ * saved in several statements one for the batch (what its load found, then what each statement wrote).
+ */
+export class KnownRows implements StoredRows {
+  readonly profiles = new Set<string>();
+  readonly identifiers = new Set<string>();
+
+  static of(slice: GraphSlice): KnownRows {
+    const known = new KnownRows();
+    for (const p of slice.profiles) known.profiles.add(profileRowKey(p));
+    for (const i of slice.identifiers) known.identifiers.add(identifierRowKey(i));
+    return known;
+  }
+
+  /** Right after save was called with `changes` (a failed save fails the transaction, and this with it). */
+  remember(changes: Pick<GraphChanges, 'profiles' | 'identifiers' | 'removedIdentifiers'>): void {
+    for (const p of changes.profiles) this.profiles.add(profileRowKey(p));
+    for (const i of changes.identifiers) this.identifiers.add(identifierRowKey(i));
+    for (const r of changes.removedIdentifiers) this.identifiers.delete(identifierRowKey(r));
+  }
+}
+
 export interface GraphChanges {
   profiles: Array<ProfileState & { tenant: string }>;
   identifiers: Array<IdentifierLink & { tenant: string }>;
@@ -154,7 +178,7 @@ interface IdentifierRow {
  */
 export class ProfileGraphRepository {
   /** The rows the last lockAndLoad found: locked (profiles) or under our key locks, so they stay until commit. */
-  private loaded?: StoredRows;
+  private loaded?: KnownRows;
 
   constructor(private readonly manager: EntityManager) {}
 
@@ -245,7 +269,7 @@ export class ProfileGraphRepository {
     const locked = new Set(live.map((p) => `${p.tenant}\u0001${p.id}`));
     const stale = slice.identifiers.filter((i) => !locked.has(`${i.tenant}\u0001${i.profileId}`));
     if (stale.length) throw new StaleSnapshotError(`identifiers moved to profiles not locked: ${[...new Set(stale.map((i) => i.profileId))].join(', ')}`);
-    this.loaded = { profiles: new Set(slice.profiles.map(profileRowKey)), identifiers: new Set(slice.identifiers.map(identifierRowKey)) };
+    this.loaded = KnownRows.of(slice);
     return slice;
   }
 
@@ -302,15 +326,30 @@ export class ProfileGraphRepository {
    * should one happen all the same (a row stored that the load did not see), the batch is retried on a
    * fresh snapshot rather than overwriting it. With nothing known every row is upserted.
    */
+  /** What the last lockAndLoad found, handed over (a batch saved in several statements follows it in KnownRows). */
+  takeLoadedRows(): KnownRows | undefined {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    return loaded;
+  }
+
   async save(changes: GraphChanges): Promise<void> {
+    return this.runSave(this.prepareSave(changes));
+  }
+
+  /**
+   * The save statement with its parameters, serialised now: the rows may share objects with a graph
+   * that changes again before the statement runs (a batch saved in several statements).
+   */
+  prepareSave(changes: GraphChanges): PreparedSave {
     const stored = changes.stored ?? this.loaded;
     this.loaded = undefined;
     const profiles = splitStored(changes.profiles, stored?.profiles, profileRowKey);
     const identifiers = splitStored(changes.identifiers, stored?.identifiers, identifierRowKey);
-    const upsert = stored === undefined;
     const c = changes.checkpoint;
-    const counts: Array<{ updated_profiles: string; updated_identifiers: string }> = await this.manager
-      .query(saveSql(upsert), [
+    return {
+      sql: saveSql(stored === undefined),
+      params: [
         ...profileColumns(profiles.inserted),
         ...identifierColumns(identifiers.inserted),
         JSON.stringify(changes.merges),
@@ -329,12 +368,27 @@ export class ProfileGraphRepository {
         JSON.stringify(changes.writeOutcomes),
         ...profileColumns(profiles.updated),
         ...identifierColumns(identifiers.updated),
-      ])
-      .catch(staleIfStoredAlready);
-    if (Number(counts[0].updated_profiles) !== profiles.updated.length || Number(counts[0].updated_identifiers) !== identifiers.updated.length) {
+      ],
+      updatedProfiles: profiles.updated.length,
+      updatedIdentifiers: identifiers.updated.length,
+    };
+  }
+
+  async runSave(prepared: PreparedSave): Promise<void> {
+    const counts: Array<{ updated_profiles: string; updated_identifiers: string }> = await this.manager.query(prepared.sql, prepared.params).catch(staleIfStoredAlready);
+    if (Number(counts[0].updated_profiles) !== prepared.updatedProfiles || Number(counts[0].updated_identifiers) !== prepared.updatedIdentifiers) {
       throw new StaleSnapshotError('rows the batch loaded were gone when it saved');
     }
   }
+}
+
+/** A save statement ready to run: its parameters hold strings and numbers only. */
+export interface PreparedSave {
+  sql: string;
+  params: unknown[];
+  /** Rows it UPDATEs: fewer matched means they were gone (StaleSnapshotError). */
+  updatedProfiles: number;
+  updatedIdentifiers: number;
 }
 
 /** Primary keys of the rows save inserts: a duplicate there means the slice missed a stored row. */
