@@ -177,6 +177,43 @@ describe('PostgresEventLog (postgres specifics)', () => {
     await expect(log.seek(`seek-live-${run}`, topic, 'beginning')).resolves.toBeUndefined();
   });
 
+  it('reads the next batch while one is handled: records appended meanwhile come in a later batch, and a batch that fails comes back whole', async () => {
+    // A poll interval far beyond the test's wait: nothing here may depend on the slow fallback poll.
+    const log = open({ pollIntervalMs: 600_000 });
+    const topic = `ahead.${run}`;
+    await log.ensureTopics([{ name: topic, partitions: 1 }]);
+    await log.produce(topic, Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: `early${i}` })));
+    const seen: string[][] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let failOnce = true;
+    const consumer = await log.consume({
+      groupId: `ahead-${run}`,
+      topics: [topic],
+      maxBatchRecords: 4,
+      handleBatch: async (batch) => {
+        seen.push(batch.records.map((r) => String(r.value)));
+        if (seen.length === 1) await held; // the read ahead (records 4–5) runs now
+        if (batch.records.some((r) => String(r.value) === 'early4') && failOnce) {
+          failOnce = false;
+          throw new Error('handler fails once');
+        }
+      },
+    });
+    await waitFor(() => seen.length === 1, 'first batch');
+    await new Promise((r) => setTimeout(r, 200)); // the read ahead has returned records 4–5 by now
+    await log.produce(topic, [{ key: 'k', value: 'late0' }, { key: 'k', value: 'late1' }]);
+    release();
+    await waitFor(() => seen.flat().includes('late1'), 'the late records', 30_000);
+    await consumer.stop();
+    expect(seen).toEqual([
+      ['early0', 'early1', 'early2', 'early3'],
+      ['early4', 'early5'], // read while the first was handled, before the late records existed; fails once
+      // delivered again from its start (the read ahead after it is dropped), now with the late records
+      ['early4', 'early5', 'late0', 'late1'],
+    ]);
+  });
+
   it('never handles two batches of one partition at once, across hand-overs', async () => {
     const log = open();
     const other = open();

@@ -47,6 +47,14 @@ interface OwnedPartition {
 
 type CommitOutcome = 'committed' | 'fenced' | 'gave-up';
 
+/** A fetch of a partition from `from` on, started before it is needed. */
+interface ReadAhead {
+  from: number;
+  /** The topic's NOTIFY count when the fetch started. */
+  version: number;
+  batch: Promise<RecordBatch | null>;
+}
+
 class SessionGoneError extends Error {
   constructor() {
     super('lock session is not connected');
@@ -376,11 +384,14 @@ export class PostgresLogConsumer implements ConsumerHandle {
     const { initialMs, maxMs } = this.settings.handlerRetry;
     let handlerDelay = 0;
     let dbDelay = 0;
+    let ahead: ReadAhead | undefined;
     while (p.active) {
-      const version = this.topicVersions.get(p.topic) ?? 0;
+      // The batch read while the previous one was handled, if it starts where this partition goes on.
+      const read = ahead?.from === p.nextOffset ? ahead : this.readAhead(p, p.nextOffset);
+      ahead = undefined;
       let batch: RecordBatch | null;
       try {
-        batch = await this.fetch(p);
+        batch = await read.batch;
         dbDelay = 0;
       } catch (e) {
         dbDelay = backoff(dbDelay, 250, 10_000);
@@ -391,13 +402,17 @@ export class PostgresLogConsumer implements ConsumerHandle {
       if (!p.active) break; // handed over while fetching: the next owner delivers these records
       if (!batch) {
         // Idle: a NOTIFY for the topic (or the slow fallback poll) ends the wait; never busy-poll.
-        if ((this.topicVersions.get(p.topic) ?? 0) === version) await this.wait(p, this.settings.pollIntervalMs, true);
+        if ((this.topicVersions.get(p.topic) ?? 0) === read.version) await this.wait(p, this.settings.pollIntervalMs, true);
         continue;
       }
+      const next = batch.records[batch.records.length - 1]!.offset + 1;
+      // The next batch is read while this one is handled (PostgreSQL and the handler at work together).
+      ahead = this.readAhead(p, next);
       try {
         await this.options.handleBatch(batch);
         handlerDelay = 0;
       } catch (e) {
+        ahead = undefined; // redelivered from this batch's start
         handlerDelay = backoff(handlerDelay, initialMs, maxMs);
         this.settings.logger.warn('postgres log: batch handler failed; redelivering after back-off', {
           groupId: this.groupId,
@@ -411,7 +426,6 @@ export class PostgresLogConsumer implements ConsumerHandle {
         await this.wait(p, handlerDelay, false);
         continue;
       }
-      const next = batch.records[batch.records.length - 1]!.offset + 1;
       const outcome = await this.commit(p, next);
       if (outcome !== 'committed') {
         if (outcome === 'fenced') {
@@ -425,7 +439,16 @@ export class PostgresLogConsumer implements ConsumerHandle {
     }
   }
 
-  private async fetch(p: OwnedPartition): Promise<RecordBatch | null> {
+  /** A fetch from `from`, started now; the topic's NOTIFY count before it tells an idle wait whether records came since. */
+  private readAhead(p: OwnedPartition, from: number): ReadAhead {
+    const version = this.topicVersions.get(p.topic) ?? 0;
+    const batch = this.fetch(p, from);
+    // A read ahead that is never used (handler failed, partition let go) must not be an unhandled rejection.
+    batch.catch(() => undefined);
+    return { from, version, batch };
+  }
+
+  private async fetch(p: OwnedPartition, from: number): Promise<RecordBatch | null> {
     const { rows } = await this.settings.pool.query<{
       offset: string;
       key: string | null;
@@ -433,7 +456,7 @@ export class PostgresLogConsumer implements ConsumerHandle {
       headers: Record<string, string> | null;
       ts: Date;
       high_watermark: string;
-    }>(FETCH_SQL, [p.topic, p.partition, p.nextOffset, this.maxBatchRecords]);
+    }>(FETCH_SQL, [p.topic, p.partition, from, this.maxBatchRecords]);
     if (rows.length === 0) return null;
     const records: LogRecord[] = rows.map((r) => ({
       topic: p.topic,
