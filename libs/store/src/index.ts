@@ -12,6 +12,7 @@ export * from './repositories/customer-schema.repository';
 export * from './repositories/profile-query.repository';
 export * from './database/projection-lease';
 export * from './database/error-classification';
+export * from './database/pool-client-errors';
 export * from './health/projector-health';
 export * from './repositories/dead-letter-outbox.repository';
 export * from './repositories/projection-rules.repository';

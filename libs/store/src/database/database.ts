@@ -1,5 +1,6 @@
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { keepPoolClientErrorsHandled } from './pool-client-errors';
 import { PostgresLog1700000000000 } from '@tessera/event-log/postgres/postgres-log.migration';
 import { ApiKeyEntity } from '../entities/api-key.entity';
 import { ConsumerOffsetEntity } from '../entities/consumer-offset.entity';
@@ -125,6 +126,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const dataSource = createDataSource(url, options.poolSize);
   try {
     await dataSource.initialize();
+    keepPoolClientErrorsHandled((dataSource.driver as unknown as { master: Pool }).master);
     await runMigrationsLocked(dataSource);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
