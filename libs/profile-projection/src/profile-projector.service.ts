@@ -268,8 +268,8 @@ function deadLetterRecords(batch: RecordBatch, poison: Poison[], ids: string[]):
 
 /**
  * Applies profile upserts to the projections (DESIGN §5, §6): a batch of one partition is resolved
- * in memory against a slice of the identity graph loaded in one round trip, written back in one
- * statement with the consumer checkpoint, inside one transaction. Records at or below the stored
+ * in memory against a slice of the identity graph loaded in one round trip, written back with the
+ * consumer checkpoint in statements of SAVE_STEPS records, inside one transaction. Records at or below the stored
  * checkpoint are skipped ("already applied" is success). Errors are classified (store's
  * error-classification): only a data error isolates its record by bisection and dead-letters it, in
  * the transaction that moves the checkpoint past it; anything else is thrown so the log redelivers

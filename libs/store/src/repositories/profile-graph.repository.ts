@@ -174,7 +174,7 @@ interface IdentifierRow {
 
 /**
  * The identity graph as the resolver needs it: locked and loaded for a whole batch in a few
- * round trips, written back in one statement together with the consumer checkpoint.
+ * round trips, written back by save statements that each carry the consumer checkpoint.
  */
 export class ProfileGraphRepository {
   /** The rows the last lockAndLoad found: locked (profiles) or under our key locks, so they stay until commit. */
