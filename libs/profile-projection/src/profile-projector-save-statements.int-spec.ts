@@ -32,7 +32,7 @@ beforeEach(async () => {
 const pad = (k: number) => String(k).padStart(4, '0');
 const RECURRING = 100;
 /** Index where each group of RECURRING people starts: every group sits in another save statement than the one before. */
-const at = { created: 0, phones: SAVE_STEPS, vuids: SAVE_STEPS + 100, moved: 2 * SAVE_STEPS + 100, merged: 2 * SAVE_STEPS + 200 };
+const at = { created: 0, phones: SAVE_STEPS, vuids: SAVE_STEPS + 100, seenWithNew: 2 * SAVE_STEPS + 100, merged: 2 * SAVE_STEPS + 200 };
 const TOTAL = 2 * SAVE_STEPS + 300;
 
 /**
@@ -47,7 +47,7 @@ function items(): Array<Record<string, unknown>> {
     if (i >= at.created && i < at.created + RECURRING) out.push({ email: `a${pad(k)}@example.com`, n: 1, first: 'created' });
     else if (i >= at.phones && i < at.phones + RECURRING) out.push({ phone: `+1415555${pad(k)}`, n: 1, city: 'Oslo' });
     else if (i >= at.vuids && i < at.vuids + RECURRING) out.push({ email: `a${pad(k)}@example.com`, vuid: `v${pad(k)}`, n: 2 });
-    else if (i >= at.moved && i < at.moved + RECURRING) out.push({ email: `c${pad(k)}@example.com`, vuid: `v${pad(k)}`, n: 9 });
+    else if (i >= at.seenWithNew && i < at.seenWithNew + RECURRING) out.push({ email: `c${pad(k)}@example.com`, vuid: `v${pad(k)}`, n: 9 });
     else if (i >= at.merged && i < at.merged + RECURRING) out.push({ email: `a${pad(k)}@example.com`, phone: `+1415555${pad(k)}`, n: 3 });
     else out.push({ email: `filler${i}@example.com`, n: i });
   }
@@ -59,7 +59,7 @@ async function warnings(): Promise<unknown[]> {
 }
 
 describe('given a batch larger than one save statement', () => {
-  it('when people recur across its statements (created, changed, moved, merged), then the projection equals the same records applied in batches of 50', async () => {
+  it('when people recur across its statements (created, changed, their vuid seen with a new person, merged), then the projection equals the same records applied in batches of 50', async () => {
     expect(TOTAL).toBeGreaterThan(2 * SAVE_STEPS); // at least three statements
     const records = encodeUpserts(items());
 
@@ -93,7 +93,7 @@ describe('given a batch larger than one save statement', () => {
     const [cp] = await fx.dataSource.query(`SELECT next_offset FROM consumer_offsets WHERE topic = $1`, [PROFILE_UPSERTS_TOPIC]);
     expect(Number(cp.next_offset)).toBe(TOTAL);
     // Every other record applied: those of the bad record's statement before and after it, and the earlier statements'.
-    const lastFiller = at.moved - 1;
+    const lastFiller = at.seenWithNew - 1;
     expect((await query.findByIdentifier('default', 'email', `filler${lastFiller}@example.com`))?.attributes.n).toBe(lastFiller);
     expect((await query.findByIdentifier('default', 'email', 'a0049@example.com'))?.attributes.n).toBe(3);
     expect((await query.findByIdentifier('default', 'email', 'a0051@example.com'))?.attributes.n).toBe(3);

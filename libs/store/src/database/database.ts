@@ -1,6 +1,5 @@
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { keepPoolClientErrorsHandled } from './pool-client-errors';
 import { PostgresLog1700000000000 } from '@tessera/event-log/postgres/postgres-log.migration';
 import { ApiKeyEntity } from '../entities/api-key.entity';
 import { ConsumerOffsetEntity } from '../entities/consumer-offset.entity';
@@ -23,6 +22,7 @@ import { TenantAdmin1700000001300 } from '../migrations/1700000001300-tenant-adm
 import { SearchPendingList1700000001400 } from '../migrations/1700000001400-search-pending-list.migration';
 import { SearchStatusStatistics1700000001500 } from '../migrations/1700000001500-search-status-statistics.migration';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
+import { keepPoolClientErrorsHandled } from './pool-client-errors';
 
 export const ENTITIES = [TenantEntity, ApiKeyEntity, ProfileEntity, IdentifierEntity, ConsumerOffsetEntity];
 export const MIGRATIONS = [

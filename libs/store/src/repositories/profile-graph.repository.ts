@@ -317,6 +317,13 @@ export class ProfileGraphRepository {
     return found;
   }
 
+  /** What the last lockAndLoad found, handed over (a batch saved in several statements follows it in KnownRows). */
+  takeLoadedRows(): KnownRows | undefined {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    return loaded;
+  }
+
   /**
    * One statement: profiles, identifiers, merge redirects, warnings, events, idempotence ids, unlinked
    * identifiers, write outcomes and the checkpoint. An unlinked row is never also in `identifiers`
@@ -326,13 +333,6 @@ export class ProfileGraphRepository {
    * should one happen all the same (a row stored that the load did not see), the batch is retried on a
    * fresh snapshot rather than overwriting it. With nothing known every row is upserted.
    */
-  /** What the last lockAndLoad found, handed over (a batch saved in several statements follows it in KnownRows). */
-  takeLoadedRows(): KnownRows | undefined {
-    const loaded = this.loaded;
-    this.loaded = undefined;
-    return loaded;
-  }
-
   async save(changes: GraphChanges): Promise<void> {
     return this.runSave(this.prepareSave(changes));
   }
