@@ -9,7 +9,8 @@ import { IdentifierRules } from '@tessera/identity';
 import { IdentifierHasher, ProfileGraphRepository } from '@tessera/store';
 import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture, projectionState, silentLogger } from '@tessera/testing/projection-fixture';
 import { generatePopulation } from '../../../bench/population';
-import { ProfileProjector, ProjectorLogger } from './profile-projector.service';
+import { ProfileProjector, ProjectorLogger, WriteBehindLostError } from './profile-projector.service';
+import { ResidentGraphs } from './resident-graphs';
 
 type Encoded = { key: string; value: string; headers: Record<string, string> };
 const rules = IdentifierRules.defaults();
@@ -73,8 +74,41 @@ async function applyAll(projector: ProfileProjector, all: RecordBatch[]): Promis
   }
 }
 
-function projectorOf(fx: ProjectionFixture, residentGraph: boolean, logger: ProjectorLogger = silentLogger, residentHeapBudgetBytes?: number) {
-  return new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, logger, `g-${randomUUID()}`, { residentGraph, residentHeapBudgetBytes });
+function projectorOf(fx: ProjectionFixture, residentGraph: boolean, logger: ProjectorLogger = silentLogger, residentHeapBudgetBytes?: number, writeBehind = false) {
+  return new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, logger, `g-${randomUUID()}`, { residentGraph, residentHeapBudgetBytes, writeBehind });
+}
+
+/** The same log as an erasure of one person after its first 200 records, with the erasure's person. */
+async function logWithErasure(people: number) {
+  const log = mixedLog(people);
+  // One log, one secret: both databases hash identifiers with the same key (as one deployment does).
+  const hasher = await IdentifierHasher.load(resident.dataSource);
+  const [secret] = await resident.dataSource.query(`SELECT name, value FROM tessera_secrets`);
+  await loaded.dataSource.query(`INSERT INTO tessera_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [secret.name, secret.value]);
+  const person = JSON.parse(log[10].value) as { attributes: Record<string, string> };
+  const [type, value] = person.attributes.email ? ['email', person.attributes.email] : ['vuid', person.attributes.vuid];
+  const erasure = buildErasureRecords(
+    'default',
+    'gdpr',
+    [{ requestId: randomUUID(), requester: 'dpo@example.com', identifierType: type, identifierValue: value, identifierHash: hasher.hash('default', type, value), profileId: null }],
+    new Date(),
+  );
+  return { all: batches([...log.slice(0, 200), ...erasure, ...log.slice(200)]), value };
+}
+
+/** Fails the `nth` statement on `table` (counted from now) once, with PostgreSQL error `code`. */
+async function failOnce(fx: ProjectionFixture, table: string, nth: number, code: string): Promise<() => Promise<void>> {
+  await fx.dataSource.query(`
+    CREATE SEQUENCE resident_spec_writes;
+    CREATE FUNCTION resident_spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('resident_spec_writes') = ${nth} THEN RAISE EXCEPTION 'injected failure' USING ERRCODE = '${code}'; END IF;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER resident_spec_fail AFTER INSERT OR UPDATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION resident_spec_fail();`);
+  return async () => {
+    await fx.dataSource.query(`DROP TRIGGER resident_spec_fail ON ${table}; DROP FUNCTION resident_spec_fail(); DROP SEQUENCE resident_spec_writes`);
+  };
 }
 
 /** A projector logger keeping its info lines. */
@@ -106,20 +140,7 @@ describe('given a replay that keeps the identity graph in memory', () => {
   });
 
   it('when an erasure comes in the middle, then it goes back to per-batch loads from there and still writes what loads write', async () => {
-    const log = mixedLog(300);
-    // One log, one secret: both databases hash identifiers with the same key (as one deployment does).
-    const hasher = await IdentifierHasher.load(resident.dataSource);
-    const [secret] = await resident.dataSource.query(`SELECT name, value FROM tessera_secrets`);
-    await loaded.dataSource.query(`INSERT INTO tessera_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [secret.name, secret.value]);
-    const person = JSON.parse(log[10].value) as { attributes: Record<string, string> };
-    const [type, value] = person.attributes.email ? ['email', person.attributes.email] : ['vuid', person.attributes.vuid];
-    const erasure = buildErasureRecords(
-      'default',
-      'gdpr',
-      [{ requestId: randomUUID(), requester: 'dpo@example.com', identifierType: type, identifierValue: value, identifierHash: hasher.hash('default', type, value), profileId: null }],
-      new Date(),
-    );
-    const all = batches([...log.slice(0, 200), ...erasure, ...log.slice(200)]);
+    const { all, value } = await logWithErasure(300);
     await applyAll(projectorOf(loaded, false), all);
     const infos: string[] = [];
     const logger = infoRecorder(infos);
@@ -178,5 +199,106 @@ describe('given a replay that keeps the identity graph in memory', () => {
     expect(infos).toEqual([expect.stringMatching(/^replay: identity graph no longer kept in memory; loading per batch .*above the budget of 0 MiB/)]);
     const [a, b] = await bothStates();
     expect(b).toEqual(a);
+  });
+});
+
+describe('given a replay that writes the graph behind (each row saved once, at the end)', () => {
+  const writeBehindOf = (fx: ProjectionFixture, logger: ProjectorLogger = silentLogger, heapBudget?: number) => projectorOf(fx, true, logger, heapBudget, true);
+  const count = async (fx: ProjectionFixture, table: string) => Number((await fx.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+
+  it('when every batch is applied, then only events and checkpoints are saved until finishReplay, which writes exactly what per-batch loads write', async () => {
+    const all = batches(mixedLog(600));
+    await applyAll(projectorOf(loaded, false), all);
+    const projector = writeBehindOf(resident);
+    const loads = jest.spyOn(ProfileGraphRepository.prototype, 'lockAndLoad');
+    try {
+      await applyAll(projector, all);
+      expect(loads).not.toHaveBeenCalled();
+    } finally {
+      loads.mockRestore();
+    }
+    expect(await count(resident, 'profiles')).toBe(0);
+    expect(await count(resident, 'identifiers')).toBe(0);
+    expect(await count(resident, 'profile_events')).toBe(40);
+    await projector.finishReplay();
+    const [a, b] = await bothStates();
+    expect(b.profiles.length).toBeGreaterThan(600);
+    expect(b.profiles.some((p: { merged_into: string | null }) => p.merged_into !== null)).toBe(true);
+    expect(b).toEqual(a);
+    // Every row written once: no profile was updated after its insert.
+    expect(await resident.dataSource.query(`SELECT count(*)::int AS n FROM profiles WHERE version <> 1`)).toEqual([{ n: 0 }]);
+  });
+
+  it('when an erasure comes in the middle, then what memory held is saved before the erasure deletes from it, and the state equals per-batch loads', async () => {
+    const { all, value } = await logWithErasure(300);
+    await applyAll(projectorOf(loaded, false), all);
+    const infos: string[] = [];
+    const projector = writeBehindOf(resident, infoRecorder(infos));
+    await applyAll(projector, all);
+    await projector.finishReplay();
+    expect(infos.filter((m) => m.startsWith('replay: identity graph no longer kept in memory'))).toEqual([expect.stringContaining('an erasure')]);
+    const [a, b] = await bothStates();
+    expect(b.identifiers.some((i: { value: string }) => i.value === value)).toBe(false);
+    expect(b.profiles.length).toBeGreaterThan(300);
+    expect(b).toEqual(a);
+  });
+
+  it('when the heap is past its budget, then resident mode ends before anything is held and the state equals per-batch loads', async () => {
+    const all = batches(mixedLog(200));
+    await applyAll(projectorOf(loaded, false), all);
+    const projector = writeBehindOf(resident, silentLogger, 1);
+    await applyAll(projector, all);
+    await projector.finishReplay();
+    const [a, b] = await bothStates();
+    expect(b).toEqual(a);
+  });
+
+  it('when resident mode ends in the middle (rules changed), then what memory held is saved first and the state equals per-batch loads', async () => {
+    const all = batches(mixedLog(300));
+    await applyAll(projectorOf(loaded, false), all);
+    const graphsFor = ResidentGraphs.prototype.graphsFor;
+    let calls = 0;
+    const spy = jest.spyOn(ResidentGraphs.prototype, 'graphsFor').mockImplementation(function (this: ResidentGraphs, rules) {
+      return ++calls === 3 ? { reason: 'identifier rules of a tenant changed during the replay' } : graphsFor.call(this, rules);
+    });
+    const infos: string[] = [];
+    try {
+      const projector = writeBehindOf(resident, infoRecorder(infos));
+      await applyAll(projector, all);
+      await projector.finishReplay();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(infos).toEqual([expect.stringContaining('rules of a tenant changed')]);
+    const [a, b] = await bothStates();
+    expect(b).toEqual(a);
+  });
+
+  it('when a transaction is retried after a deadlock, then it fails with WriteBehindLostError and refuses every later batch', async () => {
+    const all = batches(mixedLog(200));
+    const projector = writeBehindOf(resident);
+    await projector.handleBatch(all[0]);
+    const restore = await failOnce(resident, 'consumer_offsets', 1, '40P01');
+    try {
+      await expect(projector.handleBatch(all[1])).rejects.toBeInstanceOf(WriteBehindLostError);
+    } finally {
+      await restore();
+    }
+    await expect(projector.handleBatch(all[1])).rejects.toBeInstanceOf(WriteBehindLostError);
+    await expect(projector.finishReplay()).rejects.toBeInstanceOf(WriteBehindLostError);
+  });
+
+  it('when the final flush fails, then nothing of it is committed and it fails with WriteBehindLostError', async () => {
+    const all = batches(mixedLog(200));
+    const projector = writeBehindOf(resident);
+    await applyAll(projector, all);
+    const restore = await failOnce(resident, 'profiles', 1, '22023');
+    try {
+      await expect(projector.finishReplay()).rejects.toBeInstanceOf(WriteBehindLostError);
+    } finally {
+      await restore();
+    }
+    expect(await count(resident, 'profiles')).toBe(0);
+    expect(await count(resident, 'identifiers')).toBe(0);
   });
 });

@@ -39,6 +39,7 @@ import {
   TenantIdentifierKey,
   TenantProfileKey,
   TenantRepository,
+  profileRowKey,
 } from '@tessera/store';
 import { preloadInputOf, ProfileChangeApplier } from './profile-changes/apply-profile-change';
 import { ResidentGraphs } from './resident-graphs';
@@ -74,6 +75,27 @@ export interface ProjectorOptions {
   residentGraph?: boolean;
   /** Default defaultResidentHeapBudget(): 1 GiB, or 40 % of the heap limit when smaller. */
   residentHeapBudgetBytes?: number;
+  /**
+   * Replay only, with `residentGraph`: profile and identifier rows are written behind — kept in the graph
+   * in memory and saved once, by `finishReplay()`, or before an erasure or the end of resident mode
+   * (batches still save their events, warnings, outcomes and checkpoint). Each row is then written
+   * once in its final state instead of at every change. A batch that fails or is retried would lose what
+   * only memory holds, so it throws WriteBehindLostError instead and the projector refuses further
+   * batches: the replay starts over without write-behind.
+   */
+  writeBehind?: boolean;
+}
+
+/**
+ * A write-behind replay lost rows only memory held (a transaction failed or was retried). The state it
+ * committed is incomplete: the replay must start over from an empty projection.
+ */
+export class WriteBehindLostError extends Error {
+  override readonly name = 'WriteBehindLostError';
+
+  constructor(readonly reason: string, options?: { cause?: unknown }) {
+    super(`replay: the identity graph held rows not yet saved when ${reason}; the projection must be rebuilt from empty`, options);
+  }
 }
 
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -206,6 +228,9 @@ function decode(records: LogRecord[]): { decoded: Decoded[]; poison: Poison[] } 
  */
 export const SAVE_STEPS = 500;
 
+/** Profiles per statement of a write-behind flush (their identifiers ride along in the same statement). */
+export const FLUSH_PROFILES = 5000;
+
 /** One turn of the event loop: queued I/O (a statement waiting to be sent) goes out. */
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -281,6 +306,10 @@ export class ProfileProjector {
   private readonly surfaceAfterAttempts: number;
   private readonly idempotencyWindowMs: number;
   private resident?: ResidentGraphs;
+  /** A write-behind flush ran in the open transaction: until it commits, its rows exist nowhere else. */
+  private flushInFlight = false;
+  /** Set once a write-behind replay lost rows: every later batch is refused. */
+  private lost?: WriteBehindLostError;
   private hasherLoad?: Promise<IdentifierHasher>;
   private readonly deadLetterMode: 'log-transaction' | 'outbox';
   private readonly outbox: DeadLetterOutbox;
@@ -299,7 +328,7 @@ export class ProfileProjector {
     this.health = options.health ?? new ProjectorHealth();
     this.surfaceAfterAttempts = options.surfaceAfterAttempts ?? 5;
     this.idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
-    this.resident = options.residentGraph ? new ResidentGraphs(options.residentHeapBudgetBytes) : undefined;
+    this.resident = options.residentGraph ? new ResidentGraphs(options.residentHeapBudgetBytes, options.writeBehind === true) : undefined;
     this.deadLetterMode = options.deadLetters ?? (eventLog instanceof PostgresEventLog ? 'log-transaction' : 'outbox');
     this.outbox = new DeadLetterOutbox(dataSource);
     // Dead letters of a process that crashed between commit and publish are sent at the first assignment.
@@ -321,6 +350,7 @@ export class ProfileProjector {
 
   async handleBatch(batch: RecordBatch): Promise<void> {
     const started = Date.now();
+    if (this.lost) throw this.lost;
     const { decoded, poison } = decode(batch.records);
     try {
       await this.hasher();
@@ -367,7 +397,7 @@ export class ProfileProjector {
     let attempted = false;
     const deadLettered = await runInTransaction(this.dataSource, async (manager) => {
       // A retried attempt: the first one may have changed the graph in memory before it rolled back.
-      if (attempted) this.dropResident('a transaction was retried');
+      if (attempted) this.abandonResident('a transaction was retried', undefined);
       attempted = true;
       // The projection and its checkpoint commit together and the log is durable: if a crash loses
       // this commit, the worker simply re-applies from the older checkpoint. No need to wait for fsync.
@@ -384,9 +414,10 @@ export class ProfileProjector {
       await DeadLettersRepository.resolve(manager, retriedIds(todo));
       return deadLetters.length;
     }).catch((error: unknown) => {
-      this.dropResident('a batch failed');
+      this.abandonResident('a batch failed', error);
       throw error;
     });
+    this.flushInFlight = false;
     this.logDeadLetters(reports);
     this.stats.deadLettered += deadLettered;
     if (deadLettered && this.deadLetterMode === 'outbox') this.outboxPending = true;
@@ -409,6 +440,8 @@ export class ProfileProjector {
       idempotenceKeys = [];
       if (consents.length) await applyConsents(manager, consents);
       if (segment.erasure) {
+        // Written before the erasure deletes from them, as a batch without write-behind would have.
+        await this.flushResident(repo, checkpoint);
         await this.erase(manager, segment.erasure);
         this.dropResident('an erasure deleted rows the graph in memory holds');
       }
@@ -566,15 +599,21 @@ export class ProfileProjector {
       if (step) steps.push(step);
     }
     if (steps.length === 0) return repo.save(base);
-    const resident = this.residentGraphs(rulesByTenant);
+    const resident = await this.residentGraphs(repo, rulesByTenant, base.checkpoint);
     const graphs = resident ?? (await this.loadGraphs(repo, steps, rulesByTenant));
     const known = resident ? this.resident!.stored : repo.takeLoadedRows();
+    const writeBehind = resident !== undefined && this.resident!.writeBehind;
+    if (writeBehind) {
+      this.resident!.unsaved = true;
+      this.resident!.lastCheckpoint = base.checkpoint;
+    }
     const saves = new SaveSequence();
     for (let from = 0; from < steps.length; from += SAVE_STEPS) {
       const changes = from === 0 ? base : emptyGraphChanges(base.checkpoint);
       changes.stored = known;
       for (const step of steps.slice(from, from + SAVE_STEPS)) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
-      takeDirtyRows(graphs, changes);
+      // Write-behind: the graph rows stay in memory until a flush.
+      if (!writeBehind) takeDirtyRows(graphs, changes);
       // Serialised now, while the statement before may still run: the rows share the graph's objects.
       const prepared = repo.prepareSave(changes);
       known?.remember(changes);
@@ -605,11 +644,15 @@ export class ProfileProjector {
     return graphs;
   }
 
-  /** The graphs kept in memory (replay), unless this batch cannot use them; then resident mode ends here. */
-  private residentGraphs(rulesByTenant: Map<string, IdentifierRules>): Map<string, IdentityGraph> | undefined {
+  /**
+   * The graphs kept in memory (replay), unless this batch cannot use them; then resident mode ends here,
+   * after what they hold unsaved is flushed (it is what the batch's load then finds).
+   */
+  private async residentGraphs(repo: ProfileGraphRepository, rulesByTenant: Map<string, IdentifierRules>, checkpoint: GraphChanges['checkpoint']): Promise<Map<string, IdentityGraph> | undefined> {
     if (!this.resident) return undefined;
     const resident = this.resident.graphsFor(rulesByTenant);
     if ('graphs' in resident) return resident.graphs;
+    await this.flushResident(repo, checkpoint);
     this.dropResident(resident.reason);
     return undefined;
   }
@@ -617,8 +660,86 @@ export class ProfileProjector {
   /** From here on every batch loads its graph slice from what is committed (always correct, only slower). */
   private dropResident(reason: string): void {
     if (!this.resident) return;
+    if (this.resident.unsaved) throw new Error(`resident graph dropped with unsaved rows (${reason}): flush first`);
     this.resident = undefined;
     this.logger.info('replay: identity graph no longer kept in memory; loading per batch', { reason });
+  }
+
+  /**
+   * A transaction failed or is retried: the graph in memory may hold what it rolled back. Without
+   * write-behind resident mode simply ends; with rows only memory held (or a flush not committed) the
+   * replay cannot go on (WriteBehindLostError).
+   */
+  private abandonResident(reason: string, cause: unknown): void {
+    if (this.resident?.unsaved || this.flushInFlight) {
+      this.resident = undefined;
+      this.flushInFlight = false;
+      this.lost = new WriteBehindLostError(reason, { cause });
+      this.logger.warn('replay: rows kept in memory were lost with a failed transaction; the replay starts over without write-behind', { reason, error: errorMessage(cause ?? reason) });
+      throw this.lost;
+    }
+    this.dropResident(reason);
+  }
+
+  /**
+   * Write-behind: saves every graph row changed since the graphs were built, in statements of
+   * FLUSH_PROFILES profiles and their identifiers. No merge redirects: every profile is in memory and the
+   * graph re-points merged profiles itself. In the caller's transaction; resident mode ends after it.
+   */
+  private async flushResident(repo: ProfileGraphRepository, checkpoint: GraphChanges['checkpoint']): Promise<void> {
+    const resident = this.resident;
+    if (!resident?.unsaved) return;
+    const rows = emptyGraphChanges(checkpoint);
+    takeDirtyRows(resident.all(), rows);
+    resident.unsaved = false;
+    this.flushInFlight = true;
+    const saves = new SaveSequence();
+    const byProfile = new Map<string, typeof rows.identifiers>();
+    for (const i of rows.identifiers) {
+      const key = profileRowKey({ tenant: i.tenant, id: i.profileId });
+      const list = byProfile.get(key);
+      if (list) list.push(i);
+      else byProfile.set(key, [i]);
+    }
+    const identifiersOf = (profiles: typeof rows.profiles) => profiles.flatMap((p) => byProfile.get(profileRowKey(p)) ?? []);
+    for (let from = 0; from === 0 || from < rows.profiles.length; from += FLUSH_PROFILES) {
+      const profiles = rows.profiles.slice(from, from + FLUSH_PROFILES);
+      const changes = { ...emptyGraphChanges(checkpoint), profiles, identifiers: identifiersOf(profiles), stored: resident.stored };
+      // Identifiers of profiles that did not change (none when the flush covers everything since empty), and unlinks.
+      if (from === 0) {
+        const flushed = new Set(rows.profiles.map(profileRowKey));
+        changes.identifiers.push(...rows.identifiers.filter((i) => !flushed.has(profileRowKey({ tenant: i.tenant, id: i.profileId }))));
+        changes.removedIdentifiers = rows.removedIdentifiers;
+      }
+      const prepared = repo.prepareSave(changes);
+      await saves.send(() => repo.runSave(prepared));
+    }
+    await saves.done();
+  }
+
+  /**
+   * Write-behind replay: saves what the graphs hold in one transaction of its own, after the last batch.
+   * The projection is complete once it returns; resident mode ends. A failure loses the rows
+   * (WriteBehindLostError): they were taken from the graph.
+   */
+  async finishReplay(): Promise<void> {
+    if (this.lost) throw this.lost;
+    const resident = this.resident;
+    if (!resident?.unsaved || !resident.lastCheckpoint) {
+      this.resident = undefined;
+      return;
+    }
+    const checkpoint = resident.lastCheckpoint;
+    await runInTransaction(
+      this.dataSource,
+      async (manager) => {
+        await manager.query('SET LOCAL synchronous_commit = off');
+        await this.flushResident(new ProfileGraphRepository(manager), checkpoint);
+      },
+      { attempts: 1 },
+    ).catch((error: unknown) => this.abandonResident('the final flush failed', error));
+    this.flushInFlight = false;
+    this.resident = undefined;
   }
 
   /** One record on the graph: an upsert or event (§5, §10), or a native write with its outcome row (§12). */

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { IdentifierRules, IdentityGraph } from '@tessera/identity';
-import { KnownRows } from '@tessera/store';
+import { GraphChanges, KnownRows } from '@tessera/store';
 
 /**
  * JavaScript heap a replay may fill before it goes back to per-batch loads: 1 GiB, or 40 % of the
@@ -23,8 +23,24 @@ export class ResidentGraphs {
    * UPDATE these and plain-INSERT the rest (no speculative insertion: ≈ 30 µs PostgreSQL CPU a record).
    */
   readonly stored = new KnownRows();
+  /**
+   * Write-behind: the graphs hold changed rows that no statement has saved yet. Set by the projector when
+   * it applies records without saving their graph rows, cleared when a flush takes them.
+   */
+  unsaved = false;
+  /** The checkpoint of the last batch applied: a flush of its own (finishReplay) carries it. */
+  lastCheckpoint?: GraphChanges['checkpoint'];
 
-  constructor(private readonly heapBudgetBytes: number = defaultResidentHeapBudget()) {}
+  constructor(
+    private readonly heapBudgetBytes: number = defaultResidentHeapBudget(),
+    /** Graph rows are saved by flushes (ProfileProjector.finishReplay, before an erasure or a drop), not per batch. */
+    readonly writeBehind = false,
+  ) {}
+
+  /** Every tenant's graph, for a flush. */
+  all(): Map<string, IdentityGraph> {
+    return new Map([...this.graphs].map(([tenant, { graph }]) => [tenant, graph]));
+  }
 
   /**
    * The tenants' graphs (new tenants start empty), or why they cannot serve this batch: a tenant's

@@ -84,6 +84,31 @@ describe('given a log of profile upserts already projected', () => {
     expect(await projectionState(fx.dataSource)).toEqual(before);
   });
 
+  it('when a transaction fails while the graph is written behind, then the replay starts over without write-behind and the projections are identical', async () => {
+    const records = encodeUpserts(population(3000));
+    for (let i = 0; i < records.length; i += 500) await fx.eventLog.produce(PROFILE_UPSERTS_TOPIC, records.slice(i, i + 500));
+    await project();
+    const before = await projectionState(fx.dataSource);
+    // The second batch's checkpoint write fails once, as a deadlock would: its transaction is retried.
+    await fx.dataSource.query(`
+      CREATE SEQUENCE replay_spec_writes;
+      CREATE FUNCTION replay_spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('replay_spec_writes') = 2 THEN RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01'; END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER replay_spec_fail AFTER INSERT OR UPDATE ON consumer_offsets FOR EACH STATEMENT EXECUTE FUNCTION replay_spec_fail();`);
+    const progress: string[] = [];
+    try {
+      const result = await replayProjections(infra, { out: { write: (s: string) => progress.push(s) } as unknown as NodeJS.WritableStream });
+      expect(result.done).toBe(3000);
+    } finally {
+      await fx.dataSource.query(`DROP TRIGGER replay_spec_fail ON consumer_offsets; DROP FUNCTION replay_spec_fail(); DROP SEQUENCE replay_spec_writes`);
+    }
+    expect(progress.join('')).toMatch(/rows not yet saved when a transaction was retried; .*applying again, each batch saving its own rows/);
+    expect(await projectionState(fx.dataSource)).toEqual(before);
+  });
+
   it('when a worker of the group is still running, then replay refuses and changes nothing', async () => {
     await fx.eventLog.produce(PROFILE_UPSERTS_TOPIC, encodeUpserts([{ email: 'keep@replay.example' }]));
     const projector = new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger);

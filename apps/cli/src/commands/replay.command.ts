@@ -4,7 +4,7 @@ import { LogRecord, RecordBatch } from '@tessera/event-log';
 import { Infrastructure, logPort } from '@tessera/runtime';
 import { RULES_VERSION } from '@tessera/identity';
 import { acquireReplayLease, ProjectionRulesRepository } from '@tessera/store';
-import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from '@tessera/profile-projection';
+import { PROFILE_PROJECTOR_GROUP, ProfileProjector, WriteBehindLostError } from '@tessera/profile-projection';
 import { drainTopic, DrainProgress } from './drain-topic';
 
 /** Records per transaction of the apply phase. */
@@ -104,6 +104,40 @@ async function applyInReplayOrder(dataSource: DataSource, projector: ProfileProj
 }
 
 /**
+ * Truncates the projections (and `also`) and the group's checkpoints in one transaction, stamped with
+ * this version's RULES_VERSION: from here on everything is projected under its rules (a crash mid-replay included).
+ */
+async function emptyProjections(dataSource: DataSource, group: string, ...also: string[]): Promise<void> {
+  await dataSource.transaction(async (m) => {
+    await m.query(`TRUNCATE ${[...PROJECTION_TABLES, ...also].join(', ')}`);
+    await m.query('DELETE FROM consumer_offsets WHERE consumer_group = $1', [group]);
+    await new ProjectionRulesRepository(m).write(RULES_VERSION);
+  });
+}
+
+/**
+ * Applies the staged records with the graph kept in memory and its rows written behind (each profile and
+ * identifier saved once, in its final state). Should a transaction fail on the way, the rows only memory
+ * held are gone: the projections are emptied again and the records applied once more, each batch saving
+ * its own rows.
+ */
+async function applyStaged(infra: Infrastructure, group: string, total: number, out?: NodeJS.WritableStream): Promise<void> {
+  const dataSource = infra.database.dataSource;
+  const projectorWith = (writeBehind: boolean) =>
+    new ProfileProjector(dataSource, infra.eventLog, infra.tenants, logPort(infra.logger), group, { residentGraph: true, writeBehind });
+  try {
+    const projector = projectorWith(true);
+    await applyInReplayOrder(dataSource, projector, total, out);
+    await projector.finishReplay();
+  } catch (error) {
+    if (!(error instanceof WriteBehindLostError)) throw error;
+    out?.write(`${error.message}; applying again, each batch saving its own rows\n`);
+    await emptyProjections(dataSource, group);
+    await applyInReplayOrder(dataSource, projectorWith(false), total, out);
+  }
+}
+
+/**
  * Rebuilds every projection from offset 0 of the event store. Once this process owns all partitions
  * of the worker's group, the projections and the group's checkpoints are truncated in one transaction
  * (stamped with this version's RULES_VERSION); the log up to the end offsets seen at the start is copied
@@ -113,7 +147,6 @@ async function applyInReplayOrder(dataSource: DataSource, projector: ProfileProj
 export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string; assignmentTimeoutMs?: number } = {}): Promise<DrainProgress> {
   const group = options.group ?? PROFILE_PROJECTOR_GROUP;
   const dataSource = infra.database.dataSource;
-  const projector = new ProfileProjector(dataSource, infra.eventLog, infra.tenants, logPort(infra.logger), group, { residentGraph: true });
   const lease = await acquireReplayLease(dataSource);
   const startedAt = Date.now();
   try {
@@ -122,18 +155,11 @@ export async function replayProjections(infra: Infrastructure, options: { out?: 
       topic: PROFILE_UPSERTS_TOPIC,
       fromZero: true,
       assignmentTimeoutMs: options.assignmentTimeoutMs,
-      beforeFirstBatch: async () => {
-        await dataSource.transaction(async (m) => {
-          await m.query(`TRUNCATE ${PROJECTION_TABLES.join(', ')}, replay_records`);
-          await m.query('DELETE FROM consumer_offsets WHERE consumer_group = $1', [group]);
-          // From here on everything is projected under this version's rules (a crash mid-replay included).
-          await new ProjectionRulesRepository(m).write(RULES_VERSION);
-        });
-      },
+      beforeFirstBatch: () => emptyProjections(dataSource, group, 'replay_records'),
       handleBatch: (batch) => stage(dataSource, batch),
       onProgress: (p) => options.out?.write(`${formatProgress('read', p)}\n`),
     });
-    await applyInReplayOrder(dataSource, projector, staged.done, options.out);
+    await applyStaged(infra, group, staged.done, options.out);
     await dataSource.transaction(async (m) => {
       await m.query('DELETE FROM consumer_offsets WHERE consumer_group = $1', [group]);
       await m.query(
