@@ -231,6 +231,12 @@ export const SAVE_STEPS = 500;
 /** Profiles per statement of a write-behind flush (their identifiers ride along in the same statement). */
 export const FLUSH_PROFILES = 5000;
 
+/**
+ * Connections the final write-behind flush saves on at once, each its own transaction: PostgreSQL uses
+ * both cores while this thread serialises the next statements (the statements share no row).
+ */
+export const FINAL_FLUSH_LANES = 2;
+
 /** One turn of the event loop: queued I/O (a statement waiting to be sent) goes out. */
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -254,6 +260,16 @@ class SaveSequence {
   done(): Promise<void> {
     return this.last;
   }
+}
+
+/** Save statements one after the other on one connection, each serialised while the one before runs. */
+async function saveInSequence(repo: ProfileGraphRepository, statements: GraphChanges[]): Promise<void> {
+  const saves = new SaveSequence();
+  for (const changes of statements) {
+    const prepared = repo.prepareSave(changes);
+    await saves.send(() => repo.runSave(prepared));
+  }
+  await saves.done();
 }
 
 /** The rows the graphs changed since they were last taken, with the merges among them. */
@@ -441,7 +457,7 @@ export class ProfileProjector {
       if (consents.length) await applyConsents(manager, consents);
       if (segment.erasure) {
         // Written before the erasure deletes from them, as a batch without write-behind would have.
-        await this.flushResident(repo, checkpoint);
+        await this.flushResident(repo);
         await this.erase(manager, segment.erasure);
         this.dropResident('an erasure deleted rows the graph in memory holds');
       }
@@ -599,14 +615,11 @@ export class ProfileProjector {
       if (step) steps.push(step);
     }
     if (steps.length === 0) return repo.save(base);
-    const resident = await this.residentGraphs(repo, rulesByTenant, base.checkpoint);
+    const resident = await this.residentGraphs(repo, rulesByTenant);
     const graphs = resident ?? (await this.loadGraphs(repo, steps, rulesByTenant));
     const known = resident ? this.resident!.stored : repo.takeLoadedRows();
     const writeBehind = resident !== undefined && this.resident!.writeBehind;
-    if (writeBehind) {
-      this.resident!.unsaved = true;
-      this.resident!.lastCheckpoint = base.checkpoint;
-    }
+    if (writeBehind) this.resident!.unsaved = true;
     const saves = new SaveSequence();
     for (let from = 0; from < steps.length; from += SAVE_STEPS) {
       const changes = from === 0 ? base : emptyGraphChanges(base.checkpoint);
@@ -648,11 +661,11 @@ export class ProfileProjector {
    * The graphs kept in memory (replay), unless this batch cannot use them; then resident mode ends here,
    * after what they hold unsaved is flushed (it is what the batch's load then finds).
    */
-  private async residentGraphs(repo: ProfileGraphRepository, rulesByTenant: Map<string, IdentifierRules>, checkpoint: GraphChanges['checkpoint']): Promise<Map<string, IdentityGraph> | undefined> {
+  private async residentGraphs(repo: ProfileGraphRepository, rulesByTenant: Map<string, IdentifierRules>): Promise<Map<string, IdentityGraph> | undefined> {
     if (!this.resident) return undefined;
     const resident = this.resident.graphsFor(rulesByTenant);
     if ('graphs' in resident) return resident.graphs;
-    await this.flushResident(repo, checkpoint);
+    await this.flushResident(repo);
     this.dropResident(resident.reason);
     return undefined;
   }
@@ -681,63 +694,78 @@ export class ProfileProjector {
     this.dropResident(reason);
   }
 
+  /** Write-behind: saves what the graphs hold unsaved, in the caller's transaction. Resident mode ends after it. */
+  private async flushResident(repo: ProfileGraphRepository): Promise<void> {
+    const statements = this.takeUnsaved();
+    if (statements.length) await saveInSequence(repo, statements);
+  }
+
   /**
-   * Write-behind: saves every graph row changed since the graphs were built, in statements of
-   * FLUSH_PROFILES profiles and their identifiers. No merge redirects: every profile is in memory and the
-   * graph re-points merged profiles itself. In the caller's transaction; resident mode ends after it.
+   * Write-behind: every graph row changed since the graphs were built, taken from them as save statements
+   * of FLUSH_PROFILES profiles with their identifiers (no two share a row). No checkpoint (each batch
+   * stored its own) and no merge redirects: every profile is in memory, and the graph re-points the
+   * profiles merged into a loser itself. Until the statements commit, the rows exist nowhere else.
    */
-  private async flushResident(repo: ProfileGraphRepository, checkpoint: GraphChanges['checkpoint']): Promise<void> {
+  private takeUnsaved(): GraphChanges[] {
     const resident = this.resident;
-    if (!resident?.unsaved) return;
-    const rows = emptyGraphChanges(checkpoint);
+    if (!resident?.unsaved) return [];
+    const rows = emptyGraphChanges(null);
     takeDirtyRows(resident.all(), rows);
     resident.unsaved = false;
     this.flushInFlight = true;
-    const saves = new SaveSequence();
-    const byProfile = new Map<string, typeof rows.identifiers>();
+    const byProfile = new Map<string, GraphChanges['identifiers']>();
     for (const i of rows.identifiers) {
       const key = profileRowKey({ tenant: i.tenant, id: i.profileId });
       const list = byProfile.get(key);
       if (list) list.push(i);
       else byProfile.set(key, [i]);
     }
-    const identifiersOf = (profiles: typeof rows.profiles) => profiles.flatMap((p) => byProfile.get(profileRowKey(p)) ?? []);
-    for (let from = 0; from === 0 || from < rows.profiles.length; from += FLUSH_PROFILES) {
+    const statements: GraphChanges[] = [];
+    for (let from = 0; from < rows.profiles.length; from += FLUSH_PROFILES) {
       const profiles = rows.profiles.slice(from, from + FLUSH_PROFILES);
-      const changes = { ...emptyGraphChanges(checkpoint), profiles, identifiers: identifiersOf(profiles), stored: resident.stored };
-      // Identifiers of profiles that did not change (none when the flush covers everything since empty), and unlinks.
-      if (from === 0) {
-        const flushed = new Set(rows.profiles.map(profileRowKey));
-        changes.identifiers.push(...rows.identifiers.filter((i) => !flushed.has(profileRowKey({ tenant: i.tenant, id: i.profileId }))));
-        changes.removedIdentifiers = rows.removedIdentifiers;
+      const identifiers: GraphChanges['identifiers'] = [];
+      for (const p of profiles) {
+        const key = profileRowKey(p);
+        for (const i of byProfile.get(key) ?? []) identifiers.push(i);
+        byProfile.delete(key);
       }
-      const prepared = repo.prepareSave(changes);
-      await saves.send(() => repo.runSave(prepared));
+      statements.push({ ...emptyGraphChanges(null), profiles, identifiers, stored: resident.stored });
     }
-    await saves.done();
+    // Identifiers that moved between profiles none of which changed since, and unlinked ones.
+    const rest = [...byProfile.values()].flat();
+    if (rest.length || rows.removedIdentifiers.length) {
+      statements.push({ ...emptyGraphChanges(null), identifiers: rest, removedIdentifiers: rows.removedIdentifiers, stored: resident.stored });
+    }
+    return statements;
   }
 
   /**
-   * Write-behind replay: saves what the graphs hold in one transaction of its own, after the last batch.
-   * The projection is complete once it returns; resident mode ends. A failure loses the rows
-   * (WriteBehindLostError): they were taken from the graph.
+   * Write-behind replay, after the last batch: saves what the graphs hold on FINAL_FLUSH_LANES
+   * connections, each its own transaction. The projection is complete once it returns; resident mode
+   * ends. A failure loses the rows (WriteBehindLostError): they were taken from the graph.
    */
   async finishReplay(): Promise<void> {
     if (this.lost) throw this.lost;
-    const resident = this.resident;
-    if (!resident?.unsaved || !resident.lastCheckpoint) {
+    const statements = this.takeUnsaved();
+    if (statements.length === 0) {
       this.resident = undefined;
       return;
     }
-    const checkpoint = resident.lastCheckpoint;
-    await runInTransaction(
-      this.dataSource,
-      async (manager) => {
-        await manager.query('SET LOCAL synchronous_commit = off');
-        await this.flushResident(new ProfileGraphRepository(manager), checkpoint);
-      },
-      { attempts: 1 },
-    ).catch((error: unknown) => this.abandonResident('the final flush failed', error));
+    const lanes = Array.from({ length: FINAL_FLUSH_LANES }, (_, lane) => statements.filter((_, i) => i % FINAL_FLUSH_LANES === lane));
+    const saved = await Promise.allSettled(
+      lanes.map((lane) =>
+        runInTransaction(
+          this.dataSource,
+          async (manager) => {
+            await manager.query('SET LOCAL synchronous_commit = off');
+            await saveInSequence(new ProfileGraphRepository(manager), lane);
+          },
+          { attempts: 1 },
+        ),
+      ),
+    );
+    const failed = saved.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) this.abandonResident('the final flush failed', failed.reason);
     this.flushInFlight = false;
     this.resident = undefined;
   }

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { IdentifierRules, IdentityGraph } from '@tessera/identity';
-import { GraphChanges, KnownRows } from '@tessera/store';
+import { KnownRows } from '@tessera/store';
 
 /**
  * JavaScript heap a replay may fill before it goes back to per-batch loads: 1 GiB, or 40 % of the
@@ -28,8 +28,6 @@ export class ResidentGraphs {
    * it applies records without saving their graph rows, cleared when a flush takes them.
    */
   unsaved = false;
-  /** The checkpoint of the last batch applied: a flush of its own (finishReplay) carries it. */
-  lastCheckpoint?: GraphChanges['checkpoint'];
 
   constructor(
     private readonly heapBudgetBytes: number = defaultResidentHeapBudget(),

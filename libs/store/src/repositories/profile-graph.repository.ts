@@ -77,7 +77,8 @@ export interface GraphChanges {
   removedIdentifiers: TenantIdentifierKey[];
   /** One row per profile-change record (DESIGN §12): what the waiting handler answers. */
   writeOutcomes: WriteOutcomeRow[];
-  checkpoint: { consumerGroup: string; topic: string; partition: number; nextOffset: number };
+  /** Stored with the rows; null for rows whose checkpoint is stored already (a replay's write-behind flush). */
+  checkpoint: { consumerGroup: string; topic: string; partition: number; nextOffset: number } | null;
   /** Which rows exist (e.g. a graph kept in memory knows); default: what this repository's last lockAndLoad found. */
   stored?: StoredRows;
 }
@@ -354,10 +355,10 @@ export class ProfileGraphRepository {
         ...identifierColumns(identifiers.inserted),
         JSON.stringify(changes.merges),
         JSON.stringify(changes.warnings),
-        c.consumerGroup,
-        c.topic,
-        c.partition,
-        c.nextOffset,
+        c?.consumerGroup ?? null,
+        c?.topic ?? null,
+        c?.partition ?? null,
+        c?.nextOffset ?? null,
         // Only the redirect (r) reads it, and only for the batch's merges.
         pgArray(changes.merges.length ? changes.profiles.map(profileRowKey) : []),
         JSON.stringify(changes.events),
@@ -512,7 +513,7 @@ function saveSql(upsert: boolean): string {
          RETURNING 1
        ), o AS (
          INSERT INTO consumer_offsets AS t (consumer_group, topic, partition, next_offset, updated_at)
-         VALUES ($18, $19, $20, $21, now())
+         SELECT $18::text, $19::text, $20::int, $21::bigint, now() WHERE $18::text IS NOT NULL
          ON CONFLICT (consumer_group, topic, partition) DO UPDATE
            SET next_offset = GREATEST(t.next_offset, EXCLUDED.next_offset), updated_at = now()
          RETURNING 1
