@@ -39,7 +39,6 @@ import {
   TenantIdentifierKey,
   TenantProfileKey,
   TenantRepository,
-  profileRowKey,
 } from '@tessera/store';
 import { preloadInputOf, ProfileChangeApplier } from './profile-changes/apply-profile-change';
 import { ResidentGraphs } from './resident-graphs';
@@ -73,7 +72,7 @@ export interface ProjectorOptions {
    * changed identifier rules, or once the heap grows past `residentHeapBudgetBytes`.
    */
   residentGraph?: boolean;
-  /** Default defaultResidentHeapBudget(): 1 GiB, or 40 % of the heap limit when smaller. */
+  /** Default defaultResidentHeapBudget(): 2.5 GiB, or 60 % of the heap limit when smaller. */
   residentHeapBudgetBytes?: number;
   /**
    * Replay only, with `residentGraph`: profile and identifier rows are written behind — kept in the graph
@@ -228,7 +227,7 @@ function decode(records: LogRecord[]): { decoded: Decoded[]; poison: Poison[] } 
  */
 export const SAVE_STEPS = 500;
 
-/** Profiles per statement of a write-behind flush (their identifiers ride along in the same statement). */
+/** Profiles per statement of a write-behind flush (with twice as many identifiers). */
 export const FLUSH_PROFILES = 5000;
 
 /**
@@ -702,9 +701,10 @@ export class ProfileProjector {
 
   /**
    * Write-behind: every graph row changed since the graphs were built, taken from them as save statements
-   * of FLUSH_PROFILES profiles with their identifiers (no two share a row). No checkpoint (each batch
-   * stored its own) and no merge redirects: every profile is in memory, and the graph re-points the
-   * profiles merged into a loser itself. Until the statements commit, the rows exist nowhere else.
+   * of FLUSH_PROFILES profiles and twice as many identifiers (no two share a row, and nothing ties a
+   * profile's identifiers to its statement). No checkpoint (each batch stored its own) and no merge
+   * redirects: every profile is in memory, and the graph re-points the profiles merged into a loser
+   * itself. Until the statements commit, the rows exist nowhere else.
    */
   private takeUnsaved(): GraphChanges[] {
     const resident = this.resident;
@@ -713,28 +713,16 @@ export class ProfileProjector {
     takeDirtyRows(resident.all(), rows);
     resident.unsaved = false;
     this.flushInFlight = true;
-    const byProfile = new Map<string, GraphChanges['identifiers']>();
-    for (const i of rows.identifiers) {
-      const key = profileRowKey({ tenant: i.tenant, id: i.profileId });
-      const list = byProfile.get(key);
-      if (list) list.push(i);
-      else byProfile.set(key, [i]);
-    }
     const statements: GraphChanges[] = [];
-    for (let from = 0; from < rows.profiles.length; from += FLUSH_PROFILES) {
-      const profiles = rows.profiles.slice(from, from + FLUSH_PROFILES);
-      const identifiers: GraphChanges['identifiers'] = [];
-      for (const p of profiles) {
-        const key = profileRowKey(p);
-        for (const i of byProfile.get(key) ?? []) identifiers.push(i);
-        byProfile.delete(key);
-      }
-      statements.push({ ...emptyGraphChanges(null), profiles, identifiers, stored: resident.stored });
-    }
-    // Identifiers that moved between profiles none of which changed since, and unlinked ones.
-    const rest = [...byProfile.values()].flat();
-    if (rest.length || rows.removedIdentifiers.length) {
-      statements.push({ ...emptyGraphChanges(null), identifiers: rest, removedIdentifiers: rows.removedIdentifiers, stored: resident.stored });
+    const identifiersPer = 2 * FLUSH_PROFILES;
+    for (let n = 0; n * FLUSH_PROFILES < rows.profiles.length || n * identifiersPer < rows.identifiers.length || n === 0; n++) {
+      statements.push({
+        ...emptyGraphChanges(null),
+        profiles: rows.profiles.slice(n * FLUSH_PROFILES, (n + 1) * FLUSH_PROFILES),
+        identifiers: rows.identifiers.slice(n * identifiersPer, (n + 1) * identifiersPer),
+        removedIdentifiers: n === 0 ? rows.removedIdentifiers : [],
+        stored: resident.stored,
+      });
     }
     return statements;
   }

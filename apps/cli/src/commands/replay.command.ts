@@ -1,16 +1,18 @@
 import { DataSource } from 'typeorm';
 import { PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
-import { LogRecord, RecordBatch } from '@tessera/event-log';
+import { LogRecord } from '@tessera/event-log';
 import { Infrastructure, logPort } from '@tessera/runtime';
 import { RULES_VERSION } from '@tessera/identity';
 import { acquireReplayLease, ProjectionRulesRepository } from '@tessera/store';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector, WriteBehindLostError } from '@tessera/profile-projection';
 import { drainTopic, DrainProgress } from './drain-topic';
+import { ReplayStaging } from './replay-staging';
 
 /** Records per transaction of the apply phase. */
 const APPLY_CHUNK = 2000;
 /** Pseudo partition of the replay's own checkpoint while it applies in record-id order. */
 const REPLAY_ORDER_PARTITION = -1;
+const EPOCH = new Date(0).toISOString();
 /** Projections a replay rebuilds from the log. Privacy state (erased identifiers, erasure requests) is kept. */
 const PROJECTION_TABLES = ['profiles', 'identifiers', 'identity_warnings', 'profile_events', 'idempotence_ids', 'consents', 'profile_write_outcomes'];
 
@@ -20,82 +22,24 @@ function formatProgress(verb: string, p: DrainProgress): string {
   return `${verb} ${p.done}/${p.total} records (${rate} records/s, ETA ${eta}s)`;
 }
 
-/**
- * The order of a replay: by record id (UUID v7: the time ingest received the record, then its position
- * in the request), then partition and offset. It does not depend on how many partitions the log has, so
- * two replays of the same records give identical state, ids included, whatever the partition count.
- * Records without an id (tombstones, undecodable values) sort first: they apply nothing.
- */
-export function replaySortKey(value: Buffer | null): string {
-  if (!value || value.length === 0) return '';
-  // Every builder writes `id` first; fall back to a full parse for anything else.
-  const head = value.subarray(0, 64).toString('latin1');
-  const m = /^\{"id":"([0-9a-f-]{36})"/.exec(head);
-  if (m) return m[1];
-  try {
-    const id = (JSON.parse(value.toString('utf8')) as { id?: unknown }).id;
-    return typeof id === 'string' ? id : '';
-  } catch {
-    return '';
-  }
-}
-
-/** Copies a drained batch into replay_records in one statement. */
-async function stage(dataSource: DataSource, batch: RecordBatch): Promise<void> {
-  const r = batch.records;
-  await dataSource.query(
-    `INSERT INTO replay_records (sort_key, partition, "offset", key, value, headers, tombstone)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::bytea[], $6::jsonb[], $7::boolean[])
-     ON CONFLICT DO NOTHING`,
-    [
-      r.map((x) => replaySortKey(x.value)),
-      r.map((x) => x.partition),
-      r.map((x) => x.offset),
-      r.map((x) => x.key),
-      r.map((x) => x.value ?? Buffer.alloc(0)),
-      r.map((x) => JSON.stringify(x.headers)),
-      r.map((x) => x.tombstone === true),
-    ],
-  );
-}
-
-interface StagedRow {
-  sort_key: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: Buffer;
-  headers: Record<string, string>;
-  tombstone: boolean;
-}
-
 /** Applies the staged records in replay order, chunk by chunk, each chunk one projector transaction. */
-async function applyInReplayOrder(dataSource: DataSource, projector: ProfileProjector, total: number, out?: NodeJS.WritableStream): Promise<void> {
+async function applyInReplayOrder(staging: ReplayStaging, projector: ProfileProjector, total: number, out?: NodeJS.WritableStream): Promise<void> {
   const startedAt = Date.now();
-  let after: [string, number, string] = ['', -1, '-1'];
   let sequence = 0;
   let lastReport = 0;
-  for (;;) {
-    const rows: StagedRow[] = await dataSource.query(
-      `SELECT sort_key, partition, "offset", key, value, headers, tombstone FROM replay_records
-        WHERE (sort_key, partition, "offset") > ($1, $2, $3::bigint) ORDER BY sort_key, partition, "offset" LIMIT $4`,
-      [...after, APPLY_CHUNK],
-    );
-    if (rows.length === 0) break;
-    const records: LogRecord[] = rows.map((row) => ({
+  for await (const chunk of staging.inOrder(APPLY_CHUNK)) {
+    const records: LogRecord[] = chunk.map((r) => ({
       topic: PROFILE_UPSERTS_TOPIC,
       partition: REPLAY_ORDER_PARTITION,
       offset: sequence++,
-      key: row.key,
-      value: row.value,
-      headers: row.headers,
-      timestamp: new Date(0).toISOString(),
-      tombstone: row.tombstone || undefined,
-      origin: { partition: row.partition, offset: Number(row.offset) },
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: EPOCH,
+      tombstone: r.tombstone || undefined,
+      origin: { partition: r.partition, offset: r.offset },
     }));
     await projector.handleBatch({ topic: PROFILE_UPSERTS_TOPIC, partition: REPLAY_ORDER_PARTITION, records, highWatermark: total });
-    const last = rows[rows.length - 1];
-    after = [last.sort_key, last.partition, last.offset];
     if (out && Date.now() - lastReport >= 1000) {
       lastReport = Date.now();
       out.write(`${formatProgress('replayed', { done: sequence, total, elapsedMs: Date.now() - startedAt })}\n`);
@@ -121,33 +65,35 @@ async function emptyProjections(dataSource: DataSource, group: string, ...also: 
  * held are gone: the projections are emptied again and the records applied once more, each batch saving
  * its own rows.
  */
-async function applyStaged(infra: Infrastructure, group: string, total: number, out?: NodeJS.WritableStream): Promise<void> {
+async function applyStaged(infra: Infrastructure, staging: ReplayStaging, group: string, total: number, out?: NodeJS.WritableStream): Promise<void> {
   const dataSource = infra.database.dataSource;
   const projectorWith = (writeBehind: boolean) =>
     new ProfileProjector(dataSource, infra.eventLog, infra.tenants, logPort(infra.logger), group, { residentGraph: true, writeBehind });
   try {
     const projector = projectorWith(true);
-    await applyInReplayOrder(dataSource, projector, total, out);
+    await applyInReplayOrder(staging, projector, total, out);
     await projector.finishReplay();
   } catch (error) {
     if (!(error instanceof WriteBehindLostError)) throw error;
     out?.write(`${error.message}; applying again, each batch saving its own rows\n`);
     await emptyProjections(dataSource, group);
-    await applyInReplayOrder(dataSource, projectorWith(false), total, out);
+    await applyInReplayOrder(staging, projectorWith(false), total, out);
   }
 }
 
 /**
  * Rebuilds every projection from offset 0 of the event store. Once this process owns all partitions
  * of the worker's group, the projections and the group's checkpoints are truncated in one transaction
- * (stamped with this version's RULES_VERSION); the log up to the end offsets seen at the start is copied
- * into replay_records and applied through the worker's projector in record-id order (see replaySortKey);
- * then the group's checkpoints are set to those end offsets, so a worker continues with what came after.
+ * (stamped with this version's RULES_VERSION); the log up to the end offsets seen at the start is read
+ * (ReplayStaging: sorted in memory, or in replay_records when it does not fit) and applied through the
+ * worker's projector in record-id order (replaySortKey), the graph written behind (applyStaged); then the
+ * group's checkpoints are set to those end offsets, so a worker continues with what came after.
  */
-export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string; assignmentTimeoutMs?: number } = {}): Promise<DrainProgress> {
+export async function replayProjections(infra: Infrastructure, options: { out?: NodeJS.WritableStream; group?: string; assignmentTimeoutMs?: number; memoryBudgetBytes?: number } = {}): Promise<DrainProgress> {
   const group = options.group ?? PROFILE_PROJECTOR_GROUP;
   const dataSource = infra.database.dataSource;
   const lease = await acquireReplayLease(dataSource);
+  const staging = new ReplayStaging(dataSource, options.memoryBudgetBytes);
   const startedAt = Date.now();
   try {
     const staged = await drainTopic(infra.eventLog, {
@@ -156,10 +102,10 @@ export async function replayProjections(infra: Infrastructure, options: { out?: 
       fromZero: true,
       assignmentTimeoutMs: options.assignmentTimeoutMs,
       beforeFirstBatch: () => emptyProjections(dataSource, group, 'replay_records'),
-      handleBatch: (batch) => stage(dataSource, batch),
+      handleBatch: (batch) => staging.add(batch.records),
       onProgress: (p) => options.out?.write(`${formatProgress('read', p)}\n`),
     });
-    await applyStaged(infra, group, staged.done, options.out);
+    await applyStaged(infra, staging, group, staged.done, options.out);
     await dataSource.transaction(async (m) => {
       await m.query('DELETE FROM consumer_offsets WHERE consumer_group = $1', [group]);
       await m.query(

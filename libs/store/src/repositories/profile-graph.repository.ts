@@ -122,20 +122,34 @@ export function emptyGraphChanges(checkpoint: GraphChanges['checkpoint']): Graph
 /** attribute → [ts, record id], stored inverted as `{"<ts> <record id>": [attribute, …]}`: a profile's
  * attributes come from few writes, so this keeps rows (and the WAL) far smaller. */
 export function packVersions(versions: Record<string, [number, string]>): Record<string, string[]> {
-  const packed: Record<string, string[]> = {};
-  // The attributes one record wrote share one version tuple: its key is built once per tuple.
-  const keyOf = new Map<[number, string], string>();
-  // Sorted, so the stored form does not depend on the order attributes were written in.
+  return JSON.parse(packedVersionsJson(versions)) as Record<string, string[]>;
+}
+
+/**
+ * packVersions as the JSON text save sends, built directly (an object with these keys would take a new
+ * hidden class per key, slow to build and to stringify). Attributes sorted, so the text does not depend
+ * on the order they were written in.
+ */
+export function packedVersionsJson(versions: Record<string, [number, string]>): string {
+  // The attributes one record wrote share one version tuple: grouped by the tuple, its key built once.
+  const groups = new Map<[number, string], string[]>();
   for (const attribute of Object.keys(versions).sort()) {
     const version = versions[attribute];
-    let key = keyOf.get(version);
-    if (key === undefined) {
-      key = `${version[0]} ${version[1]}`;
-      keyOf.set(version, key);
-    }
-    (packed[key] ??= []).push(attribute);
+    const group = groups.get(version);
+    if (group) group.push(attribute);
+    else groups.set(version, [attribute]);
   }
-  return packed;
+  // Tuples equal in value but not shared would repeat a key: merged, as the packed object would.
+  const byKey = new Map<string, string[]>();
+  for (const [version, attributes] of groups) {
+    const key = `${version[0]} ${version[1]}`;
+    const same = byKey.get(key);
+    if (same) byKey.set(key, [...same, ...attributes].sort());
+    else byKey.set(key, attributes);
+  }
+  let json = '';
+  for (const [key, attributes] of byKey) json += `${json ? ',' : '{'}${JSON.stringify(key)}:${JSON.stringify(attributes)}`;
+  return json ? `${json}}` : '{}';
 }
 
 export function unpackVersions(stored: Record<string, unknown> | null): Record<string, [number, string]> {
@@ -407,7 +421,9 @@ function staleIfStoredAlready(error: unknown): never {
 function splitStored<T>(rows: T[], stored: ReadonlySet<string> | undefined, key: (row: T) => string): { updated: T[]; inserted: T[] } {
   const updated: T[] = [];
   const inserted: T[] = [];
-  for (const row of rows) (stored?.has(key(row)) ? updated : inserted).push(row);
+  // Nothing known (a replay's write-behind flush): no keys to build.
+  if (!stored || stored.size === 0) return { updated, inserted: rows };
+  for (const row of rows) (stored.has(key(row)) ? updated : inserted).push(row);
   return { updated, inserted };
 }
 
@@ -417,7 +433,7 @@ function profileColumns(rows: GraphChanges['profiles']): unknown[] {
     pgArray(rows.map((p) => p.tenant)),
     pgArray(rows.map((p) => p.id)),
     pgArray(rows.map((p) => JSON.stringify(p.attributes))),
-    pgArray(rows.map((p) => JSON.stringify(packVersions(p.versions)))),
+    pgArray(rows.map((p) => packedVersionsJson(p.versions))),
     pgArray(rows.map((p) => p.createdTs)),
     pgArray(rows.map((p) => p.createdRecordId)),
     pgArray(rows.map((p) => p.updatedTs)),
