@@ -131,24 +131,19 @@ export function packVersions(versions: Record<string, [number, string]>): Record
  * on the order they were written in.
  */
 export function packedVersionsJson(versions: Record<string, [number, string]>): string {
-  // The attributes one record wrote share one version tuple: grouped by the tuple, its key built once.
-  const groups = new Map<[number, string], string[]>();
+  // A profile's attributes come from few writes: its groups are found by a short linear search (the
+  // attributes one record wrote share one tuple object; equal tuples that are not shared join its group).
+  const tuples: Array<[number, string]> = [];
+  const groups: string[][] = [];
   for (const attribute of Object.keys(versions).sort()) {
     const version = versions[attribute];
-    const group = groups.get(version);
-    if (group) group.push(attribute);
-    else groups.set(version, [attribute]);
-  }
-  // Tuples equal in value but not shared would repeat a key: merged, as the packed object would.
-  const byKey = new Map<string, string[]>();
-  for (const [version, attributes] of groups) {
-    const key = `${version[0]} ${version[1]}`;
-    const same = byKey.get(key);
-    if (same) byKey.set(key, [...same, ...attributes].sort());
-    else byKey.set(key, attributes);
+    let g = tuples.indexOf(version);
+    if (g < 0) g = tuples.findIndex((t) => t[0] === version[0] && t[1] === version[1]);
+    if (g < 0) g = tuples.push(version) - 1;
+    (groups[g] ??= []).push(attribute);
   }
   let json = '';
-  for (const [key, attributes] of byKey) json += `${json ? ',' : '{'}${JSON.stringify(key)}:${JSON.stringify(attributes)}`;
+  for (let g = 0; g < tuples.length; g++) json += `${g ? ',' : '{'}${JSON.stringify(`${tuples[g][0]} ${tuples[g][1]}`)}:${JSON.stringify(groups[g])}`;
   return json ? `${json}}` : '{}';
 }
 
@@ -427,13 +422,16 @@ function splitStored<T>(rows: T[], stored: ReadonlySet<string> | undefined, key:
   return { updated, inserted };
 }
 
-/** Profile rows as 8 array parameters (typed arrays: no JSON document to parse per batch). */
+/**
+ * Profile rows as 8 array parameters: typed arrays, and the two JSON columns as one JSON array each (the
+ * texts joined, never escaped again as array elements would be: the attributes are most of a row's bytes).
+ */
 function profileColumns(rows: GraphChanges['profiles']): unknown[] {
   return [
     pgArray(rows.map((p) => p.tenant)),
     pgArray(rows.map((p) => p.id)),
-    pgArray(rows.map((p) => JSON.stringify(p.attributes))),
-    pgArray(rows.map((p) => packedVersionsJson(p.versions))),
+    `[${rows.map((p) => JSON.stringify(p.attributes)).join(',')}]`,
+    `[${rows.map((p) => packedVersionsJson(p.versions)).join(',')}]`,
     pgArray(rows.map((p) => p.createdTs)),
     pgArray(rows.map((p) => p.createdRecordId)),
     pgArray(rows.map((p) => p.updatedTs)),
@@ -456,7 +454,8 @@ function identifierColumns(rows: GraphChanges['identifiers']): unknown[] {
 
 /** `unnest` of profileColumns from parameter $n on. Epoch ms as float8: to_timestamp(ms / 1000) is exact to the ms. */
 const profileRows = (n: number) =>
-  `unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::jsonb[], $${n + 3}::jsonb[], $${n + 4}::float8[], $${n + 5}::text[], $${n + 6}::float8[], $${n + 7}::text[])
+  `ROWS FROM (unnest($${n}::text[]), unnest($${n + 1}::text[]), jsonb_array_elements($${n + 2}::jsonb), jsonb_array_elements($${n + 3}::jsonb),
+              unnest($${n + 4}::float8[]), unnest($${n + 5}::text[]), unnest($${n + 6}::float8[]), unnest($${n + 7}::text[]))
      AS x(tenant, id, attributes, versions, created_ms, created_record_id, updated_ms, merged_into)`;
 const identifierRows = (n: number) =>
   `unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::text[], $${n + 3}::text[], $${n + 4}::text[], $${n + 5}::float8[], $${n + 6}::float8[])
