@@ -83,6 +83,8 @@ export interface ProjectorOptions {
    * batches: the replay starts over without write-behind.
    */
   writeBehind?: boolean;
+  /** Profiles per statement of a write-behind flush. Default FLUSH_PROFILES. */
+  flushProfiles?: number;
 }
 
 /**
@@ -320,6 +322,7 @@ export class ProfileProjector {
   readonly health: ProjectorHealth;
   private readonly surfaceAfterAttempts: number;
   private readonly idempotencyWindowMs: number;
+  private readonly flushProfiles: number;
   private resident?: ResidentGraphs;
   /** A write-behind flush ran in the open transaction: until it commits, its rows exist nowhere else. */
   private flushInFlight = false;
@@ -343,6 +346,7 @@ export class ProfileProjector {
     this.health = options.health ?? new ProjectorHealth();
     this.surfaceAfterAttempts = options.surfaceAfterAttempts ?? 5;
     this.idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.flushProfiles = options.flushProfiles ?? FLUSH_PROFILES;
     this.resident = options.residentGraph ? new ResidentGraphs(options.residentHeapBudgetBytes, options.writeBehind === true) : undefined;
     this.deadLetterMode = options.deadLetters ?? (eventLog instanceof PostgresEventLog ? 'log-transaction' : 'outbox');
     this.outbox = new DeadLetterOutbox(dataSource);
@@ -714,11 +718,12 @@ export class ProfileProjector {
     resident.unsaved = false;
     this.flushInFlight = true;
     const statements: GraphChanges[] = [];
-    const identifiersPer = 2 * FLUSH_PROFILES;
-    for (let n = 0; n * FLUSH_PROFILES < rows.profiles.length || n * identifiersPer < rows.identifiers.length || n === 0; n++) {
+    const profilesPer = this.flushProfiles;
+    const identifiersPer = 2 * profilesPer;
+    for (let n = 0; n * profilesPer < rows.profiles.length || n * identifiersPer < rows.identifiers.length || n === 0; n++) {
       statements.push({
         ...emptyGraphChanges(null),
-        profiles: rows.profiles.slice(n * FLUSH_PROFILES, (n + 1) * FLUSH_PROFILES),
+        profiles: rows.profiles.slice(n * profilesPer, (n + 1) * profilesPer),
         identifiers: rows.identifiers.slice(n * identifiersPer, (n + 1) * identifiersPer),
         removedIdentifiers: n === 0 ? rows.removedIdentifiers : [],
         stored: resident.stored,
@@ -729,8 +734,9 @@ export class ProfileProjector {
 
   /**
    * Write-behind replay, after the last batch: saves what the graphs hold on FINAL_FLUSH_LANES
-   * connections, each its own transaction. The projection is complete once it returns; resident mode
-   * ends. A failure loses the rows (WriteBehindLostError): they were taken from the graph.
+   * connections, each its own transaction (retried after a deadlock: the statements stay in memory and
+   * the graph no longer changes). The projection is complete once it returns; resident mode ends. A lane
+   * that fails for good loses its rows (WriteBehindLostError): they were taken from the graph.
    */
   async finishReplay(): Promise<void> {
     if (this.lost) throw this.lost;
@@ -748,7 +754,6 @@ export class ProfileProjector {
             await manager.query('SET LOCAL synchronous_commit = off');
             await saveInSequence(new ProfileGraphRepository(manager), lane);
           },
-          { attempts: 1 },
         ),
       ),
     );

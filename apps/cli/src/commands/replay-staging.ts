@@ -3,7 +3,7 @@ import { LogRecord } from '@tessera/event-log';
 
 /**
  * What a replay keeps in memory to sort the drained log there: 512 MiB of record values and their
- * bookkeeping (the bench's 200,000 people, 721,000 records, take about 450 MiB). A larger log is staged in
+ * bookkeeping (the bench's 200,000 people, 777,000 records, take about 450 MiB). A larger log is staged in
  * the replay_records table instead, sorted by PostgreSQL.
  */
 export const REPLAY_MEMORY_BUDGET_BYTES = 512 * 2 ** 20;
@@ -89,12 +89,15 @@ class RecordColumns {
   /** A batch's records; their values copied into one buffer (no hold on the driver's buffers). */
   add(records: LogRecord[]): void {
     this.order = undefined;
+    // Everything that can throw first: the columns stay in step.
+    const sortKeys = records.map((r) => replaySortKey(r.value));
+    const headerSets = records.map((r) => this.headerSet(r.headers));
     const buffer = Buffer.concat(records.map((r) => r.value ?? Buffer.alloc(0)));
     this.buffers.push(buffer);
     let at = 0;
-    for (const r of records) {
+    for (const [n, r] of records.entries()) {
       const length = r.value?.length ?? 0;
-      this.sortKeys.push(replaySortKey(r.value));
+      this.sortKeys.push(sortKeys[n]);
       this.keys.push(r.key);
       this.partitions.push(r.partition);
       this.offsets.push(r.offset);
@@ -102,7 +105,7 @@ class RecordColumns {
       this.bufferOf.push(this.buffers.length - 1);
       this.starts.push(at);
       this.ends.push(at + length);
-      this.headerSetOf.push(this.headerSet(r.headers));
+      this.headerSetOf.push(headerSets[n]);
       at += length;
       this.bytes += length + RECORD_OVERHEAD_BYTES;
     }
@@ -153,6 +156,9 @@ class RecordColumns {
  */
 export class ReplayStaging {
   private memory: RecordColumns | undefined = new RecordColumns();
+  /** Records of `memory` already copied to replay_records by a spill that has not finished. */
+  private spilled = 0;
+  private spilling?: Promise<void>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -165,16 +171,28 @@ export class ReplayStaging {
   }
 
   async add(records: LogRecord[]): Promise<void> {
+    // Batches of other partitions wait for a spill under way: nothing is added to memory while it is copied.
+    while (this.spilling) await this.spilling.catch(() => undefined);
     if (!this.memory) return insertStaged(this.dataSource, records.map(stagedOf));
     this.memory.add(records);
     if (this.memory.bytes <= this.budgetBytes) return;
-    const spilled = this.memory;
-    this.memory = undefined;
-    for (let i = 0; i < spilled.size; i += STAGE_ROWS) {
+    this.spilling = this.spill().finally(() => (this.spilling = undefined));
+    await this.spilling;
+  }
+
+  /**
+   * Copies what memory holds to replay_records, then lets memory go. Should a statement fail, memory keeps
+   * everything (the caller's batch comes again and the spill resumes; the table's key drops what was copied twice).
+   */
+  private async spill(): Promise<void> {
+    const memory = this.memory!;
+    while (this.spilled < memory.size) {
       const rows: StagedRecord[] = [];
-      for (let j = i; j < Math.min(spilled.size, i + STAGE_ROWS); j++) rows.push(spilled.record(j));
+      for (let j = this.spilled; j < Math.min(memory.size, this.spilled + STAGE_ROWS); j++) rows.push(memory.record(j));
       await insertStaged(this.dataSource, rows);
+      this.spilled += rows.length;
     }
+    this.memory = undefined;
   }
 
   /** The records in replay order, `size` at a time. */

@@ -89,7 +89,8 @@ describe('given a log of profile upserts already projected', () => {
     for (let i = 0; i < records.length; i += 500) await fx.eventLog.produce(PROFILE_UPSERTS_TOPIC, records.slice(i, i + 500));
     await project();
     const before = await projectionState(fx.dataSource);
-    // The second batch's checkpoint write fails once, as a deadlock would: its transaction is retried.
+    // The second write of consumer_offsets since now fails once, as a deadlock would (the first batch's
+    // first save; its checkpoint lock inserted the row first): that transaction is retried.
     await fx.dataSource.query(`
       CREATE SEQUENCE replay_spec_writes;
       CREATE FUNCTION replay_spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$

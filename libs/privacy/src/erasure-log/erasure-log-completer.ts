@@ -2,7 +2,7 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EventLog, LogRecord, RedactionTarget, RedactionUnavailableError } from '@tessera/event-log';
 import type { IdentifierRules } from '@tessera/identity';
-import { errorWithoutValues, IdentifierHasher, TenantRepository } from '@tessera/store';
+import { errorWithoutValues, IdentifierHasher, replayRunning, TenantRepository } from '@tessera/store';
 import { ErasedIdentifiers, namesErasedPerson, parseValue, redactedUnreadable, redactedValue } from './log-redaction';
 
 export interface ErasureLogLogger {
@@ -217,13 +217,13 @@ export class ErasureLogCompleter {
     );
     if (requests.length === 0) return null;
     const ids = requests.map((r) => r.id);
-    // A replay stages copies of the log's records (replay_records) until it ends; they are read before
-    // this round's redaction. COMPLETED waits until the replay emptied its stage.
-    const [{ staging }] = await runner.query(`SELECT to_regclass('replay_records') IS NOT NULL AND EXISTS (SELECT 1 FROM replay_records) AS staging`).catch(
-      () => [{ staging: false }],
+    // A replay holds copies of the log's records (in memory, or staged in replay_records) until it ends;
+    // they were read before this round's redaction. COMPLETED waits until the replay is over and its stage empty.
+    const [{ staged }] = await runner.query(`SELECT to_regclass('replay_records') IS NOT NULL AND EXISTS (SELECT 1 FROM replay_records) AS staged`).catch(
+      () => [{ staged: false }],
     );
-    if (staging) {
-      this.logger.info('a replay is staging log records; erasure completes after it', { requests: ids.length });
+    if (staged || (await replayRunning(runner))) {
+      this.logger.info('a replay is running or staging log records; erasure completes after it', { requests: ids.length });
       return null;
     }
     const erased = await this.erasedIdentifiers(runner, ids);

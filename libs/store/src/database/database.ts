@@ -18,6 +18,7 @@ import { ReadKeysConsents1700000000900 } from '../migrations/1700000000900-read-
 import { Erasures1700000001000 } from '../migrations/1700000001000-erasures.migration';
 import { ProfileSearch1700000001100 } from '../migrations/1700000001100-profile-search.migration';
 import { ProfileWrites1700000001200 } from '../migrations/1700000001200-profile-writes.migration';
+import { ReplaySortCollation1700000001600 } from '../migrations/1700000001600-replay-sort-collation.migration';
 import { TenantAdmin1700000001300 } from '../migrations/1700000001300-tenant-admin.migration';
 import { SearchPendingList1700000001400 } from '../migrations/1700000001400-search-pending-list.migration';
 import { SearchStatusStatistics1700000001500 } from '../migrations/1700000001500-search-status-statistics.migration';
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   TenantAdmin1700000001300,
   SearchPendingList1700000001400,
   SearchStatusStatistics1700000001500,
+  ReplaySortCollation1700000001600,
 ];
 
 /** Any constant works; it only has to be the same in every Tessera process. */

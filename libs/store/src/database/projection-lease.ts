@@ -40,6 +40,21 @@ export async function acquireWorkerLease(dataSource: DataSource, onWait?: () => 
   }
 }
 
+/**
+ * Whether a replay holds its lease right now (any session of this database): it may hold copies of log
+ * records in memory until it ends. One query, for whoever must wait for it (the erasure completer).
+ */
+export async function replayRunning(sql: { query(text: string, params?: unknown[]): Promise<unknown> }): Promise<boolean> {
+  // A bigint advisory key shows in pg_locks as its high and low 32 bits.
+  const rows = (await sql.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1) AS running`,
+    [PROJECTION_LOCK_KEY],
+  )) as Array<{ running: boolean }>;
+  return rows[0]?.running === true;
+}
+
 /** Taken by a replay; refused while any worker runs against this database. */
 export async function acquireReplayLease(dataSource: DataSource): Promise<ProjectionLease> {
   const { runner, ok } = await hold(dataSource, 'SELECT pg_try_advisory_lock($1) AS ok');
