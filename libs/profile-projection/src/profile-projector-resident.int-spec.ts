@@ -275,18 +275,26 @@ describe('given a replay that writes the graph behind (each row saved once, at t
     expect(b).toEqual(a);
   });
 
-  it('when the batch that flushed before an erasure is retried, then the flushed rows are known lost: WriteBehindLostError', async () => {
-    const { all } = await logWithErasure(300);
+  /**
+   * Applies the first batch, then the second with the first write of `table` failing once as a deadlock
+   * would (its transaction is retried): the second batch and every later one fail with WriteBehindLostError.
+   */
+  async function expectSecondBatchLost(all: RecordBatch[], table: string): Promise<ProfileProjector> {
     const projector = writeBehindOf(resident);
     await projector.handleBatch(all[0]);
-    // all[1] holds the erasure: the graph is flushed, then the erasure's first write fails as a deadlock would.
-    const restore = await failOnce(resident, 'erased_identifiers', 1, '40P01');
+    const restore = await failOnce(resident, table, 1, '40P01');
     try {
       await expect(projector.handleBatch(all[1])).rejects.toBeInstanceOf(WriteBehindLostError);
     } finally {
       await restore();
     }
     await expect(projector.handleBatch(all[1])).rejects.toBeInstanceOf(WriteBehindLostError);
+    return projector;
+  }
+
+  it('when the batch that flushed before an erasure is retried, then the flushed rows are known lost: WriteBehindLostError', async () => {
+    // The second batch holds the erasure: the graph is flushed, then the erasure's first write fails.
+    await expectSecondBatchLost((await logWithErasure(300)).all, 'erased_identifiers');
   });
 
   it('when a statement of the final flush meets a deadlock, then its connection retries it and the state equals per-batch loads', async () => {
@@ -305,16 +313,7 @@ describe('given a replay that writes the graph behind (each row saved once, at t
   });
 
   it('when a transaction is retried after a deadlock, then it fails with WriteBehindLostError and refuses every later batch', async () => {
-    const all = batches(mixedLog(200));
-    const projector = writeBehindOf(resident);
-    await projector.handleBatch(all[0]);
-    const restore = await failOnce(resident, 'consumer_offsets', 1, '40P01');
-    try {
-      await expect(projector.handleBatch(all[1])).rejects.toBeInstanceOf(WriteBehindLostError);
-    } finally {
-      await restore();
-    }
-    await expect(projector.handleBatch(all[1])).rejects.toBeInstanceOf(WriteBehindLostError);
+    const projector = await expectSecondBatchLost(batches(mixedLog(200)), 'consumer_offsets');
     await expect(projector.finishReplay()).rejects.toBeInstanceOf(WriteBehindLostError);
   });
 

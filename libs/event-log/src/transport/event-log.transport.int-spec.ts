@@ -255,6 +255,8 @@ describe('given two consumer groups on one transport', () => {
     probe.gated.add(FEED);
     const transport = await start([MainGroup, FeedGroup]);
     expect([...transport.unwrap<ReadonlyMap<string, unknown>>().keys()].sort()).toEqual([FEED, MAIN]);
+    // The held group is inside its first run before the other is judged (it may start after the other finished).
+    await until(() => probe.seen(FEED).length > 0);
     await until(async () => (await committed(MAIN)) === 3);
     expect(probe.seen(MAIN)).toEqual([0, 1, 2]);
     expect(probe.seen(FEED)).toEqual([0]); // waiting inside its first run
