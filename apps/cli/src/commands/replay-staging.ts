@@ -1,12 +1,14 @@
+import { totalmem } from 'node:os';
 import { DataSource } from 'typeorm';
 import { LogRecord } from '@tessera/event-log';
 
 /**
  * What a replay keeps in memory to sort the drained log there: 512 MiB of record values and their
- * bookkeeping (the bench's 200,000 people, 777,000 records, take about 450 MiB). A larger log is staged in
- * the replay_records table instead, sorted by PostgreSQL.
+ * bookkeeping (the bench's 200,000 people, 777,000 records, take about 450 MiB), or a tenth of the
+ * machine's memory when that is less. A larger log is staged in the replay_records table instead, sorted
+ * by PostgreSQL.
  */
-export const REPLAY_MEMORY_BUDGET_BYTES = 512 * 2 ** 20;
+export const REPLAY_MEMORY_BUDGET_BYTES = Math.min(512 * 2 ** 20, Math.floor(totalmem() / 10));
 
 /** Estimated memory of one record kept in memory besides its value: sort key, key and column entries. */
 const RECORD_OVERHEAD_BYTES = 180;
