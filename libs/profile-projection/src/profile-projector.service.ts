@@ -717,19 +717,16 @@ export class ProfileProjector {
     takeDirtyRows(resident.all(), rows);
     resident.unsaved = false;
     this.flushInFlight = true;
-    const statements: GraphChanges[] = [];
     const profilesPer = this.flushProfiles;
     const identifiersPer = 2 * profilesPer;
-    for (let n = 0; n * profilesPer < rows.profiles.length || n * identifiersPer < rows.identifiers.length || n === 0; n++) {
-      statements.push({
-        ...emptyGraphChanges(null),
-        profiles: rows.profiles.slice(n * profilesPer, (n + 1) * profilesPer),
-        identifiers: rows.identifiers.slice(n * identifiersPer, (n + 1) * identifiersPer),
-        removedIdentifiers: n === 0 ? rows.removedIdentifiers : [],
-        stored: resident.stored,
-      });
-    }
-    return statements;
+    const count = Math.max(1, Math.ceil(rows.profiles.length / profilesPer), Math.ceil(rows.identifiers.length / identifiersPer));
+    return Array.from({ length: count }, (_, n) => ({
+      ...emptyGraphChanges(null),
+      profiles: rows.profiles.slice(n * profilesPer, (n + 1) * profilesPer),
+      identifiers: rows.identifiers.slice(n * identifiersPer, (n + 1) * identifiersPer),
+      removedIdentifiers: n === 0 ? rows.removedIdentifiers : [],
+      stored: resident.stored,
+    }));
   }
 
   /**
