@@ -144,7 +144,7 @@ export async function applyErasure(manager: EntityManager, erasure: ErasureRecor
   const seen = holderRoot === hintRoot ? hinted : await personOf(manager, tenant, roots);
   let person = seen;
   if (seen.profileIds.length) {
-    await new ProfileGraphRepository(manager).lockIdentifiers(seen.identifiers.map((i) => ({ tenant, type: i.type, value: i.value })));
+    await new ProfileGraphRepository(manager).lockIdentifiers(seen.identifiers.map((i) => ({ tenant, type: i.type, value: i.value })), [tenant]);
     await manager.query(`SELECT id FROM profiles WHERE tenant = $1 AND id = ANY ($2::text[]) ORDER BY id FOR UPDATE`, [tenant, seen.profileIds]);
     person = await personOf(manager, tenant, roots);
   }

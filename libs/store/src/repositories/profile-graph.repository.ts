@@ -4,12 +4,19 @@ import { StaleSnapshotError } from '../transaction/transaction-runner';
 import { errorCode } from '../database/error-classification';
 import { pgArray } from './profile-graph.arrays';
 
-/** Above this many distinct identifier keys a batch locks buckets instead of keys. */
+/**
+ * Above this many distinct identifier keys a batch locks its tenants' whole identity graphs instead of
+ * keys. Per batch transaction: at most FINE_LOCK_LIMIT advisory locks on keys plus one per tenant.
+ */
 export const FINE_LOCK_LIMIT = 512;
-/** Buckets of the coarse mode (a power of two). Per batch transaction: at most FINE_LOCK_LIMIT + LOCK_BUCKETS advisory locks. */
-export const LOCK_BUCKETS = 512;
-/** First key of the two-key advisory lock space used for buckets (the one-key space holds the keys). */
-const LOCK_BUCKET_SPACE = 736_102_911;
+/** First key of the two-key advisory lock space of the tenant graph locks (the one-key space holds the keys). */
+const TENANT_GRAPH_LOCK_SPACE = 736_102_912;
+
+/**
+ * How a batch holds the graph it writes: its tenants' whole graphs exclusively (no one else writes them
+ * until it commits, so rows need no row locks), or its identifier keys (rows it reads are locked FOR UPDATE).
+ */
+export type GraphLock = 'tenants' | 'keys';
 
 export interface TenantIdentifierKey {
   tenant: string;
@@ -215,15 +222,16 @@ export class ProfileGraphRepository {
   }
 
   /**
-   * Locks the batch's identifiers (see lockIdentifiers) and then loads, in two round trips, the
-   * graph slice the resolver needs: the profiles the identifiers and zaius_ids reach, locked (row
-   * locks, in key order), then every identifier row of those profiles and of the batch's keys, read
-   * after the locks are held. Concurrent batches on other partitions serialise on shared people and
-   * cannot deadlock; a slice that changed between the two reads is retried (StaleSnapshotError).
+   * Locks the batch's graph (see lockIdentifiers) and then loads, in two round trips, the graph slice
+   * the resolver needs: the profiles the identifiers and zaius_ids reach — locked FOR UPDATE (in key
+   * order) unless the batch holds its tenants' whole graphs — then every identifier row of those profiles
+   * and of the batch's keys, read after the locks are held. Concurrent batches on other partitions
+   * serialise on shared people and cannot deadlock; a slice that changed between the two reads is
+   * retried (StaleSnapshotError).
    */
   async lockAndLoad(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
     this.loaded = undefined;
-    await this.lockIdentifiers(identifiers);
+    const lock = await this.lockIdentifiers(identifiers, profileIds.map((p) => p.tenant));
     const keyParams = [pgArray(identifiers.map((k) => k.tenant)), pgArray(identifiers.map((k) => k.type)), pgArray(identifiers.map((k) => k.value))];
     const profileRows: ProfileRow[] = await this.manager.query(
       `WITH keys AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value)),
@@ -239,7 +247,7 @@ export class ProfileGraphRepository {
               round(extract(epoch FROM p.updated_at) * 1000)::bigint AS updated_ms, p.merged_into
          FROM profiles p JOIN pids USING (tenant, id)
         ORDER BY p.tenant, p.id
-          FOR UPDATE OF p`,
+        ${lock === 'keys' ? 'FOR UPDATE OF p' : ''}`,
       [...keyParams, pgArray(profileIds.map((z) => z.tenant)), pgArray(profileIds.map((z) => z.id))],
     );
     const live = profileRows.filter((p) => !p.merged_into);
@@ -284,34 +292,40 @@ export class ProfileGraphRepository {
   }
 
   /**
-   * Transaction-level advisory locks on the batch's identifier keys, bounded (issue 8 item 4): PostgreSQL's
-   * lock table holds max_locks_per_transaction × max_connections entries for all sessions together, so
-   * one lock per identifier of a 10,000-record batch exhausts it (53200). Two granularities, one order:
-   * - up to FINE_LOCK_LIMIT distinct keys: each key (64-bit hash) exclusively, under a shared lock of its
-   *   bucket — batches on other partitions only wait for one another when they share a person;
-   * - more keys: each bucket exclusively (at most LOCK_BUCKETS locks however big the batch).
-   * A bucket's exclusive lock conflicts with the shared one, so both modes exclude each other per key.
-   * Locks are taken in one global order — bucket, then that bucket's keys — so workers cannot deadlock.
+   * Transaction-level advisory locks, bounded (issue 8 item 4): PostgreSQL's lock table holds
+   * max_locks_per_transaction × max_connections entries for all sessions together, so one lock per
+   * identifier of a 10,000-record batch exhausts it (53200). Two granularities:
+   * - up to FINE_LOCK_LIMIT distinct keys ('keys'): each key (64-bit hash) exclusively, under a shared
+   *   lock of each tenant's graph — batches on other partitions only wait for one another when they share
+   *   a person; the profile rows read are locked FOR UPDATE (lockAndLoad), as a shared person can be
+   *   reached through different keys;
+   * - more keys ('tenants'): each tenant's graph exclusively. Nothing else writes those tenants' profiles
+   *   or identifiers until commit (every writer holds the tenant lock, at least shared), so the rows read
+   *   need no row locks: a FOR UPDATE of a big batch's ≈ 1,400 profiles cost ≈ 25 µs of PostgreSQL time
+   *   a row. A batch that big touched nearly every one of the 512 key buckets that came before, so it
+   *   already waited for every other batch; now only for those of its own tenants.
+   * Locks are taken in one global order — tenants, then keys, each by hash — so workers cannot deadlock.
+   * `tenants`: tenants the batch writes besides those of its keys (profiles named by id).
    */
-  async lockIdentifiers(identifiers: TenantIdentifierKey[]): Promise<void> {
-    if (identifiers.length === 0) return;
-    const keys = [...new Set(identifiers.map((k) => `${k.tenant}\u0001${k.type}\u0001${k.value}`))];
+  async lockIdentifiers(identifiers: TenantIdentifierKey[], tenants: string[] = []): Promise<GraphLock> {
+    const graphs = JSON.stringify([...new Set([...identifiers.map((k) => k.tenant), ...tenants])]);
+    if (graphs === '[]') return 'keys';
+    const keys = [...new Set(identifiers.map(identifierRowKey))];
     if (keys.length > FINE_LOCK_LIMIT) {
       await this.manager.query(
-        `SELECT pg_advisory_xact_lock($2::int, b)
-           FROM (SELECT DISTINCT (hashtextextended(k, 0) & $3)::int AS b FROM json_array_elements_text($1::json) AS k ORDER BY 1) AS s`,
-        [JSON.stringify(keys), LOCK_BUCKET_SPACE, LOCK_BUCKETS - 1],
+        `SELECT pg_advisory_xact_lock($2::int, t) FROM (SELECT DISTINCT hashtext(x) AS t FROM json_array_elements_text($1::json) AS x ORDER BY 1) AS s`,
+        [graphs, TENANT_GRAPH_LOCK_SPACE],
       );
-      return;
+      return 'tenants';
     }
     await this.manager.query(
-      `WITH h AS (SELECT hashtextextended(k, 0) AS h FROM json_array_elements_text($1::json) AS k),
-            l AS (SELECT DISTINCT (h & $3)::int AS b, 0 AS kind, 0::bigint AS h FROM h
-                  UNION ALL SELECT (h & $3)::int, 1, h FROM h)
-       SELECT CASE WHEN kind = 0 THEN pg_advisory_xact_lock_shared($2::int, b)::text ELSE pg_advisory_xact_lock(h)::text END
-         FROM (SELECT * FROM l ORDER BY b, kind, h) AS s`,
-      [JSON.stringify(keys), LOCK_BUCKET_SPACE, LOCK_BUCKETS - 1],
+      `WITH l AS (SELECT 0 AS kind, hashtext(x)::bigint AS h FROM json_array_elements_text($2::json) AS x
+                  UNION SELECT 1, hashtextextended(k, 0) FROM json_array_elements_text($1::json) AS k)
+       SELECT CASE WHEN kind = 0 THEN pg_advisory_xact_lock_shared($3::int, h::int)::text ELSE pg_advisory_xact_lock(h)::text END
+         FROM (SELECT * FROM l ORDER BY kind, h) AS s`,
+      [JSON.stringify(keys), graphs, TENANT_GRAPH_LOCK_SPACE],
     );
+    return 'keys';
   }
 
   /** The stored `data.idempotence_id`s among `keys`: tenant\u0001key → where its window starts. One round trip. */
