@@ -7,7 +7,7 @@ import { createTestDatabase, TestDatabase } from '@tessera/testing/database';
 import { createDataSource, runMigrationsLocked } from '../database/database';
 import { runInTransaction, StaleSnapshotError } from '../transaction/transaction-runner';
 import { pgArray } from './profile-graph.arrays';
-import { emptyGraphChanges, GraphChanges, ProfileGraphRepository } from './profile-graph.repository';
+import { emptyGraphChanges, FINE_LOCK_LIMIT, GraphChanges, ProfileGraphRepository } from './profile-graph.repository';
 
 let db: TestDatabase;
 let dataSource: DataSource;
@@ -158,5 +158,42 @@ describe('ProfileGraphRepository.save', () => {
       await new ProfileGraphRepository(m).save({ ...emptyGraphChanges(CHECKPOINT), profiles: [profile('p1', 'Annabel', 2000)] });
     });
     expect((await stored()).profiles).toEqual([{ id: 'p1', attributes: { first_name: 'Annabel' }, updated_ms: 2000 }]);
+  });
+});
+
+describe('ProfileGraphRepository.lockAndLoad', () => {
+  it('given people with two emails each, one merged away, when loaded under key locks and under the tenant lock (more than FINE_LOCK_LIMIT keys), then both slices hold the same rows', async () => {
+    const people = FINE_LOCK_LIMIT;
+    const merged = { ...profile('gone', 'Old', 500), mergedInto: 'p0' };
+    await runInTransaction(dataSource, async (m) => {
+      await new ProfileGraphRepository(m).save({
+        ...emptyGraphChanges(CHECKPOINT),
+        profiles: [...Array.from({ length: people }, (_, i) => profile(`p${i}`, `N${i}`, 1000 + i)), merged],
+        identifiers: Array.from({ length: people }, (_, i) => [email(`a${i}@x.io`, `p${i}`, 1000 + i), email(`b${i}@x.io`, `p${i}`, 1000 + i)]).flat(),
+      });
+    });
+    // The batch names one email per person (plus an unknown one) and the merged-away profile by id.
+    const keys = [...Array.from({ length: people }, (_, i) => ({ tenant: 'acme', type: 'email', value: `a${i}@x.io` })), { tenant: 'acme', type: 'email', value: 'new@x.io' }];
+    const load = (k: typeof keys) =>
+      runInTransaction(dataSource, async (m) => {
+        const repo = new ProfileGraphRepository(m);
+        const slice = await repo.lockAndLoad(k, [{ tenant: 'acme', id: 'gone' }]);
+        const lock = await m.query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND mode = 'ExclusiveLock'`);
+        return { slice, exclusiveLocks: lock[0].n as number };
+      });
+    const underTenantLock = await load(keys);
+    expect(keys.length).toBeGreaterThan(FINE_LOCK_LIMIT);
+    expect(underTenantLock.exclusiveLocks).toBe(1); // the tenant's graph, not a lock per key
+    // Under key locks: the same keys in pieces of FINE_LOCK_LIMIT at most.
+    const pieces = [keys.slice(0, FINE_LOCK_LIMIT / 2), keys.slice(FINE_LOCK_LIMIT / 2)];
+    const underKeyLocks = await Promise.all(pieces.map((piece) => load(piece)));
+    expect(underKeyLocks[0].exclusiveLocks).toBe(FINE_LOCK_LIMIT / 2);
+    const sorted = <T extends { tenant: string }>(rows: T[], key: (r: T) => string) => [...new Map(rows.map((r) => [key(r), r])).values()].sort((a, b) => key(a).localeCompare(key(b)));
+    const profiles = (slices: Array<{ slice: { profiles: Array<{ tenant: string; id: string }> } }>) => sorted(slices.flatMap((s) => s.slice.profiles), (p) => p.id);
+    const identifiers = (slices: Array<{ slice: { identifiers: Array<{ tenant: string; value: string }> } }>) => sorted(slices.flatMap((s) => s.slice.identifiers), (i) => i.value);
+    expect(profiles([underTenantLock])).toEqual(profiles(underKeyLocks));
+    expect(identifiers([underTenantLock])).toEqual(identifiers(underKeyLocks));
+    expect(profiles([underTenantLock])).toHaveLength(people + 1);
+    expect(identifiers([underTenantLock])).toHaveLength(2 * people);
   });
 });

@@ -168,6 +168,12 @@ export function unpackVersions(stored: Record<string, unknown> | null): Record<s
   return versions;
 }
 
+const IDENTIFIER_COLUMNS = `i.tenant, i.type, i.value, i.profile_id, i.confidence,
+  round(extract(epoch FROM i.first_seen) * 1000)::bigint AS first_ms, round(extract(epoch FROM i.last_seen) * 1000)::bigint AS last_ms`;
+/** Every identifier row of the profiles whose tenants and ids are parameters $n and $n+1. */
+const identifiersOfProfiles = (n: number) =>
+  `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers i JOIN unnest($${n}::text[], $${n + 1}::text[]) AS p(tenant, id) ON i.tenant = p.tenant AND i.profile_id = p.id`;
+
 interface ProfileRow {
   tenant: string;
   id: string;
@@ -224,10 +230,10 @@ export class ProfileGraphRepository {
   /**
    * Locks the batch's graph (see lockIdentifiers) and then loads, in two round trips, the graph slice
    * the resolver needs: the profiles the identifiers and zaius_ids reach — locked FOR UPDATE (in key
-   * order) unless the batch holds its tenants' whole graphs — then every identifier row of those profiles
-   * and of the batch's keys, read after the locks are held. Concurrent batches on other partitions
-   * serialise on shared people and cannot deadlock; a slice that changed between the two reads is
-   * retried (StaleSnapshotError).
+   * order) unless the batch holds its tenants' whole graphs — then every identifier row of the live ones
+   * and, under key locks only, of the batch's keys again, read after the row locks are held. Concurrent
+   * batches on other partitions serialise on shared people and cannot deadlock; a slice that changed
+   * between the two reads is retried (StaleSnapshotError).
    */
   async lockAndLoad(identifiers: TenantIdentifierKey[], profileIds: TenantProfileKey[]): Promise<GraphSlice> {
     this.loaded = undefined;
@@ -251,16 +257,18 @@ export class ProfileGraphRepository {
       [...keyParams, pgArray(profileIds.map((z) => z.tenant)), pgArray(profileIds.map((z) => z.id))],
     );
     const live = profileRows.filter((p) => !p.merged_into);
-    const identifierRows: IdentifierRow[] = await this.manager.query(
-      `SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
-              round(extract(epoch FROM i.first_seen) * 1000)::bigint AS first_ms, round(extract(epoch FROM i.last_seen) * 1000)::bigint AS last_ms
-         FROM identifiers i JOIN unnest($4::text[], $5::text[]) AS p(tenant, id) ON i.tenant = p.tenant AND i.profile_id = p.id
-       UNION
-       SELECT i.tenant, i.type, i.value, i.profile_id, i.confidence,
-              round(extract(epoch FROM i.first_seen) * 1000)::bigint, round(extract(epoch FROM i.last_seen) * 1000)::bigint
-         FROM identifiers i JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value) USING (tenant, type, value)`,
-      [...keyParams, pgArray(live.map((p) => p.tenant)), pgArray(live.map((p) => p.id))],
-    );
+    const liveParams = [pgArray(live.map((p) => p.tenant)), pgArray(live.map((p) => p.id))];
+    // Holding the tenants' graphs, the batch's keys point where the first read found them: the identifiers
+    // of the live profiles are all. Otherwise the keys are read again to see whether they moved meanwhile.
+    const identifierRows: IdentifierRow[] =
+      lock === 'tenants'
+        ? await this.manager.query(identifiersOfProfiles(1), liveParams)
+        : await this.manager.query(
+            `${identifiersOfProfiles(4)}
+              UNION
+             SELECT ${IDENTIFIER_COLUMNS} FROM identifiers i JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, type, value) USING (tenant, type, value)`,
+            [...keyParams, ...liveParams],
+          );
     const slice: GraphSlice = {
       profiles: profileRows.map((r) => ({
         tenant: r.tenant,
