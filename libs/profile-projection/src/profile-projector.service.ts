@@ -232,11 +232,6 @@ export const SAVE_STEPS = 500;
 /** Profiles per statement of a write-behind flush (with twice as many identifiers). */
 export const FLUSH_PROFILES = 5000;
 
-/**
- * Connections the final write-behind flush saves on at once, each its own transaction: PostgreSQL uses
- * both cores while this thread serialises the next statements (the statements share no row).
- */
-export const FINAL_FLUSH_LANES = 2;
 
 /** One turn of the event loop: queued I/O (a statement waiting to be sent) goes out. */
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -711,12 +706,8 @@ export class ProfileProjector {
    * itself. Until the statements commit, the rows exist nowhere else.
    */
   private takeUnsaved(): GraphChanges[] {
-    const resident = this.resident;
-    if (!resident?.unsaved) return [];
-    const rows = emptyGraphChanges(null);
-    takeDirtyRows(resident.all(), rows);
-    resident.unsaved = false;
-    this.flushInFlight = true;
+    const rows = this.takeUnsavedRows();
+    if (!rows) return [];
     const profilesPer = this.flushProfiles;
     const identifiersPer = 2 * profilesPer;
     const count = Math.max(1, Math.ceil(rows.profiles.length / profilesPer), Math.ceil(rows.identifiers.length / identifiersPer));
@@ -725,33 +716,68 @@ export class ProfileProjector {
       profiles: rows.profiles.slice(n * profilesPer, (n + 1) * profilesPer),
       identifiers: rows.identifiers.slice(n * identifiersPer, (n + 1) * identifiersPer),
       removedIdentifiers: n === 0 ? rows.removedIdentifiers : [],
-      stored: resident.stored,
+      stored: this.resident!.stored,
     }));
   }
 
+  /** Write-behind: the rows the graphs hold unsaved, taken (from here on they exist only in the flush). */
+  private takeUnsavedRows(): GraphChanges | undefined {
+    const resident = this.resident;
+    if (!resident?.unsaved) return undefined;
+    const rows = emptyGraphChanges(null);
+    takeDirtyRows(resident.all(), rows);
+    resident.unsaved = false;
+    this.flushInFlight = true;
+    return rows;
+  }
+
   /**
-   * Write-behind replay, after the last batch: saves what the graphs hold on FINAL_FLUSH_LANES
-   * connections, each its own transaction (retried after a deadlock: the statements stay in memory and
-   * the graph no longer changes). The projection is complete once it returns; resident mode ends. A lane
-   * that fails for good loses its rows (WriteBehindLostError): they were taken from the graph.
+   * Write-behind replay, after the last batch: saves what the graphs hold. Nothing was saved before (a
+   * flush ends resident mode), so every row is new and the tables are bulk-loaded — profiles and
+   * identifiers each by a transaction and connection of its own, in plain INSERTs of FLUSH_PROFILES
+   * profiles or twice as many identifiers; a table still empty has its secondary indexes dropped in that
+   * transaction and built again once the rows are in (building an index once costs far less than
+   * maintaining it row by row, the GIN on attributes most of all). Each transaction is retried after a
+   * deadlock (the statements stay in memory, the graph no longer changes). The projection is complete once
+   * it returns; resident mode ends. A table that fails for good loses its rows (WriteBehindLostError).
    */
   async finishReplay(): Promise<void> {
     if (this.lost) throw this.lost;
-    const statements = this.takeUnsaved();
-    if (statements.length === 0) {
+    const rows = this.takeUnsavedRows();
+    if (!rows) {
       this.resident = undefined;
       return;
     }
-    const lanes = Array.from({ length: FINAL_FLUSH_LANES }, (_, lane) => statements.filter((_, i) => i % FINAL_FLUSH_LANES === lane));
+    // Identifiers unlinked during the replay were never saved: there is nothing to delete.
+    const chunks = <T>(all: T[], size: number) => Array.from({ length: Math.ceil(all.length / size) }, (_, n) => all.slice(n * size, (n + 1) * size));
+    const loads = [
+      { table: 'profiles' as const, statements: chunks(rows.profiles, this.flushProfiles).map((profiles) => ({ profiles })) },
+      { table: 'identifiers' as const, statements: chunks(rows.identifiers, 2 * this.flushProfiles).map((identifiers) => ({ identifiers })) },
+    ];
+    // Profiles are serialised first: PostgreSQL builds their indexes (the GIN is the longest) while this
+    // thread serialises the identifiers.
+    let profilesSent!: () => void;
+    const afterProfiles = new Promise<void>((resolve) => (profilesSent = resolve));
     const saved = await Promise.allSettled(
-      lanes.map((lane) =>
-        runInTransaction(
-          this.dataSource,
-          async (manager) => {
+      loads.map(({ table, statements }) =>
+        runInTransaction(this.dataSource, async (manager) => {
+          const repo = new ProfileGraphRepository(manager);
+          const inserts = new SaveSequence();
+          let rebuild: string[];
+          try {
             await manager.query('SET LOCAL synchronous_commit = off');
-            await saveInSequence(new ProfileGraphRepository(manager), lane);
-          },
-        ),
+            rebuild = await repo.dropSecondaryIndexesIfEmpty(table);
+            if (table === 'identifiers') await afterProfiles;
+            for (const statement of statements) {
+              const prepared = repo.prepareInsert(statement);
+              await inserts.send(() => repo.runSave(prepared));
+            }
+          } finally {
+            if (table === 'profiles') profilesSent(); // failed too: the identifiers do not wait for ever
+          }
+          await inserts.done();
+          await repo.createIndexes(rebuild);
+        }),
       ),
     );
     const failed = saved.find((s): s is PromiseRejectedResult => s.status === 'rejected');

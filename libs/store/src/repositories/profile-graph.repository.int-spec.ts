@@ -197,3 +197,30 @@ describe('ProfileGraphRepository.lockAndLoad', () => {
     expect(identifiers([underTenantLock])).toHaveLength(2 * people);
   });
 });
+
+describe('ProfileGraphRepository.dropSecondaryIndexesIfEmpty', () => {
+  const definitions = async (m: { query: DataSource['query'] }) =>
+    (await m.query(`SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indrelid = 'profiles'::regclass ORDER BY 1`)).map((r: { d: string }) => r.d);
+
+  it('given an empty table, when a bulk load drops its secondary indexes and builds them again, then only the primary key is there meanwhile and the same definitions after', async () => {
+    const before = await definitions(dataSource);
+    await runInTransaction(dataSource, async (m) => {
+      const repo = new ProfileGraphRepository(m);
+      const dropped = await repo.dropSecondaryIndexesIfEmpty('profiles');
+      expect(dropped.length).toBe(before.length - 1);
+      expect(await definitions(m)).toEqual([expect.stringContaining('profiles_pkey')]);
+      await repo.save({ ...emptyGraphChanges(null), profiles: [profile('p1', 'Ann', 1000)] });
+      await repo.createIndexes(dropped);
+    });
+    expect(await definitions(dataSource)).toEqual(before);
+  });
+
+  it('given a table with rows, then nothing is dropped', async () => {
+    await runInTransaction(dataSource, (m) => new ProfileGraphRepository(m).save({ ...emptyGraphChanges(null), profiles: [profile('p1', 'Ann', 1000)] }));
+    const before = await definitions(dataSource);
+    await runInTransaction(dataSource, async (m) => {
+      expect(await new ProfileGraphRepository(m).dropSecondaryIndexesIfEmpty('profiles')).toEqual([]);
+      expect(await definitions(m)).toEqual(before);
+    });
+  });
+});

@@ -336,6 +336,32 @@ export class ProfileGraphRepository {
     return 'keys';
   }
 
+  /**
+   * For a bulk load into `table` in this transaction: when the table is empty, its secondary indexes are
+   * dropped (the table stays locked until commit: nobody sees it without them) and their definitions
+   * returned, to be built again by createIndexes once the rows are in. A table with rows keeps its
+   * indexes ([]). The primary key stays: it catches a row inserted twice.
+   */
+  async dropSecondaryIndexesIfEmpty(table: 'profiles' | 'identifiers'): Promise<string[]> {
+    await this.manager.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    const [{ empty }]: Array<{ empty: boolean }> = await this.manager.query(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`);
+    if (!empty) return [];
+    const indexes: Array<{ name: string; definition: string }> = await this.manager.query(
+      `SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS definition
+         FROM pg_index WHERE indrelid = $1::regclass AND NOT indisunique AND NOT indisprimary ORDER BY 1`,
+      [table],
+    );
+    if (indexes.length) await this.manager.query(`DROP INDEX ${indexes.map((i) => i.name).join(', ')}`);
+    return indexes.map((i) => i.definition);
+  }
+
+  /** Builds indexes from their definitions (dropSecondaryIndexesIfEmpty), with more sort memory than a default session. */
+  async createIndexes(definitions: string[]): Promise<void> {
+    if (definitions.length === 0) return;
+    await this.manager.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+    for (const definition of definitions) await this.manager.query(definition);
+  }
+
   /** The stored `data.idempotence_id`s among `keys`: tenant\u0001key → where its window starts. One round trip. */
   async idempotenceKeys(keys: Array<{ tenant: string; key: string }>): Promise<Map<string, { receivedAt: number; recordId: string }>> {
     const found = new Map<string, { receivedAt: number; recordId: string }>();
@@ -404,6 +430,17 @@ export class ProfileGraphRepository {
       updatedProfiles: profiles.updated.length,
       updatedIdentifiers: identifiers.updated.length,
     };
+  }
+
+  /**
+   * A bulk load's statement (a replay's final state): rows of one table, none of them stored, as plain
+   * INSERTs touching that table only — so each table can be loaded by a transaction of its own that holds
+   * it alone. A row stored already fails the statement (StaleSnapshotError), never overwritten.
+   */
+  prepareInsert(rows: Pick<GraphChanges, 'profiles'> | Pick<GraphChanges, 'identifiers'>): PreparedSave {
+    return 'profiles' in rows
+      ? { sql: bulkInsertSql(insertProfiles(1)), params: profileColumns(rows.profiles), updatedProfiles: 0, updatedIdentifiers: 0 }
+      : { sql: bulkInsertSql(insertIdentifiers(1)), params: identifierColumns(rows.identifiers), updatedProfiles: 0, updatedIdentifiers: 0 };
   }
 
   async runSave(prepared: PreparedSave): Promise<void> {
@@ -483,12 +520,21 @@ const identifierRows = (n: number) =>
   `unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::text[], $${n + 3}::text[], $${n + 4}::text[], $${n + 5}::float8[], $${n + 6}::float8[])
      AS x(tenant, type, value, profile_id, confidence, first_ms, last_ms)`;
 
+/** INSERT of profileColumns from parameter $n on (without ON CONFLICT and RETURNING). */
+const insertProfiles = (n: number) => `INSERT INTO profiles AS t (tenant, id, attributes, attribute_versions, created_at, created_record_id, updated_at, merged_into)
+         SELECT tenant, id, attributes, versions, to_timestamp(created_ms / 1000), created_record_id, to_timestamp(updated_ms / 1000), merged_into
+           FROM ${profileRows(n)}`;
+/** INSERT of identifierColumns from parameter $n on (without ON CONFLICT and RETURNING). */
+const insertIdentifiers = (n: number) => `INSERT INTO identifiers AS t (tenant, type, value, profile_id, confidence, first_seen, last_seen)
+         SELECT tenant, type, value, profile_id, confidence, to_timestamp(first_ms / 1000), to_timestamp(last_ms / 1000)
+           FROM ${identifierRows(n)}`;
+/** A bulk load's statement: read by runSave like a save statement that updates nothing. */
+const bulkInsertSql = (insert: string) => `WITH x AS (${insert} RETURNING 1) SELECT 0 AS updated_profiles, 0 AS updated_identifiers`;
+
 /** The save statement: plain INSERTs and UPDATEs of known rows, or (`upsert`) every row upserted. Parameters: see save. */
 function saveSql(upsert: boolean): string {
   return `WITH p AS (
-         INSERT INTO profiles AS t (tenant, id, attributes, attribute_versions, created_at, created_record_id, updated_at, merged_into)
-         SELECT tenant, id, attributes, versions, to_timestamp(created_ms / 1000), created_record_id, to_timestamp(updated_ms / 1000), merged_into
-           FROM ${profileRows(1)}
+         ${insertProfiles(1)}
          ${upsert ? `ON CONFLICT (tenant, id) DO UPDATE SET attributes = EXCLUDED.attributes, attribute_versions = EXCLUDED.attribute_versions,
            created_at = EXCLUDED.created_at, created_record_id = EXCLUDED.created_record_id, updated_at = EXCLUDED.updated_at,
            merged_into = EXCLUDED.merged_into, version = t.version + 1` : ''}
@@ -500,9 +546,7 @@ function saveSql(upsert: boolean): string {
           WHERE t.tenant = x.tenant AND t.id = x.id
          RETURNING 1
        ), i AS (
-         INSERT INTO identifiers AS t (tenant, type, value, profile_id, confidence, first_seen, last_seen)
-         SELECT tenant, type, value, profile_id, confidence, to_timestamp(first_ms / 1000), to_timestamp(last_ms / 1000)
-           FROM ${identifierRows(9)}
+         ${insertIdentifiers(9)}
          ${upsert ? `ON CONFLICT (tenant, type, value) DO UPDATE SET profile_id = EXCLUDED.profile_id, confidence = EXCLUDED.confidence,
            first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen` : ''}
          RETURNING 1
