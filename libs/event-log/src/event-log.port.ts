@@ -148,6 +148,14 @@ export interface ConsumeOptions {
    */
   handleBatch: (batch: RecordBatch) => Promise<void>;
   /**
+   * Optional: called with a batch as soon as it is read, which on the Postgres log is while the batch
+   * before it is still being handled — CPU work on it (decoding) then overlaps that handling's waits for
+   * I/O. Must not throw or change the batch; handleBatch gets it afterwards, or never (the partition was
+   * handed over, or the batch before failed and is redelivered). The Postgres log calls it; Kafka, which
+   * reads no batch ahead of the handler, does not.
+   */
+  prepareBatch?: (batch: RecordBatch) => void;
+  /**
    * Called once when this member stopped for good and the engine will not restart it (e.g. KafkaJS
    * gave up after a crash). The application should fail readiness and exit so an orchestrator restarts it.
    */

@@ -3,7 +3,7 @@ import { Payload } from '@nestjs/microservices';
 import { DataSource } from 'typeorm';
 import { PROJECTED_SCHEMAS, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { EVENT_LOG, EventLog, RecordBatch } from '@tessera/event-log';
-import { AssignedPartition, CheckpointSource, RecordBatchPattern } from '@tessera/event-log/transport';
+import { AssignedPartition, CheckpointSource, RecordBatchPattern, RecordBatchPreparer } from '@tessera/event-log/transport';
 import { countRecordKinds, Infrastructure, INFRASTRUCTURE, LOGGER, logPort, partitionLag, ReadinessRegistry, TesseraLogger, TesseraMetrics } from '@tessera/runtime';
 import { acquireWorkerLease, ProjectionLease, TenantRepository } from '@tessera/store';
 import { PROFILE_PROJECTOR_GROUP, ProfileProjector } from './profile-projector.service';
@@ -45,6 +45,12 @@ export class ProfileProjectionConsumer implements OnApplicationBootstrap, OnAppl
   @CheckpointSource(PROFILE_PROJECTOR_GROUP)
   startOffset(@Payload() assigned: AssignedPartition): Promise<number | undefined> {
     return this.projector.startOffset(assigned.topic, assigned.partition);
+  }
+
+  /** A batch the log read ahead: decoded while the batch before it waits for PostgreSQL. */
+  @RecordBatchPreparer(PROFILE_PROJECTOR_GROUP)
+  prepareRecords(@Payload() batch: RecordBatch): void {
+    this.projector.prepare(batch.records);
   }
 
   /** Every kind the projector applies, in one order (DESIGN §9); records without a schema header are profile upserts. */

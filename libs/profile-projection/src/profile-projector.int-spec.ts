@@ -52,6 +52,23 @@ describe('given a batch of upserts', () => {
   });
 });
 
+describe('given a batch the log read ahead and the projector prepared', () => {
+  it('when it is handled, then no record is decoded again, poison included, and it applies like any batch', async () => {
+    const batch = batchOf(2, [
+      ...encodeUpserts([{ email: 'early@example.com', first_name: 'Eve' }]),
+      { key: 'k', value: '{"not": "a record"}', headers: { schema: 'profile-upsert.v1' } },
+      ...encodeUpserts([{ email: 'early@example.com', last_name: 'Early' }]),
+    ]);
+    projector.prepare(batch.records);
+    // Were they decoded again, these bytes would make every record poison.
+    for (const record of batch.records) (record as { value: Buffer }).value = Buffer.from('not json');
+    await projector.handleBatch(batch);
+    expect((await query.findByIdentifier('default', 'email', 'early@example.com'))?.attributes).toMatchObject({ first_name: 'Eve', last_name: 'Early' });
+    expect(projector.stats.deadLettered).toBe(1);
+    expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 2)).toBe(3);
+  });
+});
+
 describe('given a custom identifier type added by another process', () => {
   it('when a record received after it is applied, then the worker knows the type even with the tenant rules cached', async () => {
     await fx.tenants.ensureTenant('default');

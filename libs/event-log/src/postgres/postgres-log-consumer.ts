@@ -444,8 +444,17 @@ export class PostgresLogConsumer implements ConsumerHandle {
     const version = this.topicVersions.get(p.topic) ?? 0;
     const batch = this.fetch(p, from);
     // A read ahead that is never used (handler failed, partition let go) must not be an unhandled rejection.
-    batch.catch(() => undefined);
+    batch.then((b) => b && this.prepare(b)).catch(() => undefined);
     return { from, version, batch };
+  }
+
+  /** The application's look at a batch as soon as it is read (ConsumeOptions.prepareBatch); what it throws is ignored. */
+  private prepare(batch: RecordBatch): void {
+    try {
+      this.options.prepareBatch?.(batch);
+    } catch {
+      // Preparing is an optimisation: handleBatch does the work itself.
+    }
   }
 
   private async fetch(p: OwnedPartition, from: number): Promise<RecordBatch | null> {

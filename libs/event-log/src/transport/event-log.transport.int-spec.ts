@@ -6,7 +6,7 @@ import type { ConsumeOptions, EventLog, LogRecordInput, RecordBatch } from '../e
 import { PostgresEventLog } from '../postgres/postgres-event-log';
 import { createPostgresLogTestDb, PostgresLogTestDb } from '../postgres/testing/postgres-log-test-db';
 import { EventLogTransport, UnroutableRecordError } from './event-log.transport';
-import { ANY_OTHER_SCHEMA, CheckpointSource, RecordBatchPattern } from './record-batch-pattern.decorator';
+import { ANY_OTHER_SCHEMA, CheckpointSource, RecordBatchPattern, RecordBatchPreparer } from './record-batch-pattern.decorator';
 import { AssignedPartition, RecordBatchContext } from './record-batch.context';
 
 // The transport on a real engine: the Postgres log on the test database, one partition, fast redelivery.
@@ -100,6 +100,24 @@ class SecondUpsertHandler {
   @RecordBatchPattern({ group: MAIN, topic: TOPIC, schema: 'upsert.v1' })
   upserts(@Payload() batch: RecordBatch, @Ctx() context: RecordBatchContext) {
     return probe.record('again', batch, context);
+  }
+}
+
+const PREPARED = 'test.prepared';
+/** Batches the preparer saw, each with the offsets handled (by the batch handler) by then. */
+const prepared: Array<{ offsets: number[]; handledBefore: number[] }> = [];
+
+@Controller()
+class PreparedGroup {
+  @RecordBatchPreparer(PREPARED)
+  prepare(@Payload() batch: RecordBatch) {
+    prepared.push({ offsets: batch.records.map((r) => r.offset), handledBefore: probe.seen(PREPARED) });
+    if (batch.records[0]!.offset === 100) throw new Error('a preparer failure is ignored');
+  }
+
+  @RecordBatchPattern({ group: PREPARED, topic: TOPIC, schema: 'upsert.v1' })
+  upserts(@Payload() batch: RecordBatch, @Ctx() context: RecordBatchContext) {
+    return probe.record('prepared-upsert', batch, context);
   }
 }
 
@@ -301,6 +319,25 @@ describe('given a running transport', () => {
 
   it('when two handlers claim the same group, topic and schema, then start-up fails naming them', async () => {
     await expect(start([MainGroup, SecondUpsertHandler])).rejects.toThrow(/two handlers for test.main \/ transport.records.v1 \/ upsert.v1/);
+  });
+});
+
+describe('given a group with a batch preparer on the Postgres log', () => {
+  it('then it sees each batch before the handler does — the next one while the handler still holds the one before — and a preparer that throws changes nothing', async () => {
+    prepared.length = 0;
+    await log.produce(TOPIC, records(...Array.from({ length: 250 }, () => 'upsert.v1')));
+    probe.gated.add(PREPARED);
+    await start([PreparedGroup]);
+    // The handler holds the first batch (offsets 0..99): the second is read and prepared meanwhile.
+    await until(() => prepared.length >= 2);
+    expect(prepared[0]).toEqual({ offsets: Array.from({ length: 100 }, (_, i) => i), handledBefore: [] });
+    expect(prepared[1].offsets[0]).toBe(100);
+    expect(prepared[1].handledBefore).toEqual(Array.from({ length: 100 }, (_, i) => i)); // inside the first batch, not past it
+    expect(await committed(PREPARED)).toBe(0);
+    probe.release();
+    await until(async () => (await committed(PREPARED)) === 250);
+    expect(probe.seen(PREPARED)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(prepared.map((p) => p.offsets[0])).toEqual([0, 100, 200]);
   });
 });
 

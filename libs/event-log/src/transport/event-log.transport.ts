@@ -2,7 +2,7 @@ import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microse
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { ConsumeOptions, ConsumerHandle, EventLog, RecordBatch } from '../event-log.port';
 import { AssignedPartition, ConsumerGroupContext, RecordBatchContext } from './record-batch.context';
-import { ANY_OTHER_SCHEMA, CHECKPOINT_SOURCE, EVENT_LOG_TRANSPORT, RECORD_BATCH_ROUTE, RecordBatchRoute } from './record-batch-pattern.decorator';
+import { ANY_OTHER_SCHEMA, BATCH_PREPARER, CHECKPOINT_SOURCE, EVENT_LOG_TRANSPORT, RECORD_BATCH_ROUTE, RecordBatchRoute } from './record-batch-pattern.decorator';
 import { RecordRun, splitIntoRuns } from './record-runs';
 
 export interface EventLogTransportLogger {
@@ -66,6 +66,7 @@ interface GroupRoutes {
   group: string;
   topics: Map<string, TopicRoutes>;
   checkpointSource?: MessageHandler;
+  preparer?: MessageHandler;
 }
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -222,6 +223,7 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
       ...(maxBatchRecords !== undefined ? { maxBatchRecords } : {}),
       ...(source ? { resolveStartOffset: (topic: string, partition: number) => this.startOffset(routes.group, source, { topic, partition }) } : {}),
       handleBatch: (batch) => this.dispatch(routes, batch),
+      ...(routes.preparer ? { prepareBatch: (batch: RecordBatch) => this.prepare(routes.group, routes.preparer!, batch) } : {}),
       onFatal: (error) => this.onFatal(routes.group, error),
     };
   }
@@ -237,11 +239,17 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
       return routes;
     };
     const sources = new Map<string, MessageHandler>();
+    const preparers = new Map<string, MessageHandler>();
     for (const [pattern, handler] of this.getHandlers()) {
       const route = handler.extras?.[RECORD_BATCH_ROUTE] as RecordBatchRoute | undefined;
       const source = handler.extras?.[CHECKPOINT_SOURCE] as { group: string } | undefined;
+      const preparer = handler.extras?.[BATCH_PREPARER] as { group: string } | undefined;
       if (source) {
         sources.set(source.group, handler);
+        continue;
+      }
+      if (preparer) {
+        preparers.set(preparer.group, handler);
         continue;
       }
       if (!route) throw new Error(`EventLogTransport: handler ${pattern} is not a @RecordBatchPattern`);
@@ -267,6 +275,11 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
       const routes = groups.get(group);
       if (!routes) throw new Error(`EventLogTransport: @CheckpointSource(${group}) names a group without @RecordBatchPattern handlers`);
       routes.checkpointSource = handler;
+    }
+    for (const [group, handler] of preparers) {
+      const routes = groups.get(group);
+      if (!routes) throw new Error(`EventLogTransport: @RecordBatchPreparer(${group}) names a group without @RecordBatchPattern handlers`);
+      routes.preparer = handler;
     }
     for (const group of Object.keys(this.options.groups ?? {})) {
       if (!groups.has(group)) throw new Error(`EventLogTransport: settings given for group ${group}, which has no handlers`);
@@ -303,6 +316,11 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
     if (!this.stalled.has(key)) this.log.error('event-log transport: record kind not handled; the partition waits', { group, topic: name, partition, offset: error.offset, schema: run.schema });
     this.stalled.set(key, { group, topic: name, partition, offset: error.offset, schema: run.schema });
     throw error;
+  }
+
+  /** A batch read ahead, to the group's @RecordBatchPreparer. Only an optimisation: handlers do the work themselves, so a failure is ignored. */
+  private prepare(group: string, preparer: MessageHandler, batch: RecordBatch): void {
+    settle(preparer(batch, new ConsumerGroupContext([group]))).catch(() => undefined);
   }
 
   private async startOffset(group: string, source: MessageHandler, partition: AssignedPartition): Promise<number | undefined> {

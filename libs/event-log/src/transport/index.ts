@@ -8,7 +8,7 @@ export type {
   EventLogTransportOptions,
   EventLogTransportStatus,
 } from './event-log.transport';
-export { ANY_OTHER_SCHEMA, CheckpointSource, EVENT_LOG_TRANSPORT, RecordBatchPattern } from './record-batch-pattern.decorator';
+export { ANY_OTHER_SCHEMA, CheckpointSource, EVENT_LOG_TRANSPORT, RecordBatchPattern, RecordBatchPreparer } from './record-batch-pattern.decorator';
 export type { RecordBatchRoute } from './record-batch-pattern.decorator';
 export { ConsumerGroupContext, RecordBatchContext } from './record-batch.context';
 export type { AssignedPartition } from './record-batch.context';

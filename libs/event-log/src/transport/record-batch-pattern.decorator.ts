@@ -24,6 +24,7 @@ export interface RecordBatchRoute {
 /** Extras keys under which the transport finds the declarations (Nest keeps them on the registered handler). */
 export const RECORD_BATCH_ROUTE = 'tessera.recordBatchRoute';
 export const CHECKPOINT_SOURCE = 'tessera.checkpointSource';
+export const BATCH_PREPARER = 'tessera.batchPreparer';
 
 /**
  * Hands handler errors to the transport as they were thrown. Nest's default RPC filter would replace
@@ -74,4 +75,17 @@ export function RecordBatchPattern(route: RecordBatchRoute): MethodDecorator {
 export function CheckpointSource(group: string): MethodDecorator {
   const pattern = { kind: 'checkpoint-source', group: nonEmpty('group', group) };
   return applyDecorators(MessagePattern(pattern, EVENT_LOG_TRANSPORT, { [CHECKPOINT_SOURCE]: { group } }), UseFilters(RETHROW));
+}
+
+/**
+ * Declares what a group does with a batch the log has read ahead, while the batch before it is still
+ * being handled (the Postgres log reads the next batch during the handling of one): CPU work on it — such
+ * as decoding — that then overlaps the handler's waits for I/O. The handler gets the RecordBatch and
+ * returns nothing; it must not throw (what it throws is ignored) and must not change the batch, which the
+ * group's @RecordBatchPattern handlers get as usual afterwards — or never (partition handed over, batch
+ * before failed). Optional.
+ */
+export function RecordBatchPreparer(group: string): MethodDecorator {
+  const pattern = { kind: 'record-batch-preparer', group: nonEmpty('group', group) };
+  return applyDecorators(EventPattern(pattern, EVENT_LOG_TRANSPORT, { [BATCH_PREPARER]: { group } }));
 }
