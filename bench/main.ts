@@ -500,7 +500,7 @@ async function runReplay(dataDir: string, o: Options, profileDir?: string): Prom
   if (done) {
     const records = Number(done[1]);
     const seconds = Number(done[2]);
-    return { records, seconds, recordsPerSec: round(records / seconds), wallSeconds: round(wallSeconds, 1), complete: code === 0, peakRssMiB: round(watcher.peakMiB()), cores: { cli: round(lastCpu.server / wallSeconds, 2), postgres: round(lastCpu.postgres / wallSeconds, 2) }, output: out.slice(-2000) };
+    return { records, seconds, recordsPerSec: round(records / seconds), wallSeconds: round(wallSeconds, 1), complete: code === 0, peakRssMiB: round(watcher.peakMiB()), cores: { cli: round(lastCpu.server / wallSeconds, 2), postgres: round(lastCpu.postgres / wallSeconds, 2) }, output: out };
   }
   const progress = [...out.matchAll(/replayed (\d+)\/(\d+) records \((\d+) records\/s/g)].pop();
   if (!progress) throw new Error(`replay failed (exit ${code}):\n${out.slice(-3000)}`);
@@ -512,8 +512,13 @@ async function runReplay(dataDir: string, o: Options, profileDir?: string): Prom
     complete: false,
     peakRssMiB: round(watcher.peakMiB()),
     cores: { cli: round(lastCpu.server / wallSeconds, 2), postgres: round(lastCpu.postgres / wallSeconds, 2) },
-    output: out.slice(-2000),
+    output: out,
   };
+}
+
+/** The replay CLI's lines other than its progress reports. */
+function replayNotes(output: string): string[] {
+  return output.split('\n').filter((line) => line.trim() && !/^(read|replayed) \d+\/\d+ records/.test(line));
 }
 
 function machine() {
@@ -599,6 +604,8 @@ async function main(): Promise<void> {
   let tenant = 'default';
   let replay: ReplayResult | undefined;
   let serverPeakRss = 0;
+  /** What the server printed (LOG_LEVEL=warn: its warnings and errors), kept beside the results. */
+  let serverLog = '';
   try {
     const pub = server.publicKey;
     const priv = server.privateKey;
@@ -837,6 +844,7 @@ async function main(): Promise<void> {
     log(`server peak RSS ${serverPeakRss.toFixed(0)} MiB; stopping the server …`);
     const code = await server.stop('SIGTERM');
     if (code !== 0) log(`WARNING: server exited with ${code}:\n${server.output().slice(-2000)}`);
+    serverLog = server.output();
 
     // --- replay -------------------------------------------------------------------------------------
     log('phase replay …');
@@ -858,7 +866,8 @@ async function main(): Promise<void> {
       endToEnd,
       latency,
       events,
-      replay: replay ? { ...replay, output: undefined } : { recordsPerSec: NaN, complete: false },
+      // The replay's own lines (where it sorted, a restart and why), without its progress lines.
+      replay: replay ? { ...replay, output: undefined, notes: replayNotes(replay.output) } : { recordsPerSec: NaN, complete: false },
       lookup: {
         reqPerSec: lookupMax.itemsPerSec,
         p50Ms: lookupFixed.p50Ms,
@@ -945,6 +954,10 @@ async function main(): Promise<void> {
 
   const file = join(o.out, `${fileStamp}.json`);
   writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
+  if (serverLog.trim()) {
+    writeFileSync(join(o.out, `${fileStamp}-server.log`), serverLog);
+    log(`the server logged ${serverLog.trim().split('\n').length} lines at warn level or above: ${fileStamp}-server.log`);
+  }
   printTable(full);
   log(`results: ${file}`);
   if (profileDir) log(`profiles and analysis: ${profileDir}`);

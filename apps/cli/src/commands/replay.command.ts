@@ -105,6 +105,7 @@ export async function replayProjections(infra: Infrastructure, options: { out?: 
       handleBatch: (batch) => staging.add(batch.records),
       onProgress: (p) => options.out?.write(`${formatProgress('read', p)}\n`),
     });
+    options.out?.write(`read ${staged.done} records; ${staging.describe()}\n`);
     await applyStaged(infra, staging, group, staged.done, options.out);
     await dataSource.transaction(async (m) => {
       await m.query('DELETE FROM consumer_offsets WHERE consumer_group = $1', [group]);
