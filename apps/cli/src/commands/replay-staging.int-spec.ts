@@ -60,6 +60,7 @@ describe('given a replay that stages the drained log', () => {
     const staging = new ReplayStaging(fx.dataSource);
     for (const batch of drainedBatches()) await staging.add(batch);
     expect(staging.place).toBe('memory');
+    expect(staging.describe()).toMatch(/^sorting in memory \(\d+ MiB of its \d+ MiB budget\)$/);
     const records = await readAll(staging, 4);
     // Records without a readable id first (partition, offset), then by id.
     expect(records.map((r) => [r.partition, r.offset])).toEqual([
@@ -92,6 +93,7 @@ describe('given a replay that stages the drained log', () => {
     expect(inTable.place).toBe('memory');
     for (const batch of batches.slice(1)) await inTable.add(batch);
     expect(inTable.place).toBe('table');
+    expect(inTable.describe()).toBe('sorting in the replay_records table (the log outgrew the memory budget of 0 MiB)');
     expect(await fx.dataSource.query('SELECT count(*)::int AS n FROM replay_records')).toEqual([{ n: 11 }]);
     const fromTable = await readAll(inTable, 3);
     expect(fromTable.map(comparable)).toEqual((await readAll(inMemory, 3)).map(comparable));
