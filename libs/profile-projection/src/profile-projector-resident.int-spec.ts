@@ -3,6 +3,7 @@
 // events and erasures included — and fall back to loads whenever memory may no longer match what is
 // committed (an erasure, a retried transaction, a batch narrowed down after a data error).
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { buildErasureRecords, buildEventRecords, validateEventBody } from '@tessera/contracts';
 import { RecordBatch } from '@tessera/event-log';
 import { IdentifierRules } from '@tessera/identity';
@@ -330,6 +331,44 @@ describe('given a replay that writes the graph behind (each row saved once, at t
   it('when a transaction is retried after a deadlock, then it fails with WriteBehindLostError and refuses every later batch', async () => {
     const projector = await expectSecondBatchLost(batches(mixedLog(200)), 'consumer_offsets');
     await expect(projector.finishReplay()).rejects.toBeInstanceOf(WriteBehindLostError);
+  });
+
+  it('when the profiles\' transaction of the final flush fails before it sends anything, then the flush fails with WriteBehindLostError instead of waiting for ever', async () => {
+    const projector = writeBehindOf(resident);
+    await applyAll(projector, batches(mixedLog(100)));
+    const drop = ProfileGraphRepository.prototype.dropSecondaryIndexesIfEmpty;
+    const spy = jest.spyOn(ProfileGraphRepository.prototype, 'dropSecondaryIndexesIfEmpty').mockImplementation(function (this: ProfileGraphRepository, table) {
+      return table === 'profiles' ? Promise.reject(new Error('connection lost')) : drop.call(this, table);
+    });
+    try {
+      await expect(projector.finishReplay()).rejects.toBeInstanceOf(WriteBehindLostError);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('when a reader holds profiles and then reads identifiers during the final flush, then neither waits for ever: the reader gets its answer, the flush completes', async () => {
+    const all = batches(mixedLog(200));
+    await applyAll(projectorOf(loaded, false), all);
+    const projector = writeBehindOf(resident);
+    await applyAll(projector, all);
+    const reader = new Client({ connectionString: resident.db.url });
+    await reader.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM profiles'); // holds a lock on profiles until COMMIT
+      const flushing = projector.finishReplay();
+      // The profiles' transaction now waits for the reader; the identifiers' has not taken its table.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { rows } = await reader.query('SELECT count(*)::int AS n FROM identifiers');
+      expect(rows).toEqual([{ n: 0 }]);
+      await reader.query('COMMIT');
+      await flushing;
+    } finally {
+      await reader.end();
+    }
+    const [a, b] = await bothStates();
+    expect(b).toEqual(a);
   });
 
   it('when a statement of the final flush fails for good, then it fails with WriteBehindLostError: the rows are not all saved', async () => {

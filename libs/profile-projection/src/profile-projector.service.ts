@@ -767,40 +767,41 @@ export class ProfileProjector {
     }
     // Identifiers unlinked during the replay were never saved: there is nothing to delete.
     const chunks = <T>(all: T[], size: number) => Array.from({ length: Math.ceil(all.length / size) }, (_, n) => all.slice(n * size, (n + 1) * size));
-    const loads = [
-      { table: 'profiles' as const, statements: chunks(rows.profiles, this.flushProfiles).map((profiles) => ({ profiles })) },
-      { table: 'identifiers' as const, statements: chunks(rows.identifiers, 2 * this.flushProfiles).map((identifiers) => ({ identifiers })) },
-    ];
     // Profiles are serialised first: PostgreSQL builds their indexes (the GIN is the longest) while this
-    // thread serialises the identifiers.
+    // thread serialises the identifiers. The identifiers' transaction starts only then, so it never holds
+    // its table locked while waiting here (a reader holding profiles and wanting identifiers would wait
+    // on it in a cycle PostgreSQL cannot see); it starts however the profiles' transaction ends.
     let profilesSent!: () => void;
     const afterProfiles = new Promise<void>((resolve) => (profilesSent = resolve));
-    const saved = await Promise.allSettled(
-      loads.map(({ table, statements }) =>
-        runInTransaction(this.dataSource, async (manager) => {
-          const repo = new ProfileGraphRepository(manager);
-          const inserts = new SaveSequence();
-          let rebuild: string[];
-          try {
-            await manager.query('SET LOCAL synchronous_commit = off');
-            rebuild = await repo.dropSecondaryIndexesIfEmpty(table);
-            if (table === 'identifiers') await afterProfiles;
-            for (const statement of statements) {
-              const prepared = repo.prepareInsert(statement);
-              await inserts.send(() => repo.runSave(prepared));
-            }
-          } finally {
-            if (table === 'profiles') profilesSent(); // failed too: the identifiers do not wait for ever
-          }
-          await inserts.done();
-          await repo.createIndexes(rebuild);
-        }),
-      ),
-    );
+    const profiles = this.bulkLoad('profiles', chunks(rows.profiles, this.flushProfiles).map((p) => ({ profiles: p })), profilesSent);
+    profiles.then(profilesSent, profilesSent);
+    const identifiers = afterProfiles.then(() => this.bulkLoad('identifiers', chunks(rows.identifiers, 2 * this.flushProfiles).map((i) => ({ identifiers: i }))));
+    const saved = await Promise.allSettled([profiles, identifiers]);
     const failed = saved.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) this.abandonResident('the final flush failed', failed.reason);
     this.flushInFlight = false;
     this.resident = undefined;
+  }
+
+  /**
+   * One table of the final flush, in a transaction of its own: secondary indexes dropped while it is empty,
+   * the rows inserted, the indexes built. `sent`: called once every statement is sent (their rows are
+   * serialised), before PostgreSQL has run them all.
+   */
+  private bulkLoad(table: 'profiles' | 'identifiers', statements: Array<Pick<GraphChanges, 'profiles'> | Pick<GraphChanges, 'identifiers'>>, sent?: () => void): Promise<void> {
+    return runInTransaction(this.dataSource, async (manager) => {
+      await manager.query('SET LOCAL synchronous_commit = off');
+      const repo = new ProfileGraphRepository(manager);
+      const rebuild = await repo.dropSecondaryIndexesIfEmpty(table);
+      const inserts = new SaveSequence();
+      for (const statement of statements) {
+        const prepared = repo.prepareInsert(statement);
+        await inserts.send(() => repo.runSave(prepared));
+      }
+      sent?.();
+      await inserts.done();
+      await repo.createIndexes(rebuild);
+    });
   }
 
   /** One record on the graph: an upsert or event (§5, §10), or a native write with its outcome row (§12). */

@@ -312,7 +312,10 @@ export class ProfileGraphRepository {
    *   need no row locks: a FOR UPDATE of a big batch's ≈ 1,400 profiles cost ≈ 25 µs of PostgreSQL time
    *   a row. A batch that big touched nearly every one of the 512 key buckets that came before, so it
    *   already waited for every other batch; now only for those of its own tenants.
-   * Locks are taken in one global order — tenants, then keys, each by hash — so workers cannot deadlock.
+   * One call takes its locks in one global order — tenants, then keys, each by hash. A transaction that
+   * locks again later (the segment after an erasure, the erasure itself) may meet another in a cycle
+   * (e.g. a tenant held shared, then wanted exclusively): PostgreSQL detects it (40P01) and
+   * runInTransaction retries the batch, as with the key buckets before.
    * `tenants`: tenants the batch writes besides those of its keys (profiles named by id).
    */
   async lockIdentifiers(identifiers: TenantIdentifierKey[], tenants: string[] = []): Promise<GraphLock> {
