@@ -215,6 +215,12 @@ describe('given a replay that keeps the identity graph in memory', () => {
 describe('given a replay that writes the graph behind (each row saved once, at the end)', () => {
   const writeBehindOf = (fx: ProjectionFixture, logger: ProjectorLogger = silentLogger, heapBudget?: number) => projectorOf(fx, true, logger, heapBudget, true);
   const count = async (fx: ProjectionFixture, table: string) => Number((await fx.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+  /** The log applied with per-batch loads to `loaded`, and by `projector` (written behind) to `resident`; finishReplay not yet called. */
+  const appliedBothWays = async (all: RecordBatch[], projector = writeBehindOf(resident)) => {
+    await applyAll(projectorOf(loaded, false), all);
+    await applyAll(projector, all);
+    return projector;
+  };
 
   it('when every batch is applied, then only events and checkpoints are saved until finishReplay, which writes exactly what per-batch loads write', async () => {
     const all = batches(mixedLog(600));
@@ -262,9 +268,7 @@ describe('given a replay that writes the graph behind (each row saved once, at t
 
   it('when the heap is past its budget, then resident mode ends before anything is held and the state equals per-batch loads', async () => {
     const all = batches(mixedLog(200));
-    await applyAll(projectorOf(loaded, false), all);
-    const projector = writeBehindOf(resident, silentLogger, 1);
-    await applyAll(projector, all);
+    const projector = await appliedBothWays(all, writeBehindOf(resident, silentLogger, 1));
     await projector.finishReplay();
     const [a, b] = await bothStates();
     expect(b).toEqual(a);
@@ -315,9 +319,7 @@ describe('given a replay that writes the graph behind (each row saved once, at t
 
   it('when a statement of the final flush meets a deadlock, then its connection retries it and the state equals per-batch loads', async () => {
     const all = batches(mixedLog(300));
-    await applyAll(projectorOf(loaded, false), all);
-    const projector = writeBehindOf(resident);
-    await applyAll(projector, all);
+    const projector = await appliedBothWays(all);
     const restore = await failOnce(resident, 'profiles', 3, '40P01');
     try {
       await projector.finishReplay();
@@ -349,9 +351,7 @@ describe('given a replay that writes the graph behind (each row saved once, at t
 
   it('when a reader holds profiles and then reads identifiers during the final flush, then neither waits for ever: the reader gets its answer, the flush completes', async () => {
     const all = batches(mixedLog(200));
-    await applyAll(projectorOf(loaded, false), all);
-    const projector = writeBehindOf(resident);
-    await applyAll(projector, all);
+    const projector = await appliedBothWays(all);
     const reader = new Client({ connectionString: resident.db.url });
     await reader.connect();
     try {
@@ -373,9 +373,7 @@ describe('given a replay that writes the graph behind (each row saved once, at t
 
   it('when a statement of the final flush fails for good, then it fails with WriteBehindLostError: the rows are not all saved', async () => {
     const all = batches(mixedLog(200));
-    await applyAll(projectorOf(loaded, false), all);
-    const projector = writeBehindOf(resident);
-    await applyAll(projector, all);
+    const projector = await appliedBothWays(all);
     const restore = await failOnce(resident, 'profiles', 2, '22023');
     try {
       await expect(projector.finishReplay()).rejects.toBeInstanceOf(WriteBehindLostError);

@@ -33,6 +33,7 @@ import {
   isDeadLetterId,
   GraphChanges,
   OutboxRecord,
+  PreparedSave,
   ProfileGraphRepository,
   ProjectorHealth,
   runInTransaction,
@@ -264,14 +265,23 @@ class SaveSequence {
   }
 }
 
-/** Save statements one after the other on one connection, each serialised while the one before runs. */
-async function saveInSequence(repo: ProfileGraphRepository, statements: GraphChanges[]): Promise<void> {
+/**
+ * Statements one after the other on one connection, each prepared (serialised) while the one before runs.
+ * `sent`: called once the last one is sent, before PostgreSQL has run them all.
+ */
+async function runInSequence(repo: ProfileGraphRepository, statements: Array<() => PreparedSave>, sent?: () => void): Promise<void> {
   const saves = new SaveSequence();
-  for (const changes of statements) {
-    const prepared = repo.prepareSave(changes);
+  for (const prepare of statements) {
+    const prepared = prepare();
     await saves.send(() => repo.runSave(prepared));
   }
+  sent?.();
   await saves.done();
+}
+
+/** Save statements in sequence (runInSequence). */
+function saveInSequence(repo: ProfileGraphRepository, statements: GraphChanges[]): Promise<void> {
+  return runInSequence(repo, statements.map((changes) => () => repo.prepareSave(changes)));
 }
 
 /** The rows the graphs changed since they were last taken, with the merges among them. */
@@ -793,13 +803,7 @@ export class ProfileProjector {
       await manager.query('SET LOCAL synchronous_commit = off');
       const repo = new ProfileGraphRepository(manager);
       const rebuild = await repo.dropSecondaryIndexesIfEmpty(table);
-      const inserts = new SaveSequence();
-      for (const statement of statements) {
-        const prepared = repo.prepareInsert(statement);
-        await inserts.send(() => repo.runSave(prepared));
-      }
-      sent?.();
-      await inserts.done();
+      await runInSequence(repo, statements.map((statement) => () => repo.prepareInsert(statement)), sent);
       await repo.createIndexes(rebuild);
     });
   }
