@@ -10,9 +10,10 @@
  *      pool of the server's size; the first 5% of the bodies warm up, the rest are appended once and
  *      cycled until at least 10 s have passed. Into a topic of its own with the same partition count,
  *      deleted (and vacuumed) afterwards, so the projector and the replay never see them.
- *   Q  the look-up: `ProfileQueryRepository.findByIdentifier` (the very prepared statement
- *      GET /v3/profiles?email= runs) straight through `pg`, same emails, same concurrency as the look-up
- *      phase, a pool of the server's size; closed loop (req/s).
+ *   Q  the look-up: `ProfileQueryRepository.findByIdentifier` (the very call GET /v3/profiles?email= makes:
+ *      look-ups waiting at once share one prepared statement) straight through `pg`, same emails, same
+ *      concurrency as the look-up phase, a pool of the server's size; closed loop (req/s). Q1 beside it:
+ *      one statement per look-up (`findByIdentifiers([key])`, what every look-up cost before batching).
  */
 import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -111,6 +112,7 @@ async function dropTopic(db: Client): Promise<void> {
 }
 
 export interface LookupCeiling {
+  mode: LookupCeilingMode;
   reqPerSec: number;
   requests: number;
   found: number;
@@ -121,7 +123,10 @@ export interface LookupCeiling {
   p99Ms: number;
 }
 
-export async function ceilingLookup(url: string, tenant: string, emails: string[], concurrency: number, seconds: number): Promise<LookupCeiling> {
+/** 'route': as the route looks up (batched); 'one-per-statement': a statement of its own per look-up (Q1). */
+export type LookupCeilingMode = 'route' | 'one-per-statement';
+
+export async function ceilingLookup(url: string, tenant: string, emails: string[], concurrency: number, seconds: number, mode: LookupCeilingMode = 'route'): Promise<LookupCeiling> {
   const pool = new Pool({ connectionString: url, max: SERVER_POOL_SIZE, application_name: 'tessera-bench-ceiling-lookup' });
   pool.on('error', () => undefined);
   // The repository only needs the pool TypeORM holds; this is the route's statement, name and parameters.
@@ -130,7 +135,8 @@ export async function ceilingLookup(url: string, tenant: string, emails: string[
   let found = 0;
   const lookUp = async () => {
     const email = emails[next++ % emails.length]!;
-    if (await repo.findByIdentifier(tenant, 'email', email)) found++;
+    const profile = mode === 'route' ? await repo.findByIdentifier(tenant, 'email', email) : (await repo.findByIdentifiers([{ tenant, type: 'email', value: email }]))[0];
+    if (profile) found++;
   };
   try {
     await runTimed(2000, concurrency, lookUp); // warm-up: connections, prepared statements, cache
@@ -140,6 +146,7 @@ export async function ceilingLookup(url: string, tenant: string, emails: string[
     const took = (nowMs() - t0) / 1000;
     const lat = summarize(latencies);
     return {
+      mode,
       reqPerSec: round(latencies.length / took),
       requests: latencies.length,
       found,

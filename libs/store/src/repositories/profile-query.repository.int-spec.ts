@@ -3,7 +3,8 @@
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../../../test/support/database';
 import { createDataSource, runMigrationsLocked } from '../database/database';
-import { ProfileQueryRepository, RECENT_IDENTIFIERS } from './profile-query.repository';
+import type { Pool } from 'pg';
+import { IdentifierKey, LOOKUP_BATCH_MAX, ProfileQueryRepository, ProfileView, RECENT_IDENTIFIERS } from './profile-query.repository';
 
 let db: TestDatabase;
 let ds: DataSource;
@@ -22,16 +23,16 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function profile(id: string, mergedInto: string | null = null) {
+async function profile(id: string, mergedInto: string | null = null, tenant = 't') {
   await ds.query(
-    `INSERT INTO profiles (tenant, id, attributes, created_at, created_record_id, updated_at, merged_into) VALUES ('t', $1, '{"first_name":"Ann"}', now(), 'r', now(), $2)`,
-    [id, mergedInto],
+    `INSERT INTO profiles (tenant, id, attributes, created_at, created_record_id, updated_at, merged_into) VALUES ($3, $1, jsonb_build_object('first_name', $1::text), now(), 'r', now(), $2)`,
+    [id, mergedInto, tenant],
   );
 }
-async function identifier(profileId: string, type: string, value: string, firstSeen: string, lastSeen: string) {
+async function identifier(profileId: string, type: string, value: string, firstSeen: string, lastSeen: string, tenant = 't') {
   await ds.query(
-    `INSERT INTO identifiers (tenant, type, value, profile_id, confidence, first_seen, last_seen) VALUES ('t', $1, $2, $3, 'high', $4, $5)`,
-    [type, value, profileId, firstSeen, lastSeen],
+    `INSERT INTO identifiers (tenant, type, value, profile_id, confidence, first_seen, last_seen) VALUES ($6, $1, $2, $3, 'high', $4, $5)`,
+    [type, value, profileId, firstSeen, lastSeen, tenant],
   );
 }
 
@@ -73,5 +74,54 @@ describe('ProfileQueryRepository.findByIdentifier', () => {
     expect(view.identifiers).toEqual({});
     expect(view.recentIdentifiers).toEqual({});
     expect(await query.findByIdentifier('t', 'email', 'nobody@x.co')).toBeNull();
+  });
+});
+
+describe('ProfileQueryRepository: look-ups made at once', () => {
+  const pool = () => (ds.driver as unknown as { master: Pool }).master;
+
+  beforeAll(async () => {
+    await profile('b1');
+    await profile('b1-old', 'b1');
+    await identifier('b1', 'email', 'b@x.co', '2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z');
+    await identifier('b1-old', 'vuid', 'vb-old', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z');
+    await identifier('b1', 'vuid', 'vb', '2024-01-03T00:00:00Z', '2024-01-03T00:00:00Z');
+    // The same email in another tenant is another person.
+    await profile('u1', null, 'u');
+    await identifier('u1', 'email', 'b@x.co', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z', 'u');
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  const keys: IdentifierKey[] = [
+    { tenant: 't', type: 'email', value: 'b@x.co' },
+    { tenant: 'u', type: 'email', value: 'b@x.co' },
+    { tenant: 't', type: 'zaius_id', value: 'b1-old' },
+    { tenant: 't', type: 'vuid', value: 'vb-old' },
+    { tenant: 't', type: 'email', value: 'nobody@x.co' },
+    { tenant: 'u', type: 'zaius_id', value: 'b1' },
+  ];
+
+  it('given look-ups of several tenants and types at once (repeats too), then each gets what it gets alone, from one statement per batch', async () => {
+    const alone: Array<ProfileView | null> = [];
+    for (const k of keys) alone.push((await query.findByIdentifiers([k]))[0]);
+    expect(alone.map((v) => v?.id ?? null)).toEqual(['b1', 'u1', 'b1', 'b1', null, null]);
+
+    const statements = jest.spyOn(pool(), 'query');
+    const count = LOOKUP_BATCH_MAX + 44;
+    const answers = await Promise.all(Array.from({ length: count }, (_, n) => query.findByIdentifier(keys[n % keys.length].tenant, keys[n % keys.length].type, keys[n % keys.length].value)));
+
+    expect(answers).toEqual(Array.from({ length: count }, (_, n) => alone[n % keys.length]));
+    expect(answers[0]!.identifiers).toEqual({ email: ['b@x.co'], vuid: ['vb'] });
+    expect(statements).toHaveBeenCalledTimes(2); // LOOKUP_BATCH_MAX, then the other 44
+  });
+
+  it('given a statement that fails, then the look-ups of its batch fail with its error and the next are answered', async () => {
+    // PostgreSQL text cannot hold U+0000: the whole statement is refused (the service refuses such values first).
+    const failed = await Promise.allSettled([query.findByIdentifier('t', 'email', 'b@x.co'), query.findByIdentifier('t', 'email', 'bad\u0000@x.co')]);
+    expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+    expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/0x00/);
+
+    expect((await query.findByIdentifier('t', 'email', 'b@x.co'))?.id).toBe('b1');
   });
 });
