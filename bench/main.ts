@@ -449,6 +449,11 @@ function pollFound(agent: Agent, baseUrl: string, key: string, email: string, in
   })();
 }
 
+/** The server's output without its start banner (address, the throwaway data dir's keys): only what it warned of. */
+function withoutStartBanner(output: string): string {
+  return output.replace(/^\s*Tessera is running at [^\n]*\n(?:[ \t]+[^\n]*\n|[ \t]*\n)*/m, '');
+}
+
 function sampleEmails(pop: Population, count: number, seed: number): string[] {
   let x = seed >>> 0 || 1;
   const out: string[] = [];
@@ -959,6 +964,7 @@ async function main(): Promise<void> {
 
   const file = join(o.out, `${fileStamp}.json`);
   writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
+  serverLog = withoutStartBanner(serverLog);
   if (serverLog.trim()) {
     writeFileSync(join(o.out, `${fileStamp}-server.log`), serverLog);
     log(`the server logged ${serverLog.trim().split('\n').length} lines at warn level or above: ${fileStamp}-server.log`);
