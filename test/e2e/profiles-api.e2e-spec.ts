@@ -355,3 +355,30 @@ describe('given 20 concurrent batches of 500 upserts', () => {
     }
   });
 });
+
+describe('given look-ups arriving together (the server answers them from shared statements)', () => {
+  it('when 300 look-ups by email, phone and zaius_id, of known and unknown people, arrive at once, then each gets its own person or its own 404', async () => {
+    const tag = `together${process.pid}`;
+    const people = Array.from({ length: 200 }, (_, i) => ({ attributes: { email: `${tag}.${i}@example.com`, phone: `+1415555${1000 + i}`, item: i } }));
+    expect((await api.post(people)).status).toBe(202);
+    const found = await Promise.all(people.map((p) => api.until(`email=${p.attributes.email}`, () => true, 30_000)));
+    const zaiusIds = found.map((f) => f.attributes.zaius_id as string);
+
+    const queries: Array<{ query: string; item: number | null; unknown?: string }> = [
+      ...people.map((p, i) => ({ query: `email=${encodeURIComponent(p.attributes.email)}`, item: i })),
+      ...people.slice(0, 50).map((p, i) => ({ query: `phone=${encodeURIComponent(p.attributes.phone)}`, item: i })),
+      ...zaiusIds.slice(100, 130).map((id, i) => ({ query: `zaius_id=${id}`, item: 100 + i })),
+      ...Array.from({ length: 20 }, (_, i) => ({ query: `email=nobody.${tag}.${i}@example.com`, item: null, unknown: `nobody.${tag}.${i}@example.com` })),
+    ];
+    const answers = await Promise.all(queries.map((q) => api.get(q.query)));
+
+    answers.forEach((answer, n) => {
+      const q = queries[n];
+      if (q.item === null) {
+        expect(answer).toMatchObject({ status: 404, body: { detail: { message: `Unable to find profile for email = ${q.unknown}` } } });
+      } else {
+        expect({ query: q.query, status: answer.status, item: answer.body.attributes.item, zaius_id: answer.body.attributes.zaius_id }).toEqual({ query: q.query, status: 200, item: q.item, zaius_id: zaiusIds[q.item] });
+      }
+    });
+  });
+});
