@@ -109,7 +109,12 @@ describe('ProfileQueryRepository: look-ups made at once', () => {
 
     const statements = jest.spyOn(pool(), 'query');
     const count = LOOKUP_BATCH_MAX + 44;
-    const answers = await Promise.all(Array.from({ length: count }, (_, n) => query.findByIdentifier(keys[n % keys.length].tenant, keys[n % keys.length].type, keys[n % keys.length].value)));
+    const answers = await Promise.all(
+      Array.from({ length: count }, (_, n) => {
+        const { tenant, type, value } = keys[n % keys.length];
+        return query.findByIdentifier(tenant, type, value);
+      }),
+    );
 
     expect(answers).toEqual(Array.from({ length: count }, (_, n) => alone[n % keys.length]));
     expect(answers[0]!.identifiers).toEqual({ email: ['b@x.co'], vuid: ['vb'] });
