@@ -86,6 +86,13 @@ export interface RecordBatch {
    * or above `readFrom` that lies below the first offset is not a gap. Unset: the first record's offset.
    */
   readFrom?: number;
+  /**
+   * Set for a consumer with `readAheadOnRequest` on a log that reads ahead (Postgres): starts reading the
+   * partition's next batch now (idempotent). A handler calls it when it starts waiting for I/O, so that
+   * the next batch arrives — and is prepared — while this thread would otherwise be idle; unasked, the
+   * next batch is read once the handler returns.
+   */
+  readAhead?: () => void;
 }
 
 /** A record erasure rewrites (Postgres log) or deletes (Kafka tombstone). */
@@ -155,6 +162,12 @@ export interface ConsumeOptions {
    * reads no batch ahead of the handler, does not.
    */
   prepareBatch?: (batch: RecordBatch) => void;
+  /**
+   * Optional: the next batch is read when the handler calls `batch.readAhead()` (or once it returns), not
+   * as soon as the handler starts. Reading a batch costs this thread CPU (rows parsed, prepareBatch): a
+   * handler that alternates its own CPU work with waits for the database says when that costs nothing.
+   */
+  readAheadOnRequest?: boolean;
   /**
    * Called once when this member stopped for good and the engine will not restart it (e.g. KafkaJS
    * gave up after a crash). The application should fail readiness and exit so an orchestrator restarts it.

@@ -29,7 +29,7 @@ export {
 export type { IdentifierType, NormaliseResult, CustomIdentifierType } from './identifier-rules';
 export { DEFAULT_REGION, REASON_PHONE_EXTENSION, isSupportedRegion, normalisePhone, phoneReason } from './phone-number';
 export type { PhoneResult } from './phone-number';
-export { extractIdentifiers, preloadKeys } from './extract-identifiers';
+export { extractIdentifiers, preloadKeys, upsertIdentifiers } from './extract-identifiers';
 export type { ExtractedIdentifiers, PreloadKeys } from './extract-identifiers';
 export { IdentityGraph, IncompleteSnapshotError, isNewerVersion } from './identity-graph';
 export type { DirtyRows } from './identity-graph';

@@ -6,6 +6,8 @@
 //     npx jest --testMatch '**/perf/*.measure.ts' --maxWorkers=1 libs/profile-projection/perf/projector-ab.measure.ts
 // RESIDENT: the modes each run covers (1 = the replay's graph kept in memory). PROFILE=1 adds one profiled run
 // per build and mode with self time by function (TOP rows, default 35). BATCH: records per batch (2000).
+// PREPARE=1 hands each next batch to projector.prepare while the one before is handled, as the Postgres log's
+// read-ahead does (NO_VERSION=1 when the builds cut a batch's save into different statements).
 import { Session } from 'node:inspector/promises';
 import { resolve } from 'node:path';
 import { generatePopulation } from '../../../bench/population';
@@ -56,7 +58,13 @@ async function runOnce(b: Build, records: Rec[], B: number, residentGraph: boole
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const pg0 = await pgCpuMs();
-  for (let i = 0; i < records.length; i += B) await projector.handleBatch(batchOf(0, records.slice(i, i + B), i));
+  const batches: ReturnType<typeof batchOf>[] = [];
+  for (let i = 0; i < records.length; i += B) batches.push(batchOf(0, records.slice(i, i + B), i));
+  for (let i = 0; i < batches.length; i++) {
+    const handled = projector.handleBatch(batches[i]);
+    if (process.env.PREPARE === '1' && batches[i + 1]) (projector as unknown as { prepare(r: unknown[]): void }).prepare(batches[i + 1].records);
+    await handled;
+  }
   const c = process.cpuUsage(c0);
   const wall = performance.now() - t0;
   const pg = (await pgCpuMs()) - pg0;

@@ -1,11 +1,11 @@
-// Issue 12: a batch is saved in statements of SAVE_STEPS records, each sent while the next records are
+// Issue 12: a batch is saved in statements of SAVE_STEPS records (the first FIRST_SAVE_STEP), each sent while the next records are
 // resolved. Rows written by an earlier statement of the batch are UPDATEd by later ones; the result must
 // equal the same records applied in small batches, and a statement that fails mid-batch fails the batch
 // (bisected to the record, nothing half-applied, no unhandled rejection).
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { ProfileQueryRepository } from '@tessera/store';
 import { batchOf, createProjectionFixture, encodeUpserts, ProjectionFixture, projectionState, silentLogger } from '@tessera/testing/projection-fixture';
-import { ProfileProjector, SAVE_STEPS } from './profile-projector.service';
+import { FIRST_SAVE_STEP, ProfileProjector, SAVE_STEPS } from './profile-projector.service';
 
 let fx: ProjectionFixture;
 let query: ProfileQueryRepository;
@@ -30,10 +30,12 @@ beforeEach(async () => {
 });
 
 const pad = (k: number) => String(k).padStart(4, '0');
-const RECURRING = 100;
-/** Index where each group of RECURRING people starts: every group sits in another save statement than the one before. */
-const at = { created: 0, phones: SAVE_STEPS, vuids: SAVE_STEPS + 100, seenWithNew: 2 * SAVE_STEPS + 100, merged: 2 * SAVE_STEPS + 200 };
-const TOTAL = 2 * SAVE_STEPS + 300;
+const RECURRING = Math.min(100, FIRST_SAVE_STEP);
+/** The index of the first record of a batch's k-th save statement. */
+const statementStart = (k: number) => (k === 0 ? 0 : FIRST_SAVE_STEP + (k - 1) * SAVE_STEPS);
+/** Index where each group of RECURRING people starts: each group opens a save statement of its own. */
+const at = { created: statementStart(0), phones: statementStart(1), vuids: statementStart(2), seenWithNew: statementStart(3), merged: statementStart(4) };
+const TOTAL = statementStart(4) + RECURRING;
 
 /**
  * TOTAL upserts: people created in the first statement, others known by phone in the second, then in later
@@ -60,7 +62,7 @@ async function warnings(): Promise<unknown[]> {
 
 describe('given a batch larger than one save statement', () => {
   it('when people recur across its statements (created, changed, their vuid seen with a new person, merged), then the projection equals the same records applied in batches of 50', async () => {
-    expect(TOTAL).toBeGreaterThan(2 * SAVE_STEPS); // at least three statements
+    expect(TOTAL).toBeGreaterThan(statementStart(4)); // five statements
     const records = encodeUpserts(items());
 
     await new ProfileProjector(fx.dataSource, fx.eventLog, fx.tenants, silentLogger).handleBatch(batchOf(0, records));

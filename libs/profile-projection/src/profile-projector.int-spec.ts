@@ -52,6 +52,9 @@ describe('given a batch of upserts', () => {
   });
 });
 
+/** One turn of the event loop: the projector prepares a slice of what the log read ahead in each. */
+const oneTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('given a batch the log read ahead and the projector prepared', () => {
   it('when it is handled, then no record is decoded again, poison included, and it applies like any batch', async () => {
     const batch = batchOf(2, [
@@ -60,12 +63,38 @@ describe('given a batch the log read ahead and the projector prepared', () => {
       ...encodeUpserts([{ email: 'early@example.com', last_name: 'Early' }]),
     ]);
     projector.prepare(batch.records);
+    await oneTurn();
     // Were they decoded again, these bytes would make every record poison.
     for (const record of batch.records) (record as { value: Buffer }).value = Buffer.from('not json');
     await projector.handleBatch(batch);
     expect((await query.findByIdentifier('default', 'email', 'early@example.com'))?.attributes).toMatchObject({ first_name: 'Eve', last_name: 'Early' });
     expect(projector.stats.deadLettered).toBe(1);
     expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 2)).toBe(3);
+  });
+
+  it('when it is handled before every slice was prepared, then the first slice is taken as prepared and handleBatch decodes the rest itself', async () => {
+    const batch = batchOf(3, encodeUpserts(Array.from({ length: 450 }, (_, i) => ({ email: `slice${i}@example.com`, n: i }))));
+    projector.prepare(batch.records);
+    await oneTurn();
+    // Only what is still undecoded reads these bytes (and is dead-lettered): the slices not prepared yet.
+    for (const record of batch.records) (record as { value: Buffer }).value = Buffer.from('not json');
+    await projector.handleBatch(batch);
+    const applied: Array<{ n: number }> = await fx.dataSource.query(`SELECT count(*)::int AS n FROM identifiers WHERE value LIKE 'slice%'`);
+    expect(applied[0].n).toBe(200);
+    expect(projector.stats.deadLettered).toBe(250);
+    expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 3)).toBe(450);
+  });
+
+  it('when the tenant gained an identifier type after the rules the read ahead used, then the records resolve with the new type', async () => {
+    await fx.tenants.ensureTenant('default');
+    await projector.handleBatch(batchOf(4, encodeUpserts([{ email: 'rules-before@example.com' }]))); // the rules the read ahead uses
+    await new TenantRepository(fx.dataSource).updateSettings('default', { identifierTypes: [{ type: 'fs_user_id', confidence: 'high' }] });
+    await new Promise((r) => setTimeout(r, 5));
+    const batch = batchOf(5, encodeUpserts([{ email: 'rules-after@example.com', fs_user_id: 'fs-9' }]));
+    projector.prepare(batch.records);
+    await oneTurn(); // identifiers extracted ahead with the rules of batch 4, which do not know fs_user_id
+    await projector.handleBatch(batch);
+    expect(await fx.dataSource.query(`SELECT value FROM identifiers WHERE type = 'fs_user_id'`)).toEqual([{ value: 'fs-9' }]);
   });
 });
 

@@ -14,7 +14,7 @@ import {
 } from '@tessera/contracts';
 import { EventLog, LogRecord, PostgresEventLog, RecordBatch } from '@tessera/event-log';
 import { SCHEMA_HEADER } from '@tessera/event-log/transport/record-runs';
-import { IdentifierRules, IdentityGraph, preloadKeys, ProfileUpsert } from '@tessera/identity';
+import { IdentifierRules, IdentityGraph, preloadKeys, profileIdFor, ProfileUpsert, upsertIdentifiers } from '@tessera/identity';
 import {
   applyConsents,
   applyErasure,
@@ -132,6 +132,8 @@ interface Decoded {
   ts: number;
   /** When ingest received it, epoch ms. */
   receivedAt: number;
+  /** What the identity graph applies for it (stepOf), once asked; null: nothing. */
+  step?: GraphStep | null;
 }
 
 interface Poison {
@@ -180,6 +182,12 @@ function graphStep(d: Decoded): GraphStep | undefined {
   }
   const upsert = graphInput(d);
   return upsert && { d, tenant: d.envelope!.tenant, upsert };
+}
+
+/** graphStep, made once per record: the identifiers extracted ahead (ProfileProjector.prepare) are cached on its upsert. */
+function stepOf(d: Decoded): GraphStep | undefined {
+  if (d.step === undefined) d.step = graphStep(d) ?? null;
+  return d.step ?? undefined;
 }
 
 /** Records cut into segments that each end at an erasure (or the range's end). */
@@ -235,6 +243,12 @@ function decode(records: LogRecord[], prepared: WeakMap<LogRecord, Decoded | Poi
  * statements of a batch) stay small.
  */
 export const SAVE_STEPS = 500;
+
+/** Records of a batch's first save statement: PostgreSQL, idle since the load, starts writing sooner. */
+export const FIRST_SAVE_STEP = 100;
+
+/** Records read ahead that are decoded in one turn of the event loop (ProfileProjector.prepare). */
+const AHEAD_SLICE = 200;
 
 /** Profiles per statement of a write-behind flush (with twice as many identifiers). */
 export const FLUSH_PROFILES = 5000;
@@ -347,6 +361,11 @@ export class ProfileProjector {
   private readonly failures = new Map<string, number>();
   /** Records decoded ahead of their batch (prepare); weak: a batch never handled here leaves nothing behind. */
   private readonly prepared = new WeakMap<LogRecord, Decoded | Poison>();
+  /** Records read ahead, not decoded yet: done a slice at a time while this thread waits for PostgreSQL. */
+  private ahead: LogRecord[] = [];
+  private aheadScheduled = false;
+  /** The identifier rules each tenant's latest batch used: records read ahead extract their identifiers with them. */
+  private readonly recentRules = new Map<string, IdentifierRules>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -381,17 +400,50 @@ export class ProfileProjector {
   }
 
   /**
-   * Decodes records the log has read ahead, while the batch before them is still applied: the CPU work
-   * then overlaps that batch's waits for PostgreSQL, and handleBatch finds them decoded. Decoding depends
-   * on the record alone, so doing it early changes nothing else.
+   * Decodes records the log has read ahead, and extracts their identifiers (with the rules their tenant's
+   * latest batch used), while the batch before them is still applied: a slice per turn of the event loop,
+   * so the work fills this thread's waits for PostgreSQL instead of holding back the statement that ends
+   * one (PostgreSQL bounds the projector). handleBatch finds them decoded, and the load's keys extracted
+   * unless the rules changed meanwhile (then they are extracted again: upsertIdentifiers keys its cache
+   * on the rules). Decoding depends on the record alone, so doing it early changes nothing else.
    */
   prepare(records: LogRecord[]): void {
-    for (const log of records) if (!this.prepared.has(log)) this.prepared.set(log, decodeOne(log));
+    for (const log of records) if (!this.prepared.has(log)) this.ahead.push(log);
+    this.scheduleAhead();
+  }
+
+  private scheduleAhead(): void {
+    if (this.aheadScheduled || this.ahead.length === 0) return;
+    this.aheadScheduled = true;
+    setImmediate(() => this.workAhead());
+  }
+
+  private workAhead(): void {
+    this.aheadScheduled = false;
+    for (const log of this.ahead.splice(0, AHEAD_SLICE)) {
+      const one = decodeOne(log);
+      this.prepared.set(log, one);
+      const step = 'error' in one ? undefined : stepOf(one);
+      const rules = step && this.recentRules.get(step.tenant);
+      if (rules) {
+        upsertIdentifiers(step.upsert, rules);
+        profileIdFor(step.upsert.recordId);
+      }
+    }
+    this.scheduleAhead();
+  }
+
+  /** A batch's records still waiting to be decoded ahead are decoded by handleBatch instead. */
+  private dropAhead(records: LogRecord[]): void {
+    if (this.ahead.length === 0) return;
+    const batch = new Set(records);
+    this.ahead = this.ahead.filter((log) => !batch.has(log));
   }
 
   async handleBatch(batch: RecordBatch): Promise<void> {
     const started = Date.now();
     if (this.lost) throw this.lost;
+    this.dropAhead(batch.records);
     const { decoded, poison } = decode(batch.records, this.prepared);
     try {
       await this.hasher();
@@ -450,7 +502,7 @@ export class ProfileProjector {
       const from = stored ?? -1;
       const deadLetters = poison.filter((p) => p.log.offset >= from);
       const todo = decoded.filter((d) => d.log.offset >= from);
-      await this.applyRecords(manager, repo, todo, { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset });
+      await this.applyRecords(manager, repo, todo, { consumerGroup: this.consumerGroup, topic: batch.topic, partition: batch.partition, nextOffset }, batch.readAhead);
       reports = await this.storeDeadLetters(manager, batch, deadLetters);
       await DeadLettersRepository.resolve(manager, retriedIds(todo));
       return deadLetters.length;
@@ -469,7 +521,13 @@ export class ProfileProjector {
    * the records are applied in segments that end at an erasure — the graph slice before an erasure is
    * written before the erasure deletes from it, and the records after it see the graph without the person.
    */
-  private async applyRecords(manager: EntityManager, repo: ProfileGraphRepository, todo: Decoded[], checkpoint: GraphChanges['checkpoint']): Promise<void> {
+  private async applyRecords(
+    manager: EntityManager,
+    repo: ProfileGraphRepository,
+    todo: Decoded[],
+    checkpoint: GraphChanges['checkpoint'],
+    readAhead: (() => void) | undefined,
+  ): Promise<void> {
     const rulesByTenant = await this.rulesOf(todo);
     const { fresh, keys } = await this.dropRepeatedEvents(repo, todo);
     let idempotenceKeys = keys;
@@ -477,7 +535,7 @@ export class ProfileProjector {
       const { live, consents } = await this.dropErased(manager, segment.records, rulesByTenant);
       // A native write dropped here (received before an erasure of what it names) writes no outcome row:
       // the waiting handler reads a checkpoint past it without a row as not-found.
-      await this.resolveAndSave(repo, live, rulesByTenant, { ...emptyGraphChanges(checkpoint), idempotenceKeys });
+      await this.resolveAndSave(repo, live, rulesByTenant, { ...emptyGraphChanges(checkpoint), idempotenceKeys }, readAhead);
       idempotenceKeys = [];
       if (consents.length) await applyConsents(manager, consents);
       if (segment.erasure) {
@@ -619,6 +677,8 @@ export class ProfileProjector {
     }
     const rules = new Map<string, IdentifierRules>();
     for (const [tenant, readSince] of receivedBy) rules.set(tenant, await this.tenants.identifierRules(tenant, readSince));
+    if (this.recentRules.size > 1024) this.recentRules.clear();
+    for (const [tenant, r] of rules) this.recentRules.set(tenant, r);
     return rules;
   }
 
@@ -626,30 +686,37 @@ export class ProfileProjector {
    * Locks and loads the graph slice the records reach (or takes the graph kept in memory during a
    * replay), then applies upserts, events and native writes in offset order and saves what changed
    * (events under the profile each was applied to). `base` carries what the first statement writes
-   * besides the graph rows (the checkpoint, idempotence keys).
+   * besides the graph rows (the checkpoint, idempotence keys). `readAhead` (RecordBatch.readAhead) is
+   * called once the load is sent.
    *
-   * Saved in statements of SAVE_STEPS records each, sent as soon as their records are applied: PostgreSQL
+   * Saved in statements of SAVE_STEPS records each (the first FIRST_SAVE_STEP), sent as soon as their records are applied: PostgreSQL
    * writes one while the next records are resolved here (two cores at work, not one after the other). A
    * row written by an earlier statement is known to be stored (KnownRows), so later ones UPDATE it; all
    * run in the batch's transaction, and the first failure fails the batch.
    */
-  private async resolveAndSave(repo: ProfileGraphRepository, todo: Decoded[], rulesByTenant: Map<string, IdentifierRules>, base: GraphChanges): Promise<void> {
+  private async resolveAndSave(
+    repo: ProfileGraphRepository,
+    todo: Decoded[],
+    rulesByTenant: Map<string, IdentifierRules>,
+    base: GraphChanges,
+    readAhead?: () => void,
+  ): Promise<void> {
     const steps: GraphStep[] = [];
     for (const d of todo) {
-      const step = graphStep(d);
+      const step = stepOf(d);
       if (step) steps.push(step);
     }
     if (steps.length === 0) return repo.save(base);
     const resident = await this.residentGraphs(repo, rulesByTenant);
-    const graphs = resident ?? (await this.loadGraphs(repo, steps, rulesByTenant));
+    const graphs = resident ?? (await this.loadGraphs(repo, steps, rulesByTenant, readAhead));
     const known = resident ? this.resident!.stored : repo.takeLoadedRows();
     const writeBehind = resident !== undefined && this.resident!.writeBehind;
     if (writeBehind) this.resident!.unsaved = true;
     const saves = new SaveSequence();
-    for (let from = 0; from < steps.length; from += SAVE_STEPS) {
+    for (let from = 0, size = FIRST_SAVE_STEP; from < steps.length; from += size, size = SAVE_STEPS) {
       const changes = from === 0 ? base : emptyGraphChanges(base.checkpoint);
       changes.stored = known;
-      for (const step of steps.slice(from, from + SAVE_STEPS)) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
+      for (const step of steps.slice(from, from + size)) this.applyStep(step, graphs.get(step.tenant)!, rulesByTenant.get(step.tenant)!, changes);
       // Write-behind: the graph rows stay in memory until a flush.
       if (!writeBehind) takeDirtyRows(graphs, changes);
       // Serialised now, while the statement before may still run: the rows share the graph's objects.
@@ -661,7 +728,12 @@ export class ProfileProjector {
   }
 
   /** Identifier keys of all the steps locked (one pass), and the graph slice they reach loaded: one graph per tenant. */
-  private async loadGraphs(repo: ProfileGraphRepository, steps: GraphStep[], rulesByTenant: Map<string, IdentifierRules>): Promise<Map<string, IdentityGraph>> {
+  private async loadGraphs(
+    repo: ProfileGraphRepository,
+    steps: GraphStep[],
+    rulesByTenant: Map<string, IdentifierRules>,
+    readAhead?: () => void,
+  ): Promise<Map<string, IdentityGraph>> {
     const keys: TenantIdentifierKey[] = [];
     const profileIds: TenantProfileKey[] = [];
     for (const [tenant, rules] of rulesByTenant) {
@@ -669,7 +741,10 @@ export class ProfileProjector {
       for (const ref of preload.identifiers) keys.push({ tenant, type: ref.type, value: ref.value });
       for (const id of preload.profileIds) profileIds.push({ tenant, id });
     }
-    const slice = await repo.lockAndLoad(keys, profileIds);
+    const loading = repo.lockAndLoad(keys, profileIds);
+    // The log reads (and this thread prepares) the next batch while PostgreSQL loads this one's slice.
+    readAhead?.();
+    const slice = await loading;
     const graphs = new Map<string, IdentityGraph>();
     const single = rulesByTenant.size === 1;
     for (const [tenant, rules] of rulesByTenant) {

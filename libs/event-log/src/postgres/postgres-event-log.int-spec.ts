@@ -3,6 +3,7 @@ import { Client, Pool } from 'pg';
 import { BatchCollector, describeEventLogConformance, recordId, waitFor } from '../conformance/event-log.conformance';
 import type { EventLog } from '../event-log.port';
 import { PostgresEventLog } from './postgres-event-log';
+import { COMMIT_HANDLED_SQL } from './postgres-log.sql';
 import { createPostgresLogTestDb, PostgresLogTestDb } from './testing/postgres-log-test-db';
 
 let db: PostgresLogTestDb;
@@ -175,6 +176,24 @@ describe('PostgresEventLog (postgres specifics)', () => {
     await expect(log.seek(`seek-live-${run}`, topic, 'beginning')).rejects.toThrow(/running member/);
     await consumer.stop();
     await expect(log.seek(`seek-live-${run}`, topic, 'beginning')).resolves.toBeUndefined();
+  });
+
+  it('commits a handled batch\'s offset without waiting for the WAL flush — for that commit alone — and only for the owning generation', async () => {
+    const group = `no-flush-wait.${run}`;
+    const client = await db.pool.connect();
+    try {
+      await client.query(`INSERT INTO log_group_assignments (group_id, topic, partition, member_id, generation) VALUES ($1, 't', 0, 'm', 7)`, [group]);
+      await client.query('BEGIN');
+      expect((await client.query(COMMIT_HANDLED_SQL, [group, 't', 0, 7, 42])).rowCount).toBe(1);
+      expect((await client.query(`SELECT current_setting('synchronous_commit') AS s`)).rows[0].s).toBe('off');
+      await client.query('COMMIT');
+      expect((await client.query(`SELECT current_setting('synchronous_commit') AS s`)).rows[0].s).toBe('on');
+      // A member of an older generation is fenced, as with COMMIT_SQL.
+      expect((await client.query(COMMIT_HANDLED_SQL, [group, 't', 0, 6, 99])).rowCount).toBe(0);
+      expect((await client.query(`SELECT next_offset FROM log_group_offsets WHERE group_id = $1`, [group])).rows).toEqual([{ next_offset: '42' }]);
+    } finally {
+      client.release();
+    }
   });
 
   it('reads the next batch while one is handled: records appended meanwhile come in a later batch, and a batch that fails comes back whole', async () => {

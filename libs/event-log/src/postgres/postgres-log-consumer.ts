@@ -3,6 +3,7 @@ import { Client, Notification, Pool } from 'pg';
 import type { ConsumeOptions, ConsumerHandle, LogRecord, RecordBatch } from '../event-log.port';
 import {
   CLAIM_SQL,
+  COMMIT_HANDLED_SQL,
   COMMIT_SQL,
   FETCH_SQL,
   GROUP_CHANNEL,
@@ -406,10 +407,15 @@ export class PostgresLogConsumer implements ConsumerHandle {
         continue;
       }
       const next = batch.records[batch.records.length - 1]!.offset + 1;
-      // The next batch is read while this one is handled (PostgreSQL and the handler at work together).
-      ahead = this.readAhead(p, next);
+      // The next batch is read while this one is handled (PostgreSQL and the handler at work together):
+      // from the start, or from when the handler asks for it (readAheadOnRequest).
+      let requested: ReadAhead | undefined;
+      const readAhead = () => void (requested ??= this.readAhead(p, next));
+      if (!this.options.readAheadOnRequest) readAhead();
       try {
-        await this.options.handleBatch(batch);
+        await this.options.handleBatch(this.options.readAheadOnRequest ? { ...batch, readAhead } : batch);
+        readAhead();
+        ahead = requested;
         handlerDelay = 0;
       } catch (e) {
         ahead = undefined; // redelivered from this batch's start
@@ -484,7 +490,7 @@ export class PostgresLogConsumer implements ConsumerHandle {
     let delay = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.settings.pool.query(COMMIT_SQL, [this.groupId, p.topic, p.partition, p.generation, nextOffset]);
+        const result = await this.settings.pool.query(COMMIT_HANDLED_SQL, [this.groupId, p.topic, p.partition, p.generation, nextOffset]);
         return result.rowCount === 1 ? 'committed' : 'fenced';
       } catch (e) {
         const giveUp = !p.active && attempt >= 3;

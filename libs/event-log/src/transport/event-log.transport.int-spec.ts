@@ -117,7 +117,25 @@ class PreparedGroup {
 
   @RecordBatchPattern({ group: PREPARED, topic: TOPIC, schema: 'upsert.v1' })
   upserts(@Payload() batch: RecordBatch, @Ctx() context: RecordBatchContext) {
+    batch.readAhead!(); // as the projector does once its load is sent
     return probe.record('prepared-upsert', batch, context);
+  }
+}
+
+const PREPARED_UNASKED = 'test.prepared-unasked';
+/** Batches this group's preparer saw: first offset, and the offsets handled by then. */
+const preparedUnasked: Array<{ first: number; handledBefore: number[] }> = [];
+
+@Controller()
+class PreparedGroupNeverAsking {
+  @RecordBatchPreparer(PREPARED_UNASKED)
+  prepare(@Payload() batch: RecordBatch) {
+    preparedUnasked.push({ first: batch.records[0]!.offset, handledBefore: probe.seen(PREPARED_UNASKED) });
+  }
+
+  @RecordBatchPattern({ group: PREPARED_UNASKED, topic: TOPIC, schema: 'upsert.v1' })
+  upserts(@Payload() batch: RecordBatch, @Ctx() context: RecordBatchContext) {
+    return probe.record('unasked-upsert', batch, context);
   }
 }
 
@@ -328,7 +346,7 @@ describe('given a group with a batch preparer on the Postgres log', () => {
     await log.produce(TOPIC, records(...Array.from({ length: 250 }, () => 'upsert.v1')));
     probe.gated.add(PREPARED);
     await start([PreparedGroup]);
-    // The handler holds the first batch (offsets 0..99): the second is read and prepared meanwhile.
+    // The handler holds the first batch (offsets 0..99) after asking for the next: it is read and prepared meanwhile.
     await until(() => prepared.length >= 2);
     expect(prepared[0]).toEqual({ offsets: Array.from({ length: 100 }, (_, i) => i), handledBefore: [] });
     expect(prepared[1].offsets[0]).toBe(100);
@@ -338,6 +356,21 @@ describe('given a group with a batch preparer on the Postgres log', () => {
     await until(async () => (await committed(PREPARED)) === 250);
     expect(probe.seen(PREPARED)).toEqual(Array.from({ length: 250 }, (_, i) => i));
     expect(prepared.map((p) => p.offsets[0])).toEqual([0, 100, 200]);
+  });
+
+  it('when the handler never asks for the next batch, then it is read once the handler returns, and every batch is still handled', async () => {
+    preparedUnasked.length = 0;
+    await log.produce(TOPIC, records(...Array.from({ length: 250 }, () => 'upsert.v1')));
+    probe.gated.add(PREPARED_UNASKED);
+    await start([PreparedGroupNeverAsking]);
+    await until(() => probe.seen(PREPARED_UNASKED).length === 100);
+    await new Promise((r) => setTimeout(r, 300)); // a read-ahead would have been prepared by now
+    expect(preparedUnasked).toEqual([{ first: 0, handledBefore: [] }]);
+    probe.release();
+    await until(async () => (await committed(PREPARED_UNASKED)) === 250);
+    expect(probe.seen(PREPARED_UNASKED)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(preparedUnasked.map((p) => p.first)).toEqual([0, 100, 200]);
+    expect(preparedUnasked[1].handledBefore).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 });
 

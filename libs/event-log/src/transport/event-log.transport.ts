@@ -223,7 +223,8 @@ export class EventLogTransport extends Server<EventLogTransportEvents, EventLogT
       ...(maxBatchRecords !== undefined ? { maxBatchRecords } : {}),
       ...(source ? { resolveStartOffset: (topic: string, partition: number) => this.startOffset(routes.group, source, { topic, partition }) } : {}),
       handleBatch: (batch) => this.dispatch(routes, batch),
-      ...(routes.preparer ? { prepareBatch: (batch: RecordBatch) => this.prepare(routes.group, routes.preparer!, batch) } : {}),
+      // A group that prepares batches also says when the next one is read (RecordBatch.readAhead).
+      ...(routes.preparer ? { prepareBatch: (batch: RecordBatch) => this.prepare(routes.group, routes.preparer!, batch), readAheadOnRequest: true } : {}),
       onFatal: (error) => this.onFatal(routes.group, error),
     };
   }
