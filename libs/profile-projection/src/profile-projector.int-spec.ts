@@ -85,6 +85,23 @@ describe('given a batch the log read ahead and the projector prepared', () => {
     expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 3)).toBe(450);
   });
 
+  it('when preparing a record ahead throws, then nothing escapes and handleBatch prepares that record itself', async () => {
+    await projector.handleBatch(batchOf(6, encodeUpserts([{ email: 'rules-known@example.com' }]))); // the rules the read ahead uses
+    const rules = await fx.tenants.identifierRules('default');
+    const normalise = rules.normalise.bind(rules);
+    const failing = jest.spyOn(rules, 'normalise').mockImplementation((field, value) => {
+      if (value === 'boom@example.com') throw new Error('boom');
+      return normalise(field, value);
+    });
+    const batch = batchOf(7, encodeUpserts([{ email: 'calm@example.com', n: 1 }, { email: 'boom@example.com', n: 2 }]));
+    projector.prepare(batch.records);
+    await oneTurn(); // an exception here would be uncaught: it runs outside any batch
+    failing.mockRestore();
+    await projector.handleBatch(batch);
+    expect((await query.findByIdentifier('default', 'email', 'boom@example.com'))?.attributes.n).toBe(2);
+    expect((await query.findByIdentifier('default', 'email', 'calm@example.com'))?.attributes.n).toBe(1);
+  });
+
   it('when the tenant gained an identifier type after the rules the read ahead used, then the records resolve with the new type', async () => {
     await fx.tenants.ensureTenant('default');
     await projector.handleBatch(batchOf(4, encodeUpserts([{ email: 'rules-before@example.com' }]))); // the rules the read ahead uses

@@ -421,13 +421,17 @@ export class ProfileProjector {
   private workAhead(): void {
     this.aheadScheduled = false;
     for (const log of this.ahead.splice(0, AHEAD_SLICE)) {
-      const one = decodeOne(log);
-      this.prepared.set(log, one);
-      const step = 'error' in one ? undefined : stepOf(one);
-      const rules = step && this.recentRules.get(step.tenant);
-      if (rules) {
-        upsertIdentifiers(step.upsert, rules);
-        profileIdFor(step.upsert.recordId);
+      try {
+        const one = decodeOne(log);
+        const step = 'error' in one ? undefined : stepOf(one);
+        const rules = step && this.recentRules.get(step.tenant);
+        if (rules) {
+          upsertIdentifiers(step.upsert, rules);
+          profileIdFor(step.upsert.recordId);
+        }
+        this.prepared.set(log, one);
+      } catch {
+        // Outside any batch here: handleBatch decodes this record itself and meets the error where it is handled.
       }
     }
     this.scheduleAhead();
