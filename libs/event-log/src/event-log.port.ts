@@ -144,7 +144,8 @@ export interface ConsumeOptions {
    * start, e.g. after retention, the first record kept). `undefined` falls back to the group's
    * committed offset, then to `fromBeginning`. An answer that arrives after the partition was
    * reassigned is ignored. If the log has no such offset any more because it was recreated or truncated
-   * below it, nothing is delivered and `onFatal` reports it (Kafka).
+   * below it, nothing is delivered and `onFatal` reports it (Kafka). With it, the Postgres log commits the
+   * group offset after a batch without waiting for the WAL flush (the application's checkpoint decides).
    */
   resolveStartOffset?: (topic: string, partition: number) => Promise<number | undefined>;
   /**

@@ -187,7 +187,7 @@ async function runOnce(b: Build, batches: Batch[], residentGraph: boolean): Prom
   const db = new FakeDatabase();
   current = db;
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const tenants = { identifierRules: async () => b.rules };
+  const tenants = { identifierRules: async () => b.rules, identifierRulesReadAt: () => undefined };
   const projector = new b.Projector(fakeDataSource(db), {}, tenants, silent, 'g', { residentGraph, deadLetters: 'log-transaction' });
   let records = 0;
   const c0 = process.cpuUsage();

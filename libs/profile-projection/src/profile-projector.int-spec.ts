@@ -1,7 +1,7 @@
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { ProfileQueryRepository, TenantRepository } from '@tessera/store';
 import { batchOf, createProjectionFixture, encodeUpserts, projectionState, ProjectionFixture, silentLogger } from '@tessera/testing/projection-fixture';
-import { ProfileProjector } from './profile-projector.service';
+import { AHEAD_SLICE, ProfileProjector } from './profile-projector.service';
 
 let fx: ProjectionFixture;
 let projector: ProfileProjector;
@@ -73,19 +73,23 @@ describe('given a batch the log read ahead and the projector prepared', () => {
   });
 
   it('when it is handled before every slice was prepared, then the first slice is taken as prepared and handleBatch decodes the rest itself', async () => {
-    const batch = batchOf(3, encodeUpserts(Array.from({ length: 450 }, (_, i) => ({ email: `slice${i}@example.com`, n: i }))));
+    const size = 2 * AHEAD_SLICE + 50;
+    const batch = batchOf(3, encodeUpserts(Array.from({ length: size }, (_, i) => ({ email: `slice${i}@example.com`, n: i }))));
     projector.prepare(batch.records);
     await oneTurn();
     // Only what is still undecoded reads these bytes (and is dead-lettered): the slices not prepared yet.
     for (const record of batch.records) (record as { value: Buffer }).value = Buffer.from('not json');
     await projector.handleBatch(batch);
     const applied: Array<{ n: number }> = await fx.dataSource.query(`SELECT count(*)::int AS n FROM identifiers WHERE value LIKE 'slice%'`);
-    expect(applied[0].n).toBe(200);
-    expect(projector.stats.deadLettered).toBe(250);
-    expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 3)).toBe(450);
+    expect(applied[0].n).toBe(AHEAD_SLICE);
+    expect(projector.stats.deadLettered).toBe(size - AHEAD_SLICE);
+    expect(await projector.startOffset(PROFILE_UPSERTS_TOPIC, 3)).toBe(size);
   });
 
   it('when preparing a record ahead throws, then nothing escapes and handleBatch prepares that record itself', async () => {
+    // Received before the rules below are read: the read ahead extracts their identifiers with them.
+    const batch = batchOf(7, encodeUpserts([{ email: 'calm@example.com', n: 1 }, { email: 'boom@example.com', n: 2 }]));
+    await new Promise((r) => setTimeout(r, 2));
     await projector.handleBatch(batchOf(6, encodeUpserts([{ email: 'rules-known@example.com' }]))); // the rules the read ahead uses
     const rules = await fx.tenants.identifierRules('default');
     const normalise = rules.normalise.bind(rules);
@@ -93,16 +97,30 @@ describe('given a batch the log read ahead and the projector prepared', () => {
       if (value === 'boom@example.com') throw new Error('boom');
       return normalise(field, value);
     });
-    const batch = batchOf(7, encodeUpserts([{ email: 'calm@example.com', n: 1 }, { email: 'boom@example.com', n: 2 }]));
     projector.prepare(batch.records);
     await oneTurn(); // an exception here would be uncaught: it runs outside any batch
+    expect(failing.mock.calls.map(([, value]) => value)).toContain('boom@example.com'); // it did throw ahead
     failing.mockRestore();
     await projector.handleBatch(batch);
     expect((await query.findByIdentifier('default', 'email', 'boom@example.com'))?.attributes.n).toBe(2);
     expect((await query.findByIdentifier('default', 'email', 'calm@example.com'))?.attributes.n).toBe(1);
   });
 
-  it('when the tenant gained an identifier type after the rules the read ahead used, then the records resolve with the new type', async () => {
+  it('when its records were received after the rules the read ahead holds were read, then their identifiers are extracted once, by their batch', async () => {
+    await projector.handleBatch(batchOf(8, encodeUpserts([{ email: 'rules-read@example.com' }])));
+    const rules = await fx.tenants.identifierRules('default');
+    await new Promise((r) => setTimeout(r, 2));
+    const batch = batchOf(9, encodeUpserts([{ email: 'live@example.com', n: 1 }])); // received after the rules were read
+    const normalise = jest.spyOn(rules, 'normalise');
+    projector.prepare(batch.records);
+    await oneTurn();
+    expect(normalise).not.toHaveBeenCalled(); // their batch reads newer rules: extracting now would be wasted
+    normalise.mockRestore();
+    await projector.handleBatch(batch);
+    expect((await query.findByIdentifier('default', 'email', 'live@example.com'))?.attributes.n).toBe(1);
+  });
+
+  it('when the tenant gained an identifier type after the rules the read ahead holds, then records received after it resolve with the new type', async () => {
     await fx.tenants.ensureTenant('default');
     await projector.handleBatch(batchOf(4, encodeUpserts([{ email: 'rules-before@example.com' }]))); // the rules the read ahead uses
     await new TenantRepository(fx.dataSource).updateSettings('default', { identifierTypes: [{ type: 'fs_user_id', confidence: 'high' }] });

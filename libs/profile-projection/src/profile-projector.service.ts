@@ -248,7 +248,7 @@ export const SAVE_STEPS = 500;
 export const FIRST_SAVE_STEP = 100;
 
 /** Records read ahead that are decoded in one turn of the event loop (ProfileProjector.prepare). */
-const AHEAD_SLICE = 200;
+export const AHEAD_SLICE = 200;
 
 /** Profiles per statement of a write-behind flush (with twice as many identifiers). */
 export const FLUSH_PROFILES = 5000;
@@ -364,8 +364,11 @@ export class ProfileProjector {
   /** Records read ahead, not decoded yet: done a slice at a time while this thread waits for PostgreSQL. */
   private ahead: LogRecord[] = [];
   private aheadScheduled = false;
-  /** The identifier rules each tenant's latest batch used: records read ahead extract their identifiers with them. */
-  private readonly recentRules = new Map<string, IdentifierRules>();
+  /**
+   * The identifier rules each tenant's latest batch used, and when they were read: records read ahead that
+   * were received by then extract their identifiers with them (their batch will get the same rules).
+   */
+  private readonly recentRules = new Map<string, { rules: IdentifierRules; readAt: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -424,9 +427,10 @@ export class ProfileProjector {
       try {
         const one = decodeOne(log);
         const step = 'error' in one ? undefined : stepOf(one);
-        const rules = step && this.recentRules.get(step.tenant);
-        if (rules) {
-          upsertIdentifiers(step.upsert, rules);
+        const recent = step && this.recentRules.get(step.tenant);
+        // A record received after the rules were read makes its batch read them again: extracting now would be wasted.
+        if (step && recent && !('error' in one) && one.receivedAt <= recent.readAt) {
+          upsertIdentifiers(step.upsert, recent.rules);
           profileIdFor(step.upsert.recordId);
         }
         this.prepared.set(log, one);
@@ -682,7 +686,10 @@ export class ProfileProjector {
     const rules = new Map<string, IdentifierRules>();
     for (const [tenant, readSince] of receivedBy) rules.set(tenant, await this.tenants.identifierRules(tenant, readSince));
     if (this.recentRules.size > 1024) this.recentRules.clear();
-    for (const [tenant, r] of rules) this.recentRules.set(tenant, r);
+    for (const [tenant, r] of rules) {
+      const readAt = this.tenants.identifierRulesReadAt(r);
+      if (readAt !== undefined) this.recentRules.set(tenant, { rules: r, readAt });
+    }
     return rules;
   }
 

@@ -181,18 +181,24 @@ describe('PostgresEventLog (postgres specifics)', () => {
   it('commits a handled batch\'s offset without waiting for the WAL flush — for that commit alone — and only for the owning generation', async () => {
     const group = `no-flush-wait.${run}`;
     const client = await db.pool.connect();
+    const setting = async () => (await client.query(`SELECT current_setting('synchronous_commit') AS s`)).rows[0].s;
+    let broken = false;
     try {
       await client.query(`INSERT INTO log_group_assignments (group_id, topic, partition, member_id, generation) VALUES ($1, 't', 0, 'm', 7)`, [group]);
+      const before = await setting();
+      expect(before).not.toBe('off');
       await client.query('BEGIN');
+      broken = true;
       expect((await client.query(COMMIT_HANDLED_SQL, [group, 't', 0, 7, 42])).rowCount).toBe(1);
-      expect((await client.query(`SELECT current_setting('synchronous_commit') AS s`)).rows[0].s).toBe('off');
+      expect(await setting()).toBe('off');
       await client.query('COMMIT');
-      expect((await client.query(`SELECT current_setting('synchronous_commit') AS s`)).rows[0].s).toBe('on');
+      broken = false;
+      expect(await setting()).toBe(before);
       // A member of an older generation is fenced, as with COMMIT_SQL.
       expect((await client.query(COMMIT_HANDLED_SQL, [group, 't', 0, 6, 99])).rowCount).toBe(0);
       expect((await client.query(`SELECT next_offset FROM log_group_offsets WHERE group_id = $1`, [group])).rows).toEqual([{ next_offset: '42' }]);
     } finally {
-      client.release();
+      client.release(broken); // a client left inside its transaction is not returned to the pool
     }
   });
 

@@ -410,7 +410,8 @@ export class PostgresLogConsumer implements ConsumerHandle {
       // The next batch is read while this one is handled (PostgreSQL and the handler at work together):
       // from the start, or from when the handler asks for it (readAheadOnRequest).
       let requested: ReadAhead | undefined;
-      const readAhead = () => void (requested ??= this.readAhead(p, next));
+      // Never for a partition being handed over (its next owner reads it).
+      const readAhead = () => void (p.active && (requested ??= this.readAhead(p, next)));
       if (!this.options.readAheadOnRequest) readAhead();
       try {
         await this.options.handleBatch(this.options.readAheadOnRequest ? { ...batch, readAhead } : batch);
@@ -490,7 +491,9 @@ export class PostgresLogConsumer implements ConsumerHandle {
     let delay = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.settings.pool.query(COMMIT_HANDLED_SQL, [this.groupId, p.topic, p.partition, p.generation, nextOffset]);
+        // An application with its own checkpoint (resolveStartOffset) does not need the group offset to be durable.
+        const sql = this.options.resolveStartOffset ? COMMIT_HANDLED_SQL : COMMIT_SQL;
+        const result = await this.settings.pool.query(sql, [this.groupId, p.topic, p.partition, p.generation, nextOffset]);
         return result.rowCount === 1 ? 'committed' : 'fenced';
       } catch (e) {
         const giveUp = !p.active && attempt >= 3;

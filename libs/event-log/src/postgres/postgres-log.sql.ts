@@ -87,10 +87,11 @@ const commitSql = (flushWait: boolean) => `
 
 export const COMMIT_SQL = commitSql(true);
 
-// The commit after a handled batch. Waiting for the flush would flush all WAL written before it — the
-// handler's own asynchronously committed transaction (a projection batch: ≈ 4 MB) — and cost the
-// projector ≈ 9 ms a batch. A commit lost with PostgreSQL's last ≈ 0.6 s (a crash of the database, not
-// of this process) redelivers those batches: at-least-once, as after any crash before a commit.
+// The commit after a handled batch, for a consumer whose application keeps its own checkpoint
+// (resolveStartOffset: the group offset never decides where it resumes). Waiting for the flush would flush
+// all WAL written before it — the handler's own asynchronously committed transaction (a projection batch:
+// ≈ 4 MB) — and cost the projector ≈ 9 ms a batch. A commit lost with PostgreSQL's last ≈ 0.6 s (a crash
+// of the database, not of this process) only leaves the group offset behind its checkpoint.
 export const COMMIT_HANDLED_SQL = commitSql(false);
 
 export const CLAIM_SQL = `

@@ -87,6 +87,7 @@ export interface TenantRepositoryOptions {
 export class TenantRepository {
   // By key hash. A credential is never trusted past the maximum age: no serving stale while refreshing.
   private readonly keyCache: RefreshingCache<string, ApiKeyPrincipal | null>;
+  private readonly rulesReadAt = new WeakMap<IdentifierRules, number>();
   private readonly tenantCache: RefreshingCache<string, { tenant: TenantEntity | null; rules: IdentifierRules; fields: ReadonlyMap<string, StoredFieldType> }>;
 
   constructor(
@@ -246,6 +247,14 @@ export class TenantRepository {
     return (await this.tenantEntry(tenant, readSince)).rules;
   }
 
+  /**
+   * When rules identifierRules returned were read (epoch ms, taken as the read began): identifierRules
+   * serves the same object for records received up to then, as long as it is cached.
+   */
+  identifierRulesReadAt(rules: IdentifierRules): number | undefined {
+    return this.rulesReadAt.get(rules);
+  }
+
   /** The tenant's declared customer fields, name → type (cached for at most 5 s, as the identifier rules): ingest checks values against them. */
   async fieldsOf(tenant: string): Promise<ReadonlyMap<string, StoredFieldType>> {
     return (await this.tenantEntry(tenant)).fields;
@@ -269,8 +278,10 @@ export class TenantRepository {
     return this.tenantCache.get(
       tenant,
       async (id) => {
+        const readAt = Date.now();
         const [entity, fields] = await Promise.all([this.dataSource.getRepository(TenantEntity).findOneBy({ id }), loadFieldTypes(this.dataSource, id)]);
         const rules = IdentifierRules.forTenant(entity?.settings?.identifierTypes ?? [], entity?.settings?.defaultRegion);
+        this.rulesReadAt.set(rules, readAt);
         return { tenant: entity, rules, fields };
       },
       readSince,
