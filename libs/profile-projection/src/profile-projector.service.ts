@@ -426,19 +426,23 @@ export class ProfileProjector {
     for (const log of this.ahead.splice(0, AHEAD_SLICE)) {
       try {
         const one = decodeOne(log);
-        const step = 'error' in one ? undefined : stepOf(one);
-        const recent = step && this.recentRules.get(step.tenant);
-        // A record received after the rules were read makes its batch read them again: extracting now would be wasted.
-        if (step && recent && !('error' in one) && one.receivedAt <= recent.readAt) {
-          upsertIdentifiers(step.upsert, recent.rules);
-          profileIdFor(step.upsert.recordId);
-        }
+        if (!('error' in one)) this.extractAhead(one);
         this.prepared.set(log, one);
       } catch {
         // Outside any batch here: handleBatch decodes this record itself and meets the error where it is handled.
       }
     }
     this.scheduleAhead();
+  }
+
+  /** The identifiers the record's batch will load, extracted (and cached) now if that batch will get the same rules. */
+  private extractAhead(d: Decoded): void {
+    const step = stepOf(d);
+    const recent = step && this.recentRules.get(step.tenant);
+    // A record received after the rules were read makes its batch read them again: extracting now would be wasted.
+    if (!step || !recent || d.receivedAt > recent.readAt) return;
+    upsertIdentifiers(step.upsert, recent.rules);
+    profileIdFor(step.upsert.recordId);
   }
 
   /** A batch's records still waiting to be decoded ahead are decoded by handleBatch instead. */
@@ -534,7 +538,7 @@ export class ProfileProjector {
     repo: ProfileGraphRepository,
     todo: Decoded[],
     checkpoint: GraphChanges['checkpoint'],
-    readAhead: (() => void) | undefined,
+    readAhead?: () => void,
   ): Promise<void> {
     const rulesByTenant = await this.rulesOf(todo);
     const { fresh, keys } = await this.dropRepeatedEvents(repo, todo);
