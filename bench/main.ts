@@ -424,6 +424,13 @@ function postSpec(baseUrl: string, key: string, pop: Population, o: Options, ext
   };
 }
 
+/** A CHECKPOINT now: when it started (seconds after `sinceMs`) and how long it took. */
+async function forceCheckpoint(db: import('pg').Client, sinceMs: number): Promise<{ atSec: number; ms: number }> {
+  const started = nowMs();
+  await db.query('CHECKPOINT');
+  return { atSec: (started - sinceMs) / 1000, ms: nowMs() - started };
+}
+
 /** GET until the profile is found; resolves with the time it was found (monotonic ms), or NaN on timeout. */
 function pollFound(agent: Agent, baseUrl: string, key: string, email: string, intervalMs: number, timeoutMs: number): Promise<number> {
   const url = new URL(baseUrl);
@@ -770,16 +777,23 @@ async function main(): Promise<void> {
     });
     const probeAgent = new Agent({ keepAlive: true, maxSockets: 16 });
     const samples: Array<Promise<number>> = [];
+    // Halfway through, a checkpoint, as max_wal_size or checkpoint_timeout start one at any moment: the first
+    // write to each page after it carries a full-page image, so every run measures across one.
+    let checkpoint: Promise<{ atSec: number; ms: number }> | undefined;
     const latRun = await rec.run('queryable-latency', async () => {
       const spec = postSpec(server!.url, pub, latPop, o, { mode: 'open', rate: latBodiesPerSec, durationMs: o.queryableSeconds * 1000 });
       spec.requests.sample = sampleEmail.map(Boolean);
+      const startedMs = nowMs();
+      const checkpointTimer = setTimeout(() => (checkpoint = forceCheckpoint(db, startedMs)), (o.queryableSeconds * 1000) / 2);
       const r = await runLoad(spec, (index, atMs) => {
           const email = index < latPop.bodies.length ? sampleEmail[index] : undefined;
         if (email) samples.push(pollFound(probeAgent, server!.url, priv, email, 20, 30_000).then((found) => found - atMs));
       });
+      clearTimeout(checkpointTimer);
       await Promise.all(samples);
       return r;
     });
+    const checkpointDone = await checkpoint?.catch((e: unknown) => (log(`checkpoint during queryable-latency failed: ${e instanceof Error ? e.message : String(e)}`), undefined));
     probeAgent.destroy();
     const latValues = (await Promise.all(samples)).filter((v) => Number.isFinite(v));
     const lat = summarize(latValues);
@@ -796,8 +810,10 @@ async function main(): Promise<void> {
       ingestP50Ms: latIngest.p50Ms,
       ingestP99Ms: latIngest.p99Ms,
       failedRequests: latIngest.failed,
+      checkpointAtSec: checkpointDone ? round(checkpointDone.atSec, 1) : null,
+      checkpointMs: checkpointDone ? round(checkpointDone.ms, 1) : null,
     };
-    log(`ingest-to-queryable at ${fmtInt(latItemsPerSec)} items/s: p50 ${fmtMs(latency.queryableP50Ms)}, p95 ${fmtMs(latency.queryableP95Ms)} (${lat.count} samples, ${latency.timeouts} timeouts)`);
+    log(`ingest-to-queryable at ${fmtInt(latItemsPerSec)} items/s: p50 ${fmtMs(latency.queryableP50Ms)}, p95 ${fmtMs(latency.queryableP95Ms)}, max ${fmtMs(latency.queryableMaxMs)} (${lat.count} samples, ${latency.timeouts} timeouts; a CHECKPOINT at ${latency.checkpointAtSec ?? '—'} s took ${latency.checkpointMs ?? '—'} ms)`);
 
     // --- events: POST /v3/events (2 identifiers each), projector running ------------------------
     const evPop = generateEvents({ people: pop.people, events: o.events, batchSize: o.batch, seed: o.seed + 3, prefix: 'x' });

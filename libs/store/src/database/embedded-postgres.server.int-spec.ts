@@ -75,6 +75,15 @@ describe('given a freshly created data dir', () => {
     expect(await query(second.url, 'SELECT n FROM kept')).toEqual([{ n: 42 }]);
   });
 
+  it('then commits are durable and full-page images go to the WAL uncompressed (pglz stalled the projector after checkpoints)', async () => {
+    const pg = await start();
+    const [settings] = await query(
+      pg.url,
+      `SELECT current_setting('synchronous_commit') AS sync, current_setting('fsync') AS fsync, current_setting('wal_compression') AS compression`,
+    );
+    expect(settings).toEqual({ sync: 'on', fsync: 'on', compression: 'off' });
+  });
+
   it('when a second process (the CLI) shares the running server, then it finds the password and the server keeps running', async () => {
     const server = await start();
     const cli = await start('share');
