@@ -49,6 +49,7 @@ import {
   LogPosition,
   enableStatementStats,
   projectionCounts,
+  PROJECTOR_GROUP,
   ProjectorPause,
   StatementStat,
   statementStats,
@@ -58,6 +59,7 @@ import { generatePopulation, Population } from './population';
 import { KafkaPhaseResult, kafkaPhaseUnavailable, runKafkaPhase } from './kafka-phase';
 import { generateEvents, storedEventCount } from './events-phase';
 import { runSearchPhase, type SearchPhaseResult } from './search-phase';
+import { type LagWatchResult, watchLag } from './lag-watch';
 import { ceilingLog, ceilingLookup, ingestRecords, serverTenant, type LogCeiling, type LookupCeiling } from './ceilings';
 import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
@@ -780,10 +782,12 @@ async function main(): Promise<void> {
     // Halfway through, a checkpoint, as max_wal_size or checkpoint_timeout start one at any moment: the first
     // write to each page after it carries a full-page image, so every run measures across one.
     let checkpoint: Promise<{ atSec: number; ms: number }> | undefined;
+    let lag: LagWatchResult | undefined;
     const latRun = await rec.run('queryable-latency', async () => {
       const spec = postSpec(server!.url, pub, latPop, o, { mode: 'open', rate: latBodiesPerSec, durationMs: o.queryableSeconds * 1000 });
       spec.requests.sample = sampleEmail.map(Boolean);
       const startedMs = nowMs();
+      const lagWatch = watchLag(server!.url, PROJECTOR_GROUP, 100);
       const checkpointTimer = setTimeout(() => (checkpoint = forceCheckpoint(db, startedMs)), (o.queryableSeconds * 1000) / 2);
       const r = await runLoad(spec, (index, atMs) => {
           const email = index < latPop.bodies.length ? sampleEmail[index] : undefined;
@@ -791,6 +795,7 @@ async function main(): Promise<void> {
       });
       clearTimeout(checkpointTimer);
       await Promise.all(samples);
+      lag = await lagWatch.stop();
       return r;
     });
     const checkpointDone = await checkpoint?.catch((e: unknown) => (log(`checkpoint during queryable-latency failed: ${e instanceof Error ? e.message : String(e)}`), undefined));
@@ -812,8 +817,11 @@ async function main(): Promise<void> {
       failedRequests: latIngest.failed,
       checkpointAtSec: checkpointDone ? round(checkpointDone.atSec, 1) : null,
       checkpointMs: checkpointDone ? round(checkpointDone.ms, 1) : null,
+      // The projector's lag from the server's /metrics every 100 ms: the largest, and when (s after the phase began).
+      lagMaxRecords: lag?.lagMaxRecords ?? null,
+      lagMaxAtSec: lag?.lagMaxAtSec ?? null,
     };
-    log(`ingest-to-queryable at ${fmtInt(latItemsPerSec)} items/s: p50 ${fmtMs(latency.queryableP50Ms)}, p95 ${fmtMs(latency.queryableP95Ms)}, max ${fmtMs(latency.queryableMaxMs)} (${lat.count} samples, ${latency.timeouts} timeouts; a CHECKPOINT at ${latency.checkpointAtSec ?? '—'} s took ${latency.checkpointMs ?? '—'} ms)`);
+    log(`ingest-to-queryable at ${fmtInt(latItemsPerSec)} items/s: p50 ${fmtMs(latency.queryableP50Ms)}, p95 ${fmtMs(latency.queryableP95Ms)}, max ${fmtMs(latency.queryableMaxMs)} (${lat.count} samples, ${latency.timeouts} timeouts; a CHECKPOINT at ${latency.checkpointAtSec ?? '—'} s took ${latency.checkpointMs ?? '—'} ms; projector lag max ${latency.lagMaxRecords ?? '—'} records at ${latency.lagMaxAtSec ?? '—'} s)`);
 
     // --- events: POST /v3/events (2 identifiers each), projector running ------------------------
     const evPop = generateEvents({ people: pop.people, events: o.events, batchSize: o.batch, seed: o.seed + 3, prefix: 'x' });
