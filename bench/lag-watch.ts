@@ -3,7 +3,7 @@
  * the projector group's partitions), scraped every `intervalMs` during a phase: the largest lag and when it was seen
  * say whether a slow sample of the phase was the projector falling behind (and when), not ingest or the look-up.
  */
-import { nowMs, round } from './stats';
+import { nowMs, round, sleep } from './stats';
 
 const LAG_METRIC = 'tessera_consumer_lag_records{';
 
@@ -37,7 +37,7 @@ export function watchLag(baseUrl: string, group: string, intervalMs: number): { 
         result.scrapes++;
         if (lag > result.lagMaxRecords) Object.assign(result, { lagMaxRecords: lag, lagMaxAtSec: round((atMs - startedMs) / 1000, 1) });
       }
-      await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (nowMs() - atMs))));
+      await sleep(Math.max(0, intervalMs - (nowMs() - atMs)));
     }
   })();
   return {
