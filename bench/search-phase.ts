@@ -16,6 +16,8 @@ export interface SearchPhaseOptions {
   db: Client;
   concurrency: number;
   seconds: number;
+  /** The open loop's warm-up at its rate, left out of its figures (LoadSpec.warmupMs). */
+  warmupMs: number;
   /** Records CPU and database counters per phase (main.ts's PhaseRecorder.run). */
   phase<T>(name: string, work: () => Promise<T>): Promise<T>;
   summarize(result: LoadResult, warmupShare?: number): { itemsPerSec: number; p50Ms: number; p99Ms: number; maxMs: number; failed: number; statusCounts: Record<string, number> } & Record<string, unknown>;
@@ -77,7 +79,7 @@ export async function runSearchPhase(o: SearchPhaseOptions): Promise<SearchPhase
   const max = o.summarize(await o.phase('search-max', () => runLoad({ ...spec, durationMs: o.seconds * 1000, cycle: true, minRequests: 0 })));
   o.log(`search max: ${Math.round(max.itemsPerSec)} req/s at ${o.concurrency} connections (p50 ${max.p50Ms} ms, p99 ${max.p99Ms} ms; non-200: ${max.failed})`);
   const rate = Math.max(1, max.itemsPerSec / 2);
-  const fixed = o.summarize(await o.phase('search-fixed', () => runLoad({ ...spec, mode: 'open', rate, durationMs: o.seconds * 1000 })), 0);
+  const fixed = o.summarize(await o.phase('search-fixed', () => runLoad({ ...spec, mode: 'open', rate, durationMs: o.seconds * 1000, warmupMs: o.warmupMs })), 0);
   o.log(`search at ${Math.round(rate)} req/s: p50 ${fixed.p50Ms} ms, p99 ${fixed.p99Ms} ms (non-200: ${fixed.failed})`);
   return {
     maxPerSec: max.itemsPerSec,
