@@ -57,6 +57,7 @@ import {
 } from './pg-direct';
 import { generatePopulation, Population } from './population';
 import { KafkaPhaseResult, kafkaPhaseUnavailable, runKafkaPhase } from './kafka-phase';
+import { gcDelta, scrapeGc } from './server-gc';
 import { generateEvents, storedEventCount } from './events-phase';
 import { runSearchPhase, type SearchPhaseResult } from './search-phase';
 import { type LagWatchResult, watchLag } from './lag-watch';
@@ -220,6 +221,8 @@ interface PhaseRecord {
   /** Server-side time per statement (pg_stat_statements, profiling runs): execution + planning. */
   pgStatements?: PgStatementShare[];
   serverCpuFromTrace?: { cores: number; eventLoopUtilisation: number };
+  /** The server's GC pauses during the phase, by kind (server-gc.ts). */
+  serverGc?: Record<string, { pauses: number; ms: number }>;
 }
 
 interface PgStatementShare {
@@ -251,17 +254,21 @@ class PhaseRecorder {
     private readonly pgStatements = false,
     /** Throws when the server is gone (another process on a shared machine may signal it). */
     private readonly checkServer: () => void = () => undefined,
+    /** The server's base URL: its /metrics gives the phase's garbage collection (server-gc.ts). */
+    private readonly serverUrl?: string,
   ) {}
 
   async run<T>(name: string, work: () => Promise<T>): Promise<T> {
     log(`phase ${name} …`);
     const stmts0 = this.pgStatements ? await statementStats(this.db) : undefined;
     const [cpu0, db0, trace0] = [cpuSnapshot(this.serverPid), await dbCounters(this.db), await this.trace()];
+    const gc0 = this.serverUrl ? await scrapeGc(this.serverUrl) : undefined;
     const startMs = nowMs();
     const result = await work();
     const endMs = nowMs();
     this.checkServer();
     const cpu1: CpuSnapshot = cpuSnapshot(this.serverPid);
+    const gc1 = gc0 && this.serverUrl ? await scrapeGc(this.serverUrl) : undefined;
     const trace1 = await this.trace();
     // Backends report their counters at most once a second.
     await sleep(1100);
@@ -287,10 +294,12 @@ class PhaseRecorder {
       record.serverCpuFromTrace = { cores: round(cpu / wall, 2), eventLoopUtilisation: round(active / (active + idle), 3) };
     }
     if (stmts0 && stmts1) record.pgStatements = diffStatements(stmts0, stmts1).slice(0, 15);
+    if (gc0 && gc1) record.serverGc = gcDelta(gc0, gc1);
     this.phases[name] = record;
     log(
       `phase ${name} done in ${seconds.toFixed(1)} s (cores: server ${record.cpu.serverCores}, postgres ${record.cpu.postgresCores}, ` +
-        `bench ${record.cpu.benchCores}, other processes ${record.cpu.otherCores}${record.cpu.otherCores > 0.2 ? ' ← the machine is shared: numbers are disturbed' : ''})`,
+        `bench ${record.cpu.benchCores}, other processes ${record.cpu.otherCores}${record.cpu.otherCores > 0.2 ? ' ← the machine is shared: numbers are disturbed' : ''})` +
+        (record.serverGc ? `; server GC ${Object.entries(record.serverGc).map(([k, g]) => `${k} ${g.pauses} × = ${g.ms} ms`).join(', ') || 'none'}` : ''),
     );
     return result;
   }
@@ -593,8 +602,10 @@ async function main(): Promise<void> {
 
   // --- single-node server ---------------------------------------------------------------------
   const serverEnv: Record<string, string> = { LOG_LEVEL: 'warn' };
+  // The server's own node flags (experiments: BENCH_SERVER_NODE_OPTIONS='--max-semi-space-size=32'); the bench keeps its own.
+  if (process.env.BENCH_SERVER_NODE_OPTIONS) serverEnv.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
   if (profileDir) {
-    serverEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${PG_TRACE}`.trim();
+    serverEnv.NODE_OPTIONS = `${serverEnv.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''} --require ${PG_TRACE}`.trim();
     serverEnv.BENCH_PG_TRACE_FILE = traceFile!;
     serverEnv.BENCH_CPU_PROFILE = join(profileDir, 'server.cpuprofile');
   }
@@ -617,12 +628,19 @@ async function main(): Promise<void> {
   const db = await connect(dbUrl);
   db.on('error', (e) => log(`bench database session: ${e.message}`));
   const running = server;
-  const rec = new PhaseRecorder(server.process.pid!, db, traceFile, Boolean(profileDir), () => {
-    const p = running.process;
-    if (p.exitCode !== null || p.signalCode !== null) {
-      throw new Error(`the server exited (code ${p.exitCode}, signal ${p.signalCode}) during the run — was it signalled by another process?\n${running.output().slice(-3000)}`);
-    }
-  });
+  const rec = new PhaseRecorder(
+    server.process.pid!,
+    db,
+    traceFile,
+    Boolean(profileDir),
+    () => {
+      const p = running.process;
+      if (p.exitCode !== null || p.signalCode !== null) {
+        throw new Error(`the server exited (code ${p.exitCode}, signal ${p.signalCode}) during the run — was it signalled by another process?\n${running.output().slice(-3000)}`);
+      }
+    },
+    server.url,
+  );
   const results: Record<string, unknown> = {};
   let tenant = 'default';
   let replay: ReplayResult | undefined;

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { APP_NODE_FLAGS } from './app-node-flags';
 import { createDataSource, TenantRepository } from '@tessera/store';
 import { freePort } from './ports';
 import { distPath } from './paths';
@@ -16,7 +17,7 @@ export interface AppProcess {
 /** Starts a built app on a free port with `env` over the test's environment; resolves once /health/ready answers 200. */
 export async function startAppProcess(name: 'ingest' | 'worker' | 'query', env: Record<string, string>, readyTimeoutMs = 60_000): Promise<AppProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [distPath(`apps/${name}/src/main.js`)], {
+  const child = spawn(process.execPath, [...APP_NODE_FLAGS, distPath(`apps/${name}/src/main.js`)], {
     env: { ...process.env, KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

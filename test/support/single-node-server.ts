@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { APP_NODE_FLAGS } from './app-node-flags';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ export async function startSingleNode(options: SingleNodeOptions = {}): Promise<
 
 async function startOnFreePort(dataDir: string, options: SingleNodeOptions): Promise<SingleNode> {
   const port = await freePort();
-  const child = spawn(process.execPath, [options.main ?? MAIN], {
+  const child = spawn(process.execPath, [...APP_NODE_FLAGS, options.main ?? MAIN], {
     env: { ...process.env, DATABASE_URL: '', KAFKA_BROKERS: '', PORT: String(port), HOST: '127.0.0.1', TESSERA_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: options.cwd,
