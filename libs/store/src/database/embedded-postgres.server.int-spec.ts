@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { PostgresProcess, startPostgresProcess } from '@tessera/testing/embedded-postgres-process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { distPath, repoRoot } from '@tessera/testing/paths';
 import { PASSWORD_FILE } from './embedded-postgres.server';
 
 const OLD_FIXED_URL = (port: number) => `postgres://tessera:tessera@127.0.0.1:${port}/postgres`;
@@ -149,5 +152,35 @@ describe('given a server started by a live process', () => {
     running.splice(running.indexOf(cli), 1);
     const own = await server;
     expect(await query(own.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+});
+
+describe('given a port that was free when picked but is taken before PostgreSQL binds it', () => {
+  it('then PostgreSQL starts on another port it picks, and says so', async () => {
+    // In a child process (jest cannot load the embedded-postgres ES module): a socket holds the first pick.
+    const script = `
+      const net = require('node:net');
+      const { startEmbeddedPostgres, freePort } = require(${JSON.stringify(distPath('libs/store/src/database/embedded-postgres.server.js'))});
+      const holder = net.createServer();
+      holder.listen(0, '127.0.0.1', async () => {
+        const picked = [];
+        const lines = [];
+        const pickPort = async () => { picked.push(picked.length === 0 ? holder.address().port : await freePort()); return picked[picked.length - 1]; };
+        const pg = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, pickPort, onLog: (l) => lines.push(l) });
+        const { Client } = require('pg');
+        const client = new Client({ connectionString: pg.url });
+        await client.connect();
+        const { rows } = await client.query('SELECT 1 AS one');
+        await client.end();
+        await pg.stop();
+        holder.close();
+        process.stdout.write(JSON.stringify({ picked, port: pg.port, rows, lines }));
+      });`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: repoRoot() });
+    const { picked, port, rows, lines } = JSON.parse(stdout) as { picked: number[]; port: number; rows: unknown[]; lines: string[] };
+    expect(picked).toHaveLength(2);
+    expect(port).toBe(picked[1]);
+    expect(rows).toEqual([{ one: 1 }]);
+    expect(lines).toContain(`port ${picked[0]} was taken before PostgreSQL could bind it; trying another`);
   });
 });

@@ -29,6 +29,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** 0 (default) picks a free loopback port at each start. */
   port?: number;
+  /** How that free port is picked (default: one the OS gives on loopback, freePort). */
+  pickPort?: () => Promise<number>;
   onLog?: (line: string) => void;
   /** What the user should see (waiting for the CLI, sharing another process's server). */
   onNotice?: (line: string) => void;
@@ -226,6 +228,32 @@ async function initialise(bins: PostgresBinaries, pgDir: string, user: OsUser | 
  * postgres in a session of its own (detached: setsid), so a terminal's Ctrl-C reaches only Tessera,
  * which stops it last. Ready when its postmaster.pid says so (locale-proof, unlike its log lines).
  */
+/** Tries a picked port again with another: it was free when picked, but another socket may take it before PostgreSQL binds it. */
+const PORT_ATTEMPTS = 3;
+
+/** PostgreSQL on `port`, or on a free loopback port picked now (another one when that one is taken meanwhile). */
+async function spawnOnPort(
+  bins: PostgresBinaries,
+  pgDir: string,
+  port: number | (() => Promise<number>),
+  user: OsUser | undefined,
+  log: (l: string) => void,
+): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const tried = typeof port === 'number' ? port : await port();
+    try {
+      return { child: await spawnPostgres(bins, pgDir, tried, user, log), port: tried };
+    } catch (error) {
+      if (typeof port === 'number' || attempt >= PORT_ATTEMPTS || !portTaken(error)) throw error;
+      log(`port ${tried} was taken before PostgreSQL could bind it; trying another`);
+    }
+  }
+}
+
+function portTaken(error: unknown): boolean {
+  return error instanceof Error && /could not bind IPv4 address .*Address already in use/.test(error.message);
+}
+
 async function spawnPostgres(bins: PostgresBinaries, pgDir: string, port: number, user: OsUser | undefined, log: (l: string) => void): Promise<ChildProcess> {
   const child = spawn(bins.postgres, ['-D', pgDir, '-p', String(port), ...SERVER_FLAGS], { ...runAs(user), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   // Out of our process group, it no longer dies with us: stop it on any exit, even mid-start.
@@ -336,7 +364,7 @@ async function startOwned(options: EmbeddedPostgresOptions, dataDir: string, pgD
   await stopOrphan(pgDir); // its owner is dead: we hold the claim now
   const bins = await postgresBinaries(user);
   const realPgDir = await clusterDir(dataDir, user);
-  const port = options.port && options.port > 0 ? options.port : await freePort();
+  const chosenPort = options.port && options.port > 0 ? options.port : undefined;
   const log = options.onLog ?? (() => undefined);
   const passwordPath = join(dataDir, PASSWORD_FILE);
   let password = await readPasswordFile(passwordPath);
@@ -348,7 +376,7 @@ async function startOwned(options: EmbeddedPostgresOptions, dataDir: string, pgD
     await initialise(bins, realPgDir, user, password, log);
   }
   if (password) await chmod(passwordPath, 0o600);
-  const child = await spawnPostgres(bins, realPgDir, port, user, log);
+  const { child, port } = await spawnOnPort(bins, realPgDir, chosenPort ?? options.pickPort ?? freePort, user, log);
   let stopped = false;
   // Dying without a clean stop, this process gives up its claim (spawnPostgres stops the server).
   const onExit = () => ownership.release();
