@@ -370,7 +370,7 @@ interface HttpCeiling {
 
 /**
  * The fixed-rate (open-loop) phases first send at their rate this long on the same connections and
- * leave it out: a fresh load worker's first ≈ 0.6 s answered ≈ 5 % of look-ups late (p99 8–18 ms
+ * leave it out: a fresh load worker's first ≈ 0.7 s answered 2.5–4.5 % of a run's look-ups late (p99 8–18 ms
  * instead of 6–9 ms) — the generator warming up, not the server (issue 12, eleventh round).
  */
 const OPEN_LOOP_WARMUP_MS = 2000;

@@ -224,10 +224,6 @@ async function initialise(bins: PostgresBinaries, pgDir: string, user: OsUser | 
   }
 }
 
-/**
- * postgres in a session of its own (detached: setsid), so a terminal's Ctrl-C reaches only Tessera,
- * which stops it last. Ready when its postmaster.pid says so (locale-proof, unlike its log lines).
- */
 /** Tries a picked port again with another: it was free when picked, but another socket may take it before PostgreSQL binds it. */
 const PORT_ATTEMPTS = 3;
 
@@ -254,6 +250,10 @@ function portTaken(error: unknown): boolean {
   return error instanceof Error && /could not bind IPv4 address .*Address already in use/.test(error.message);
 }
 
+/**
+ * postgres in a session of its own (detached: setsid), so a terminal's Ctrl-C reaches only Tessera,
+ * which stops it last. Ready when its postmaster.pid says so (locale-proof, unlike its log lines).
+ */
 async function spawnPostgres(bins: PostgresBinaries, pgDir: string, port: number, user: OsUser | undefined, log: (l: string) => void): Promise<ChildProcess> {
   const child = spawn(bins.postgres, ['-D', pgDir, '-p', String(port), ...SERVER_FLAGS], { ...runAs(user), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   // Out of our process group, it no longer dies with us: stop it on any exit, even mid-start.
