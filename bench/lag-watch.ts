@@ -3,6 +3,7 @@
  * the projector group's partitions), scraped every `intervalMs` during a phase: the largest lag and when it was seen
  * say whether a slow sample of the phase was the projector falling behind (and when), not ingest or the look-up.
  */
+import { sampleValue, scrapeMetrics } from './server-metrics';
 import { nowMs, round, sleep } from './stats';
 
 const LAG_METRIC = 'tessera_consumer_lag_records{';
@@ -19,7 +20,7 @@ export function projectorLag(exposition: string, group: string): number {
   let sum = NaN;
   for (const line of exposition.split('\n')) {
     if (!line.startsWith(LAG_METRIC) || !line.includes(`group="${group}"`)) continue;
-    sum = (Number.isNaN(sum) ? 0 : sum) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    sum = (Number.isNaN(sum) ? 0 : sum) + sampleValue(line);
   }
   return sum;
 }
@@ -31,7 +32,7 @@ export function watchLag(baseUrl: string, group: string, intervalMs: number): { 
   const loop = (async () => {
     while (!stopped) {
       const atMs = nowMs();
-      const text = await fetch(`${baseUrl}/metrics`).then((r) => r.text(), () => '');
+      const text = (await scrapeMetrics(baseUrl)) ?? '';
       const lag = projectorLag(text, group);
       if (Number.isFinite(lag)) {
         result.scrapes++;

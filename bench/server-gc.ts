@@ -3,6 +3,7 @@
  * `nodejs_gc_duration_seconds` histogram, by kind): how many pauses and how long in all — what a
  * phase's tail latency or lost throughput owes to the collector.
  */
+import { sampleValue, scrapeMetrics } from './server-metrics';
 import { round } from './stats';
 
 const GC_SUM = 'nodejs_gc_duration_seconds_sum{kind="';
@@ -18,14 +19,14 @@ export function gcTotals(exposition: string): GcTotals {
     if (!field) continue;
     const start = line.indexOf('"') + 1;
     const kind = line.slice(start, line.indexOf('"', start));
-    (totals[kind] ??= { seconds: 0, count: 0 })[field] = Number(line.slice(line.lastIndexOf(' ') + 1));
+    (totals[kind] ??= { seconds: 0, count: 0 })[field] = sampleValue(line);
   }
   return totals;
 }
 
 /** The server's totals now; undefined when it does not answer (the replay phase runs without it). */
 export async function scrapeGc(baseUrl: string): Promise<GcTotals | undefined> {
-  const text = await fetch(`${baseUrl}/metrics`).then((r) => (r.ok ? r.text() : undefined), () => undefined);
+  const text = await scrapeMetrics(baseUrl);
   return text === undefined ? undefined : gcTotals(text);
 }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { BatchCollector, describeEventLogConformance, recordId, waitFor } from '../conformance/event-log.conformance';
-import type { EventLog, LogRecordInput, ProducedRecord } from '../event-log.port';
+import { eventually } from '@tessera/testing/single-node-server';
+import type { EventLog } from '../event-log.port';
 import { PostgresEventLog } from './postgres-event-log';
 import { COMMIT_HANDLED_SQL } from './postgres-log.sql';
 import { createPostgresLogTestDb, PostgresLogTestDb } from './testing/postgres-log-test-db';
@@ -16,18 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-/** produce, tried again after a refusal (50 ms apart), at most `attempts` times. */
-async function produceRetrying(log: EventLog, topic: string, records: LogRecordInput[], attempts: number): Promise<ProducedRecord[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await log.produce(topic, records);
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 const newLog = (extra: Partial<ConstructorParameters<typeof PostgresEventLog>[0]> = {}) =>
   new PostgresEventLog({ pool: db.pool, connectionString: db.url, logger: quiet, ...extra });
@@ -351,7 +340,7 @@ describe('PostgresEventLog (postgres specifics)', () => {
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
       await admin.end();
       // A client retries a refused append; each of the pool's killed connections can refuse one until the pool drops it.
-      const second = await produceRetrying(log, topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `b${i}` })), 5);
+      const second = await eventually(() => log.produce(topic, Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `b${i}` }))), 5_000, 50);
       await waitFor(() => second.every((r) => collector.ids().has(recordId(r))), 'records after the connections were killed', 20_000);
       await consumer.stop();
       expect(errors.length).toBeGreaterThan(0);
