@@ -81,6 +81,7 @@ class RecordColumns {
   private readonly headerSets: Array<Record<string, string>> = [];
   private readonly headerSetOf: number[] = [];
   private readonly headerSetIndex = new Map<string, number>();
+  private readonly headerSetOfObject = new Map<Record<string, string>, number>();
   /** Estimated bytes held. */
   bytes = 0;
   private order?: number[];
@@ -143,6 +144,15 @@ class RecordColumns {
   }
 
   private headerSet(headers: Record<string, string>): number {
+    // The Postgres log hands records with the same headers one shared object (LogRowReader): no JSON needed.
+    const same = this.headerSetOfObject.get(headers);
+    if (same !== undefined) return same;
+    const index = this.headerSetOfText(headers);
+    if (this.headerSetOfObject.size < SHARED_HEADER_SETS) this.headerSetOfObject.set(headers, index);
+    return index;
+  }
+
+  private headerSetOfText(headers: Record<string, string>): number {
     const key = JSON.stringify(headers);
     const known = this.headerSetIndex.get(key);
     if (known !== undefined) return known;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { BatchCollector, describeEventLogConformance, recordId, waitFor } from '../conformance/event-log.conformance';
 import { eventually } from '@tessera/testing/single-node-server';
-import type { EventLog } from '../event-log.port';
+import type { EventLog, RecordBatch } from '../event-log.port';
 import { PostgresEventLog } from './postgres-event-log';
 import { COMMIT_HANDLED_SQL } from './postgres-log.sql';
 import { createPostgresLogTestDb, PostgresLogTestDb } from './testing/postgres-log-test-db';
@@ -65,6 +65,43 @@ describe('PostgresEventLog (postgres specifics)', () => {
       [1, 'two', {}],
       [2, 'three', {}],
     ]);
+  });
+
+  it('hands back values byte for byte, the stored time in toISOString form and one frozen headers object per distinct set', async () => {
+    const log = open();
+    const topic = `rows.${run}`;
+    await log.ensureTopics([{ name: topic, partitions: 1 }]);
+    // Every byte value (not UTF-8), longer than a base64 line (76 characters), and an empty value.
+    const binary = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 7) % 256));
+    await log.produce(topic, [
+      { key: 'a', value: binary, headers: { schema: 's.v1', n: '1' } },
+      { key: 'b', value: 'plain', headers: { schema: 's.v1', n: '1' } },
+      { key: 'c', value: '', headers: { schema: 's.v1', n: '2' } },
+      { key: 'd', value: 'no headers' },
+    ]);
+    // A time with microseconds: the record's time is cut to milliseconds, as Date would.
+    await db.pool.query(`UPDATE log_records SET ts = '2026-12-05 07:08:09.123999+00' WHERE topic = $1 AND "offset" = 0`, [topic]);
+    const stored = await db.pool.query<{ ts: Date }>(`SELECT ts FROM log_records WHERE topic = $1 ORDER BY "offset"`, [topic]);
+
+    const batches: RecordBatch[] = [];
+    await log.scan(topic, async (batch) => void batches.push(batch));
+    const read = batches.flatMap((b) => b.records);
+    expect(read.map((r) => r.value.equals(binary))).toEqual([true, false, false, false]);
+    expect(read.slice(1).map((r) => r.value.toString())).toEqual(['plain', '', 'no headers']);
+    expect(read.map((r) => r.timestamp)).toEqual(stored.rows.map((r) => r.ts.toISOString()));
+    expect(read[0].timestamp).toBe('2026-12-05T07:08:09.123Z');
+    expect(read.map((r) => r.headers)).toEqual([{ schema: 's.v1', n: '1' }, { schema: 's.v1', n: '1' }, { schema: 's.v1', n: '2' }, {}]);
+    expect(read[0].headers).toBe(read[1].headers);
+    expect(Object.isFrozen(read[0].headers) && Object.isFrozen(read[2].headers)).toBe(true);
+
+    const consumed = new BatchCollector();
+    const handle = await log.consume({ groupId: `rows-${run}`, topics: [topic], fromBeginning: true, handleBatch: consumed.handleBatch });
+    try {
+      await waitFor(() => consumed.records.length === 4, 'the four records consumed', 10_000);
+    } finally {
+      await handle.stop();
+    }
+    expect(consumed.records.map((r) => [r.key, r.value.toString('base64'), r.headers, r.timestamp])).toEqual(read.map((r) => [r.key, r.value.toString('base64'), r.headers, r.timestamp]));
   });
 
   it('keeps offsets contiguous, without gaps or duplicates, under concurrent producers', async () => {

@@ -19,6 +19,7 @@ import { prepareAppend, runAppend, SqlQuery, TopicAppender } from './postgres-lo
 import { PostgresLogConsumer, PostgresLogLogger } from './postgres-log-consumer';
 import { UnknownTopicError } from './postgres-log.errors';
 import { COUNT_LIVE_MEMBERS_SQL, REDACT_SQL, SCAN_SQL } from './postgres-log.sql';
+import { LogRecordRow, LogRowReader } from './postgres-log-rows';
 import { withTransaction } from './postgres-transaction';
 
 export type { PostgresLogLogger } from './postgres-log-consumer';
@@ -217,25 +218,15 @@ export class PostgresEventLog implements EventLog {
     const maxBatchRecords = options.maxBatchRecords ?? 1000;
     if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) throw new Error('scan: maxBatchRecords must be a positive integer');
     const until = options.until ?? (await this.endOffsets(topic));
+    const reader = new LogRowReader();
     let records = 0;
     for (const { partition, offset: end } of until) {
       // Keyset pagination on the primary key: each page is an index range scan, whatever the topic's size.
       let from = 0;
       while (from < end) {
-        const { rows } = await this.pool.query<{ offset: string; key: string | null; value: Buffer; headers: Record<string, string> | null; ts: Date }>(
-          SCAN_SQL,
-          [topic, partition, from, end, maxBatchRecords],
-        );
+        const { rows } = await this.pool.query<LogRecordRow>(SCAN_SQL, [topic, partition, from, end, maxBatchRecords]);
         if (rows.length === 0) break;
-        const batch: LogRecord[] = rows.map((r) => ({
-          topic,
-          partition,
-          offset: Number(r.offset),
-          key: r.key,
-          value: r.value,
-          headers: r.headers ?? {},
-          timestamp: r.ts.toISOString(),
-        }));
+        const batch = rows.map((r) => reader.record(topic, partition, r));
         await handle({ topic, partition, records: batch, highWatermark: end, readFrom: from });
         records += batch.length;
         from = batch[batch.length - 1]!.offset + 1;

@@ -16,6 +16,7 @@ import {
   RECORDS_CHANNEL,
   REGISTER_MEMBER_SQL,
 } from './postgres-log.sql';
+import { LogRecordRow, LogRowReader } from './postgres-log-rows';
 
 export interface PostgresLogLogger {
   info(msg: string, extra?: Record<string, unknown>): void;
@@ -79,6 +80,7 @@ export class PostgresLogConsumer implements ConsumerHandle {
   private readonly groupId: string;
   private readonly topics: string[];
   private readonly maxBatchRecords: number;
+  private readonly rows = new LogRowReader();
   private session: Client | null = null;
   private readonly owned = new Map<string, OwnedPartition>();
   /** Loops of partitions given up but maybe still finishing a batch; a re-acquire waits for them. */
@@ -465,24 +467,9 @@ export class PostgresLogConsumer implements ConsumerHandle {
   }
 
   private async fetch(p: OwnedPartition, from: number): Promise<RecordBatch | null> {
-    const { rows } = await this.settings.pool.query<{
-      offset: string;
-      key: string | null;
-      value: Buffer;
-      headers: Record<string, string> | null;
-      ts: Date;
-      high_watermark: string;
-    }>(FETCH_SQL, [p.topic, p.partition, from, this.maxBatchRecords]);
+    const { rows } = await this.settings.pool.query<LogRecordRow & { high_watermark: string }>(FETCH_SQL, [p.topic, p.partition, from, this.maxBatchRecords]);
     if (rows.length === 0) return null;
-    const records: LogRecord[] = rows.map((r) => ({
-      topic: p.topic,
-      partition: p.partition,
-      offset: Number(r.offset),
-      key: r.key,
-      value: r.value,
-      headers: r.headers ?? {},
-      timestamp: r.ts.toISOString(),
-    }));
+    const records = rows.map((r) => this.rows.record(p.topic, p.partition, r));
     return { topic: p.topic, partition: p.partition, records, highWatermark: Number(rows[0]!.high_watermark) };
   }
 

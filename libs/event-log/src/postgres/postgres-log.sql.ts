@@ -1,4 +1,5 @@
 /** SQL of the Postgres log, in one place so the statements can be read next to the schema (postgres-log.migration.ts). */
+import { LOG_RECORD_COLUMNS } from './postgres-log-rows';
 
 /** NOTIFY channel: payload = topic name; sent by every produce transaction on commit. */
 export const RECORDS_CHANNEL = 'tessera_log';
@@ -49,7 +50,7 @@ export const APPEND_SQL = `
   SELECT l.partition, l.next_offset FROM locked l, notified`;
 
 export const FETCH_SQL = `
-  SELECT "offset", key, value, headers, ts,
+  SELECT ${LOG_RECORD_COLUMNS},
          (SELECT next_offset FROM log_partitions WHERE topic = $1 AND partition = $2) AS high_watermark
   FROM log_records
   WHERE topic = $1 AND partition = $2 AND "offset" >= $3
@@ -58,7 +59,7 @@ export const FETCH_SQL = `
 
 // A scan page: [from, until) of one partition, no group involved.
 export const SCAN_SQL = `
-  SELECT "offset", key, value, headers, ts
+  SELECT ${LOG_RECORD_COLUMNS}
   FROM log_records
   WHERE topic = $1 AND partition = $2 AND "offset" >= $3 AND "offset" < $4
   ORDER BY "offset"
