@@ -57,6 +57,22 @@ describe('IdentityGraph.takeDirtyRows (the worker write-back)', () => {
       expect(rows.profiles.map(({ tenant, ...p }) => (expect(tenant).toBe('t'), p))).toEqual(expected.profiles);
       expect(rows.identifiers.map(({ tenant, ...i }) => (expect(tenant).toBe('t'), i))).toEqual(expected.identifiers);
     });
+
+    it('when its rows are taken unordered (a bulk load), then they are the same rows in the order they changed', () => {
+      const a = new IdentityGraph(rules, { profiles: [], identifiers: [] });
+      for (const r of batch) a.apply(r);
+      const expected = a.dirty();
+      const rows = a.takeDirtyRows('t', false);
+      const byKey = <R extends { tenant: string }>(all: R[], key: (r: Omit<R, 'tenant'>) => string) =>
+        all.map(({ tenant, ...r }) => (expect(tenant).toBe('t'), r)).sort((x, y) => key(x).localeCompare(key(y)));
+      expect(byKey(rows.profiles, (p) => p.id)).toEqual(expected.profiles);
+      expect(byKey(rows.identifiers, (i) => `${i.type}\u0000${i.value}`)).toEqual(expected.identifiers);
+      // r1's vuid changed before r2's phone: first in this order, last in the sorted one.
+      const keys = rows.identifiers.map((i) => `${i.type}:${i.value}`);
+      expect(keys.indexOf('vuid:dev-1')).toBeGreaterThanOrEqual(0);
+      expect(keys.indexOf('vuid:dev-1')).toBeLessThan(keys.indexOf('phone:+15558675309'));
+      expect(a.takeDirtyRows('t', false)).toEqual({ profiles: [], identifiers: [], removed: [] });
+    });
   });
 });
 

@@ -235,11 +235,14 @@ export class IdentityGraph {
   /**
    * `takeDirty()` for a writer that serialises the rows before the graph changes again (the worker's write-back):
    * the same rows in the same order, each carrying `tenant`, sharing the graph's attribute and version maps
-   * instead of copying them — read-only, and valid only until the next change to the graph.
+   * instead of copying them — read-only, and valid only until the next change to the graph. `ordered`
+   * false: in the order they changed, for a writer with no lock order to keep (a bulk load into empty
+   * tables: sorting a replay's 900,000 keys took ≈ 0.8 s).
    */
-  takeDirtyRows<T extends string>(tenant: T): DirtyRows<T> {
+  takeDirtyRows<T extends string>(tenant: T, ordered = true): DirtyRows<T> {
+    const inOrder = (keys: Iterable<string>) => (ordered ? [...keys].sort() : keys);
     const profiles: DirtyRows<T>['profiles'] = [];
-    for (const id of [...this.dirtyProfiles].sort()) {
+    for (const id of inOrder(this.dirtyProfiles)) {
       const p = this.profiles.get(id) as ProfileState;
       profiles.push({
         tenant,
@@ -253,13 +256,13 @@ export class IdentityGraph {
       });
     }
     const identifiers: DirtyRows<T>['identifiers'] = [];
-    for (const key of [...this.dirtyLinks].sort()) {
+    for (const key of inOrder(this.dirtyLinks)) {
       const l = this.links.get(key) as IdentifierLink;
       identifiers.push({ tenant, type: l.type, value: l.value, profileId: l.profileId, confidence: l.confidence, firstSeen: l.firstSeen, lastSeen: l.lastSeen });
     }
     const removed: DirtyRows<T>['removed'] = [];
     if (this.removedLinks.size > 0) {
-      for (const key of [...this.removedLinks.keys()].sort()) {
+      for (const key of inOrder(this.removedLinks.keys())) {
         if (this.links.has(key)) continue;
         const r = this.removedLinks.get(key) as IdentifierRef;
         removed.push({ tenant, type: r.type, value: r.value });

@@ -298,11 +298,11 @@ function saveInSequence(repo: ProfileGraphRepository, statements: GraphChanges[]
   return runInSequence(repo, statements.map((changes) => () => repo.prepareSave(changes)));
 }
 
-/** The rows the graphs changed since they were last taken, with the merges among them. */
-function takeDirtyRows(graphs: Map<string, IdentityGraph>, changes: GraphChanges): void {
+/** The rows the graphs changed since they were last taken, with the merges among them (`ordered`: IdentityGraph.takeDirtyRows). */
+function takeDirtyRows(graphs: Map<string, IdentityGraph>, changes: GraphChanges, ordered = true): void {
   // Rows sharing the graph's maps: `save` serialises them before the graph changes again.
   for (const [tenant, graph] of graphs) {
-    const dirty = graph.takeDirtyRows(tenant);
+    const dirty = graph.takeDirtyRows(tenant, ordered);
     for (const p of dirty.profiles) {
       changes.profiles.push(p);
       if (p.mergedInto) changes.merges.push({ tenant, loser: p.id, survivor: p.mergedInto });
@@ -838,11 +838,11 @@ export class ProfileProjector {
   }
 
   /** Write-behind: the rows the graphs hold unsaved, taken (from here on they exist only in the flush). */
-  private takeUnsavedRows(): GraphChanges | undefined {
+  private takeUnsavedRows(ordered = true): GraphChanges | undefined {
     const resident = this.resident;
     if (!resident?.unsaved) return undefined;
     const rows = emptyGraphChanges(null);
-    takeDirtyRows(resident.all(), rows);
+    takeDirtyRows(resident.all(), rows, ordered);
     resident.unsaved = false;
     this.flushInFlight = true;
     return rows;
@@ -860,7 +860,8 @@ export class ProfileProjector {
    */
   async finishReplay(): Promise<void> {
     if (this.lost) throw this.lost;
-    const rows = this.takeUnsavedRows();
+    // Into empty tables no other writer touches: no lock order to keep, the rows go unsorted.
+    const rows = this.takeUnsavedRows(false);
     if (!rows) {
       this.resident = undefined;
       return;
