@@ -226,7 +226,7 @@ export class PostgresEventLog implements EventLog {
       while (from < end) {
         const { rows } = await this.pool.query<LogRecordRow>(SCAN_SQL, [topic, partition, from, end, maxBatchRecords]);
         if (rows.length === 0) break;
-        const batch = rows.map((r) => reader.record(topic, partition, r));
+        const batch = reader.records(topic, partition, rows);
         await handle({ topic, partition, records: batch, highWatermark: end, readFrom: from });
         records += batch.length;
         from = batch[batch.length - 1]!.offset + 1;

@@ -469,7 +469,7 @@ export class PostgresLogConsumer implements ConsumerHandle {
   private async fetch(p: OwnedPartition, from: number): Promise<RecordBatch | null> {
     const { rows } = await this.settings.pool.query<LogRecordRow & { high_watermark: string }>(FETCH_SQL, [p.topic, p.partition, from, this.maxBatchRecords]);
     if (rows.length === 0) return null;
-    const records = rows.map((r) => this.rows.record(p.topic, p.partition, r));
+    const records = this.rows.records(p.topic, p.partition, rows);
     return { topic: p.topic, partition: p.partition, records, highWatermark: Number(rows[0]!.high_watermark) };
   }
 

@@ -32,16 +32,28 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 export class LogRowReader {
   private readonly headerSets = new Map<string, Readonly<Record<string, string>>>();
 
-  record(topic: string, partition: number, row: LogRecordRow): LogRecord {
-    return {
-      topic,
-      partition,
-      offset: Number(row.offset),
-      key: row.key,
-      value: Buffer.from(row.value, 'base64'),
-      headers: this.headers(row.headers) as Record<string, string>,
-      timestamp: row.ts,
-    };
+  /**
+   * The rows of one partition as records, their values decoded into one buffer (one allocation per
+   * batch rather than one per record: a replay's million small buffers made the collector run more).
+   */
+  records(topic: string, partition: number, rows: LogRecordRow[]): LogRecord[] {
+    let size = 0;
+    for (const row of rows) size += Buffer.byteLength(row.value, 'base64');
+    const values = Buffer.allocUnsafe(size);
+    let at = 0;
+    return rows.map((row) => {
+      const start = at;
+      at += values.write(row.value, at, 'base64');
+      return {
+        topic,
+        partition,
+        offset: Number(row.offset),
+        key: row.key,
+        value: values.subarray(start, at),
+        headers: this.headers(row.headers) as Record<string, string>,
+        timestamp: row.ts,
+      };
+    });
   }
 
   private headers(text: string | null): Readonly<Record<string, string>> {
