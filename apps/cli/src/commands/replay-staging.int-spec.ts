@@ -99,6 +99,31 @@ describe('given a replay that stages the drained log', () => {
     expect(fromTable.map(comparable)).toEqual((await readAll(inMemory, 3)).map(comparable));
   });
 
+  it('when a batch\'s values are views of one buffer (side by side, or a few of a larger one), then they come back as from separate buffers', async () => {
+    /** The batch with its values moved into one buffer, `spare` bytes of other data around them. */
+    const inOneBuffer = (batch: LogRecord[], spare: number): LogRecord[] => {
+      // Buffer.alloc: a buffer of its own (Buffer.concat of a few bytes would cut it from a shared pool).
+      const all = Buffer.alloc(2 * spare + batch.reduce((sum, r) => sum + r.value.length, 0), 0x7b);
+      let at = spare;
+      for (const r of batch) at += r.value.copy(all, at);
+      at = spare;
+      return batch.map((r) => {
+        const value = all.subarray(at, at + r.value.length);
+        at += r.value.length;
+        return { ...r, value };
+      });
+    };
+    const separate = new ReplayStaging(fx.dataSource);
+    const shared = new ReplayStaging(fx.dataSource);
+    for (const [n, batch] of drainedBatches().entries()) {
+      await separate.add(batch);
+      // Side by side filling their buffer, or most of it (kept as a view), or a few values of a buffer ten times their size (copied).
+      const bytes = batch.reduce((sum, r) => sum + r.value.length, 0);
+      await shared.add(inOneBuffer(batch, [0, 8, 10 * bytes][n % 3]));
+    }
+    expect((await readAll(shared, 5)).map(comparable)).toEqual((await readAll(separate, 5)).map(comparable));
+  });
+
   it('when a value starts with its id, then the sort key is read from the bytes; otherwise from a full parse, or empty', () => {
     const id = idOf(42);
     expect(replaySortKey(Buffer.from(`{"id":"${id}","tenant":"t"}`))).toBe(id);

@@ -65,6 +65,23 @@ function compareKeys(aKey: string, aPartition: number, aOffset: number, bKey: st
 }
 
 /**
+ * The batch's values in one buffer: a view of the one the log read them into when they lie there side by
+ * side and fill most of it (the Postgres log's batches: LogRowReader), else a copy — memory never keeps
+ * a driver's larger buffer alive for a few records.
+ */
+function valuesOf(records: LogRecord[]): Buffer {
+  const values = records.map((r) => r.value ?? Buffer.alloc(0));
+  const first = values[0];
+  let end = first ? first.byteOffset + first.length : 0;
+  for (let i = 1; i < values.length && first; i++) {
+    if (values[i].buffer !== first.buffer || values[i].byteOffset !== end) return Buffer.concat(values);
+    end += values[i].length;
+  }
+  if (!first || first.buffer.byteLength > 2 * (end - first.byteOffset)) return Buffer.concat(values);
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+}
+
+/**
  * Drained records held in columns (few objects for the collector to trace): values stay in one buffer
  * per drained batch; sort key, key, partition, offset and a shared header set per record.
  */
@@ -96,7 +113,7 @@ class RecordColumns {
     // Everything that can throw first: the columns stay in step.
     const sortKeys = records.map((r) => replaySortKey(r.value));
     const headerSets = records.map((r) => this.headerSet(r.headers));
-    const buffer = Buffer.concat(records.map((r) => r.value ?? Buffer.alloc(0)));
+    const buffer = valuesOf(records);
     this.buffers.push(buffer);
     let at = 0;
     for (const [n, r] of records.entries()) {
