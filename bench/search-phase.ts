@@ -4,7 +4,8 @@
  *   GET /api/v1/profiles?filter[status]=active&filter[city]=<city>&sort=updated_at:desc&limit=60
  * with the city most profiles have (the largest match set: the slowest city). A closed loop gives the
  * maximum rate; an open loop at half that rate gives p50/p99 (latency from the time each request was
- * due). The answer's `total` is checked against a SQL count of the same profiles.
+ * due). The answer's `total` is checked against a SQL count of the same profiles. The server declares
+ * `city` a search attribute (bench/main.ts): the result says which attributes were declared.
  */
 import type { Client } from 'pg';
 import { runLoad, type LoadResult, type LoadSpec } from './load';
@@ -38,6 +39,8 @@ export interface SearchPhaseResult {
   sqlTotal: number;
   totalExact: boolean;
   fixedRatePerSec: number;
+  /** The declared search attributes of the server (TESSERA_SEARCH_ATTRIBUTES): the page's path. */
+  declaredAttributes: string[];
   p99AtMaxMs: number;
   maxRun: Record<string, unknown>;
   fixedRun: Record<string, unknown>;
@@ -56,6 +59,14 @@ async function largestCity(db: Client): Promise<{ tenant: string; profiles: numb
   return { tenant: rows[0].tenant, profiles: Number(rows[0].profiles), city: rows[0].city };
 }
 
+async function declaredAttributes(db: Client): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT substr(attname, 13) AS name FROM pg_attribute
+      WHERE attrelid = 'profiles'::regclass AND NOT attisdropped AND starts_with(attname, 'search_attr_') ORDER BY 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
 async function sqlTotal(db: Client, tenant: string, city: string): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(*) AS n FROM profiles
@@ -72,6 +83,8 @@ export async function runSearchPhase(o: SearchPhaseOptions): Promise<SearchPhase
   const body = (await probe.json().catch(() => undefined)) as { total?: number; profiles?: unknown[] } | undefined;
   if (probe.status !== 200 || typeof body?.total !== 'number') throw new Error(`search phase: ${probe.status} ${JSON.stringify(body).slice(0, 300)}`);
   const expected = await sqlTotal(o.db, tenant, city);
+  const declared = await declaredAttributes(o.db);
+  o.log(`search: declared search attributes: ${declared.join(', ') || 'none (the GIN on attributes)'}`);
   o.log(`search: ${city} — total ${body.total} (SQL ${expected}${body.total === expected ? ', exact' : ', MISMATCH'}) of ${profiles} profiles; page ${body.profiles?.length}`);
 
   const spec: LoadSpec = { baseUrl: o.baseUrl, headers: { 'x-api-key': o.key }, mode: 'closed', concurrency: o.concurrency, expectStatus: 200, requests: { method: 'GET', paths: path } };
@@ -92,6 +105,7 @@ export async function runSearchPhase(o: SearchPhaseOptions): Promise<SearchPhase
     sqlTotal: expected,
     totalExact: body.total === expected,
     fixedRatePerSec: Math.round(rate * 10) / 10,
+    declaredAttributes: declared,
     p99AtMaxMs: max.p99Ms,
     maxRun: max,
     fixedRun: fixed,

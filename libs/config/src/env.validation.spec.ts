@@ -50,6 +50,10 @@ describe('loadEnv', () => {
     ['TESSERA_INGEST_WORKERS', 'two'],
     ['TESSERA_INGEST_WORKERS', '-1'],
     ['TESSERA_INGEST_WORKERS', '65'],
+    ['TESSERA_SEARCH_ATTRIBUTES', 'City'],
+    ['TESSERA_SEARCH_ATTRIBUTES', 'city,'],
+    ['TESSERA_SEARCH_ATTRIBUTES', "city');drop"],
+    ['TESSERA_SEARCH_ATTRIBUTES', 'a'.repeat(41)],
   ])('given %s=%s, then start-up fails naming the variable', (name, value) => {
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(ConfigurationError);
     expect(() => loadEnv(SingleNodeEnv, { [name]: value })).toThrow(new RegExp(name));
@@ -90,6 +94,16 @@ describe('loadEnv', () => {
     expect(() => loadEnv(SingleNodeEnv, { TESSERA_IDEMPOTENCY_WINDOW: '1 day' })).toThrow(
       /^Invalid configuration:\n {2}TESSERA_IDEMPOTENCY_WINDOW: TESSERA_IDEMPOTENCY_WINDOW must be a duration .*24h, 90m, 3600s, 500ms.* \(got "1 day"\)$/,
     );
+  });
+
+  it.each([
+    [undefined, undefined],
+    ['', undefined],
+    ['none', []],
+    ['city', ['city']],
+    ['city,plan,city', ['city', 'plan']],
+  ])('given TESSERA_SEARCH_ATTRIBUTES=%p, then searchAttributes is %p (undefined: leave the declared set as it is)', (value, expected) => {
+    expect(loadEnv(SingleNodeEnv, value === undefined ? {} : { TESSERA_SEARCH_ATTRIBUTES: value }).searchAttributes).toEqual(expected);
   });
 
   it('given TESSERA_KAFKA_MAX_COMPACTION_LAG, then kafkaMaxCompactionLagMs is it in ms (default 24 h)', () => {

@@ -145,6 +145,25 @@ export class CommonEnv {
   @Validate(IsDurationWithin, [1000, 366 * DAY_MS])
   TESSERA_KAFKA_MAX_COMPACTION_LAG: string = '24h';
 
+  /**
+   * Declared search attributes (README "Search attributes"): a comma-separated list of attribute names
+   * (`city,plan`; lowercase letters, digits and `_`, at most 40 characters) kept as indexed columns
+   * so a listing filtered on one counts and pages from an index. Set, a start makes the declared set
+   * exactly this list (`none`: no attribute); unset or empty, it leaves the set as the last start made it.
+   */
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9_]{0,39}(,[a-z][a-z0-9_]{0,39})*$/, {
+    message: 'TESSERA_SEARCH_ATTRIBUTES must be a comma-separated list of attribute names (lowercase letters, digits and _, starting with a letter, at most 40 characters each), or none',
+  })
+  TESSERA_SEARCH_ATTRIBUTES?: string;
+
+  /** `TESSERA_SEARCH_ATTRIBUTES` as a list; undefined when not set. */
+  get searchAttributes(): string[] | undefined {
+    const raw = this.TESSERA_SEARCH_ATTRIBUTES;
+    if (raw === undefined) return undefined;
+    return raw === 'none' ? [] : [...new Set(raw.split(','))];
+  }
+
   /** `TESSERA_KAFKA_MAX_COMPACTION_LAG` in milliseconds. */
   get kafkaMaxCompactionLagMs(): number {
     return parseDuration(this.TESSERA_KAFKA_MAX_COMPACTION_LAG) ?? DAY_MS;

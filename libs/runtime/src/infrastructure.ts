@@ -27,7 +27,10 @@ export async function startInfrastructure(
     log: (line) => logger.debug({ component: 'postgres' }, line),
     notice: (line) => logger.info({ component: 'postgres' }, line),
     whenEmbeddedRunning: options.whenEmbeddedRunning,
+    searchAttributes: env.searchAttributes,
   });
+  const declared = database.searchAttributesChange;
+  if (declared && (declared.added.length || declared.dropped.length)) logger.info(declared, 'declared search attributes changed (TESSERA_SEARCH_ATTRIBUTES)');
   if (database.embedded?.owner !== undefined) {
     const { port, dataDir, owner } = database.embedded;
     logger.info({ port, dataDir, owner }, 'sharing the embedded PostgreSQL of another Tessera process on this data dir (it stops with that process)');

@@ -19,9 +19,11 @@ import { Erasures1700000001000 } from '../migrations/1700000001000-erasures.migr
 import { ProfileSearch1700000001100 } from '../migrations/1700000001100-profile-search.migration';
 import { ProfileWrites1700000001200 } from '../migrations/1700000001200-profile-writes.migration';
 import { ReplaySortCollation1700000001600 } from '../migrations/1700000001600-replay-sort-collation.migration';
+import { SearchStatusColumn1700000001700 } from '../migrations/1700000001700-search-status-column.migration';
 import { TenantAdmin1700000001300 } from '../migrations/1700000001300-tenant-admin.migration';
 import { SearchPendingList1700000001400 } from '../migrations/1700000001400-search-pending-list.migration';
 import { SearchStatusStatistics1700000001500 } from '../migrations/1700000001500-search-status-statistics.migration';
+import { reconcileSearchAttributes, type SearchAttributesChange } from '../profile-search/search-attributes';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres.server';
 import { keepPoolClientErrorsHandled } from './pool-client-errors';
 
@@ -44,6 +46,7 @@ export const MIGRATIONS = [
   SearchPendingList1700000001400,
   SearchStatusStatistics1700000001500,
   ReplaySortCollation1700000001600,
+  SearchStatusColumn1700000001700,
 ];
 
 /** Any constant works; it only has to be the same in every Tessera process. */
@@ -57,6 +60,8 @@ export interface Database {
   url: string;
   embedded?: EmbeddedPostgresHandle;
   migrationsRan: boolean;
+  /** What the start changed in the declared search attributes (when it was asked to reconcile them). */
+  searchAttributesChange?: SearchAttributesChange;
   close(): Promise<void>;
 }
 
@@ -69,6 +74,8 @@ export interface OpenDatabaseOptions {
   notice?: (line: string) => void;
   /** See EmbeddedPostgresOptions.whenRunning. */
   whenEmbeddedRunning?: 'restart' | 'share';
+  /** The declared search attributes to reconcile at start (TESSERA_SEARCH_ATTRIBUTES); undefined leaves them as they are. */
+  searchAttributes?: readonly string[];
 }
 
 async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
@@ -85,13 +92,17 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<string> 
   return url.toString();
 }
 
-/** Runs pending migrations; concurrent starters queue on an advisory lock so only one migrates. */
-export async function runMigrationsLocked(dataSource: DataSource): Promise<void> {
+/**
+ * Runs pending migrations, then (when given) makes the declared search attributes exactly these;
+ * concurrent starters queue on an advisory lock so only one migrates.
+ */
+export async function runMigrationsLocked(dataSource: DataSource, searchAttributes?: readonly string[]): Promise<SearchAttributesChange | undefined> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await dataSource.runMigrations({ transaction: 'each' });
+    return searchAttributes ? await reconcileSearchAttributes(runner, searchAttributes) : undefined;
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await runner.release();
@@ -126,10 +137,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     url = await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
   }
   const dataSource = createDataSource(url, options.poolSize);
+  let searchAttributesChange: SearchAttributesChange | undefined;
   try {
     await dataSource.initialize();
     keepPoolClientErrorsHandled((dataSource.driver as unknown as { master: Pool }).master);
-    await runMigrationsLocked(dataSource);
+    searchAttributesChange = await runMigrationsLocked(dataSource, options.searchAttributes);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await embedded?.stop();
@@ -144,6 +156,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     url,
     embedded,
     migrationsRan: true,
+    searchAttributesChange,
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
       await embedded?.stop();

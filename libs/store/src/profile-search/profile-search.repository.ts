@@ -2,6 +2,9 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { unpackVersions } from '../repositories/profile-graph.repository';
 import { profileByIdSql, searchSql } from './profile-search.sql';
+import { declaredSearchAttributes } from './search-attributes';
+
+const UNDEFINED_COLUMN = '42703';
 import type { ProfileSearch, ProfileSearchPage, ProfileSearchRow, SearchScope, StoredContact, StoredProfile } from './profile-search.types';
 
 interface Row {
@@ -50,16 +53,40 @@ function toStored(row: Row, primaries: Map<string, string>): StoredProfile {
  */
 export class ProfileSearchRepository {
   private readonly pool: Pool;
+  /** The declared search attributes, read from the catalog once (and again when a column is gone). */
+  private declared?: Promise<ReadonlySet<string>>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.pool = (dataSource.driver as unknown as { master: Pool }).master;
   }
 
+  private declaredAttributes(): Promise<ReadonlySet<string>> {
+    this.declared ??= declaredSearchAttributes(this.dataSource).then(
+      (names) => new Set(names),
+      (error: unknown) => {
+        this.declared = undefined;
+        throw error;
+      },
+    );
+    return this.declared;
+  }
+
   async search(search: ProfileSearch): Promise<ProfileSearchPage> {
-    const { rows } = await this.pool.query<Row>(searchSql(search));
+    const rows = await this.searchRows(search);
     const primaries = primariesOf(rows[0]?.primaries ?? []);
     const page: ProfileSearchRow[] = rows.filter((r) => r.id !== null).map((r) => ({ ...toStored(r, primaries), sortKey: r.sort_key! }));
     return { total: rows[0]?.total ?? 0, rows: page };
+  }
+
+  /** Another process may have dropped a declared attribute since it was read: read them again, once. */
+  private async searchRows(search: ProfileSearch): Promise<Row[]> {
+    try {
+      return (await this.pool.query<Row>(searchSql(search, await this.declaredAttributes()))).rows;
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNDEFINED_COLUMN) throw error;
+      this.declared = undefined;
+      return (await this.pool.query<Row>(searchSql(search, await this.declaredAttributes()))).rows;
+    }
   }
 
   /** The live profile `id` leads to (itself or its survivor) within the scope; undefined otherwise. */

@@ -11,6 +11,26 @@ describe('given an attribute equality from a query string', () => {
   });
 });
 
+describe('given city declared as a search attribute', () => {
+  const search = { scope: { tenant: 't', restrictions: null }, sort: [{ field: { kind: 'updated_at' as const }, desc: true }], limit: 61, offset: 0, after: null };
+  const declared = new Set(['city']);
+
+  it('when a listing filters on it, then it reads the column (every candidate value) and counts apart from the page', () => {
+    const q = searchSql({ ...search, conditions: [{ field: { kind: 'status' }, op: 'eq', value: 'closed' }, { field: { kind: 'attribute', name: 'city' }, op: 'eq', value: '5' }] }, declared);
+    expect(q.text).toContain('p.search_attr_city = ANY (');
+    expect(q.text).toContain('p.search_status = ');
+    expect(q.text).not.toContain('p.attributes @> $'); // no containment among the conditions
+    expect(q.text).not.toContain('MATERIALIZED');
+    expect(q.values).toContainEqual(['"5"', '5']);
+  });
+
+  it('when a listing filters on another attribute, then it keeps the containment the GIN answers', () => {
+    const q = searchSql({ ...search, conditions: [{ field: { kind: 'attribute', name: 'plan' }, op: 'eq', value: 'pro' }] }, declared);
+    expect(q.text).toContain('p.attributes @> ');
+    expect(q.text).toContain('MATERIALIZED');
+  });
+});
+
 describe('given sort keys', () => {
   it('when every key runs one way, then the keyset is one row comparison (an index range) with the id tiebreak', () => {
     const params = new SqlParams();

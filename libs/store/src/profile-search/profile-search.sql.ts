@@ -1,4 +1,5 @@
 import type { ProfileSearch, SearchCondition, SearchScope, SortField, SortKey } from './profile-search.types';
+import { searchColumnOf } from './search-attributes';
 
 /** Parameters of a statement under construction: `add` returns the placeholder of a new one. */
 export class SqlParams {
@@ -9,7 +10,8 @@ export class SqlParams {
   }
 }
 
-const STATUS = `COALESCE(p.attributes->>'$status', 'active')`;
+// The profile's status, `$status` or active (a stored column: migration 1700).
+const STATUS = 'p.search_status';
 const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 
 /** A JSON-number literal, as a query-string value may spell one. */
@@ -25,21 +27,49 @@ function attribute(name: string, params: SqlParams): string {
  * the GIN index on attributes answers.
  */
 export function equalityCandidates(name: string, value: string): string[] {
+  return candidateValues(value).map((v) => JSON.stringify({ [name]: v }));
+}
+
+function candidateValues(value: string): unknown[] {
   const candidates: unknown[] = [value];
   if (JSON_NUMBER.test(value) && Number.isFinite(Number(value))) candidates.push(Number(value));
   if (value === 'true' || value === 'false') candidates.push(value === 'true');
-  return candidates.map((v) => JSON.stringify({ [name]: v }));
+  return candidates;
+}
+
+/**
+ * The same match on a declared search attribute's column (search-attributes.ts): the attribute's JSON
+ * value equal to a candidate — what `attributes @> {"name": candidate}` means for a scalar candidate.
+ */
+function declaredEquality(name: string, value: string, params: SqlParams): string {
+  const column = `p.${searchColumnOf(name)}`;
+  const values = candidateValues(value).map((v) => JSON.stringify(v));
+  return values.length === 1 ? `${column} = ${params.add(values[0])}::jsonb` : `${column} = ANY (${params.add(values)}::jsonb[])`;
+}
+
+/** What a statement is built for beside the search: the tenant, and the declared search attributes. */
+interface BuildContext {
+  tenant: string;
+  declared: ReadonlySet<string>;
+  /** Some condition is an equality on a declared attribute: its index can answer the whole count. */
+  onDeclared: boolean;
+}
+
+function isDeclaredEquality(c: SearchCondition, declared: ReadonlySet<string>): boolean {
+  return c.op === 'eq' && c.field.kind === 'attribute' && declared.has(c.field.name);
 }
 
 const COMPARATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
-function conditionSql(c: SearchCondition, params: SqlParams, tenant: string): string {
+function conditionSql(c: SearchCondition, params: SqlParams, ctx: BuildContext): string {
   const f = c.field;
+  const tenant = ctx.tenant;
   switch (f.kind) {
     case 'status':
       if (c.op === 'prefix') return `starts_with(${STATUS}, ${params.add(c.value)})`;
-      // A profile no native write touched has no `$status` and is active; the others are found by the GIN.
-      return c.value === 'active' ? `${STATUS} = 'active'` : `p.attributes @> ${params.add(JSON.stringify({ $status: c.value }))}::jsonb`;
+      // Most profiles are active; the others are found by the GIN — or, beside a declared attribute, by its index.
+      if (c.value === 'active') return `${STATUS} = 'active'`;
+      return ctx.onDeclared ? `${STATUS} = ${params.add(c.value)}` : `p.attributes @> ${params.add(JSON.stringify({ $status: c.value }))}::jsonb`;
     case 'tag':
       if (c.op === 'prefix') {
         return `EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p.attributes->'$tags') = 'array' THEN p.attributes->'$tags' ELSE '[]'::jsonb END) AS t(v)
@@ -62,6 +92,7 @@ function conditionSql(c: SearchCondition, params: SqlParams, tenant: string): st
       return `p.${f.column} ${op} ${params.add(c.value)}::timestamptz`;
     }
     case 'attribute': {
+      if (c.op === 'eq' && ctx.declared.has(f.name)) return declaredEquality(f.name, c.value, params);
       if (c.op === 'eq') {
         const any = equalityCandidates(f.name, c.value).map((json) => `p.attributes @> ${params.add(json)}::jsonb`);
         return any.length === 1 ? any[0] : `(${any.join(' OR ')})`;
@@ -80,14 +111,20 @@ function conditionSql(c: SearchCondition, params: SqlParams, tenant: string): st
   }
 }
 
-/** The WHERE clause of every read: tenant, live rows only, restrictions, customer, conditions. */
-export function whereSql(scope: SearchScope, conditions: readonly SearchCondition[], params: SqlParams): string {
+/**
+ * The WHERE clause of every read: tenant, live rows only, restrictions, customer, conditions. `declared`:
+ * the declared search attributes (their equalities read their columns).
+ */
+export function whereSql(scope: SearchScope, conditions: readonly SearchCondition[], params: SqlParams, declared: ReadonlySet<string> = NONE_DECLARED): string {
+  const ctx: BuildContext = { tenant: scope.tenant, declared, onDeclared: conditions.some((c) => isDeclaredEquality(c, declared)) };
   const parts = [`p.tenant = ${params.add(scope.tenant)}`, `p.merged_into IS NULL`];
   if (scope.restrictions) parts.push(`p.attributes->>'restriction' = ANY (${params.add(scope.restrictions)}::text[])`);
   if (scope.customer !== undefined) parts.push(`p.attributes @> ${params.add(JSON.stringify({ $customer: scope.customer }))}::jsonb`);
-  for (const c of conditions) parts.push(conditionSql(c, params, scope.tenant));
+  for (const c of conditions) parts.push(conditionSql(c, params, ctx));
   return parts.join(' AND ');
 }
+
+const NONE_DECLARED: ReadonlySet<string> = new Set();
 
 interface KeySql {
   /** The ORDER BY expression. */
@@ -183,18 +220,23 @@ export function indexOrdered(sort: readonly SortKey[]): boolean {
  *   tool): `filter[status]=active` 316 → 210 ms, a city's 20,426 active profiles 84 → 72 ms. It
  *   needs the status statistics (migration 1500): with the default estimate the planner read the GIN
  *   matches twice instead of walking the index.
+ * - An equality on a declared search attribute (search-attributes.ts), any sort: the same two parts —
+ *   its index counts the matches without visiting them, and a page by updated_at (the index's order
+ *   after attribute and status) reads just its rows. The bench's page at 322,334 profiles: 5.7 ms for
+ *   the count of 30,924 matches and 0.7 ms for the page, against ≈ 52 + 18 ms through the GIN.
  * - Conditions and any other sort: the matches are scanned once (MATERIALIZED: id and sort keys)
  *   and both the total and the page's top-N come from that set — the count has to visit every match
  *   anyway, so the page costs no second scan; only the page's rows are then read in full.
  */
-export function searchSql(search: ProfileSearch): { text: string; values: unknown[] } {
+export function searchSql(search: ProfileSearch, declared: ReadonlySet<string> = NONE_DECLARED): { text: string; values: unknown[] } {
   const params = new SqlParams();
-  const where = whereSql(search.scope, search.conditions, params);
+  const where = whereSql(search.scope, search.conditions, params, declared);
   const keys = sortKeysSql(search.sort, params);
   const limit = params.add(search.limit);
   const offset = params.add(search.offset);
   const filtered = search.conditions.length > 0 || search.scope.customer !== undefined || search.scope.restrictions !== null;
-  const shared = filtered && !indexOrdered(search.sort);
+  // On a declared attribute the count is read from its index and a page by updated_at walks it too.
+  const shared = filtered && !indexOrdered(search.sort) && !search.conditions.some((c) => isDeclaredEquality(c, declared));
   const tail = `SELECT t.total, t.primaries, pg.id, pg.attributes, pg.created_at, pg.updated_at, pg.sort_key, ${CONTACTS_SQL} AS contacts
       FROM (SELECT TOTAL AS total, ${PRIMARY_CANDIDATES_SQL} AS primaries) t
       LEFT JOIN pg ON true
