@@ -1,5 +1,5 @@
 import type { ProfileSearch, SearchCondition, SearchScope, SortField, SortKey } from './profile-search.types';
-import { searchColumnOf } from './search-attributes';
+import { SEARCH_VALUE_MAX_BYTES, searchColumnOf } from './search-attributes';
 
 /** Parameters of a statement under construction: `add` returns the placeholder of a new one. */
 export class SqlParams {
@@ -47,6 +47,14 @@ function declaredEquality(name: string, value: string, params: SqlParams): strin
   return values.length === 1 ? `${column} = ${params.add(values[0])}::jsonb` : `${column} = ANY (${params.add(values)}::jsonb[])`;
 }
 
+// Half the column's cap: a value this short as JSON text is held by the column whatever PostgreSQL's spelling.
+const DECLARED_CANDIDATE_MAX_BYTES = SEARCH_VALUE_MAX_BYTES / 2;
+
+/** An equality its declared attribute's column answers (a longer value than the column holds goes to the GIN). */
+function isDeclaredEquality(c: SearchCondition, declared: ReadonlySet<string>): boolean {
+  return c.op === 'eq' && c.field.kind === 'attribute' && declared.has(c.field.name) && Buffer.byteLength(JSON.stringify(c.value)) <= DECLARED_CANDIDATE_MAX_BYTES;
+}
+
 /** What a statement is built for beside the search: the tenant, and the declared search attributes. */
 interface BuildContext {
   tenant: string;
@@ -55,9 +63,6 @@ interface BuildContext {
   onDeclared: boolean;
 }
 
-function isDeclaredEquality(c: SearchCondition, declared: ReadonlySet<string>): boolean {
-  return c.op === 'eq' && c.field.kind === 'attribute' && declared.has(c.field.name);
-}
 
 const COMPARATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
@@ -92,7 +97,7 @@ function conditionSql(c: SearchCondition, params: SqlParams, ctx: BuildContext):
       return `p.${f.column} ${op} ${params.add(c.value)}::timestamptz`;
     }
     case 'attribute': {
-      if (c.op === 'eq' && ctx.declared.has(f.name)) return declaredEquality(f.name, c.value, params);
+      if (isDeclaredEquality(c, ctx.declared)) return declaredEquality(f.name, c.value, params);
       if (c.op === 'eq') {
         const any = equalityCandidates(f.name, c.value).map((json) => `p.attributes @> ${params.add(json)}::jsonb`);
         return any.length === 1 ? any[0] : `(${any.join(' OR ')})`;

@@ -1,7 +1,9 @@
 // Declared search attributes (TESSERA_SEARCH_ATTRIBUTES) on real PostgreSQL: reconciling adds and drops
 // their columns and indexes, a listing on one answers exactly what the GIN path answers (totals, pages,
-// cursor walks, whatever JSON the attribute holds), its count can come from the index alone, and a
-// repository that read the declared set before another process dropped one still answers.
+// cursor walks, whatever JSON the attribute holds, values too long for an index entry included), its
+// count can come from the index alone, and a repository that read the declared set before another
+// process dropped one still answers.
+import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../../../test/support/database';
 import { createDataSource, runMigrationsLocked } from '../database/database';
@@ -14,8 +16,17 @@ let db: TestDatabase;
 let ds: DataSource;
 
 // What `city` holds, one per profile in turn: strings, numbers and booleans (and their text), JSON
-// null, an array and an object holding a string that is searched for, or nothing.
-const CITY_VALUES: unknown[] = ['Boston', 'Lyon', 5, '5', true, 'true', null, ['Boston'], { name: 'Boston' }, 2.5, undefined, 'Boston'];
+// null, an array and an object holding a string that is searched for, or nothing; and strings too long
+// for the column (4,000 characters: above btree's entry limit) or for the query to use it (600).
+// Incompressible (PostgreSQL compresses index entries): base64 of chained SHA-256 digests.
+const noise = (seed: string, length: number): string => {
+  let out = '';
+  for (let h = seed; out.length < length; ) out += (h = createHash('sha256').update(h).digest('base64'));
+  return out.slice(0, length);
+};
+const LONG = noise('long', 4000);
+const MIDDLE = noise('middle', 600);
+const CITY_VALUES: unknown[] = ['Boston', 'Lyon', 5, '5', true, 'true', null, ['Boston'], { name: 'Boston' }, 2.5, undefined, 'Boston', LONG, MIDDLE];
 const STATUSES = [undefined, 'active', 'closed', undefined, 'suspended', undefined, undefined];
 
 beforeAll(async () => {
@@ -69,6 +80,16 @@ describe('given the declared search attributes reconciled', () => {
     expect(await indexesOf()).toEqual([]);
   });
 
+  it('when a column of an older definition exists, then it is not read as declared and the next reconcile makes it again', async () => {
+    await ds.query(`ALTER TABLE profiles ADD COLUMN search_attr_plan jsonb GENERATED ALWAYS AS (attributes->'plan') STORED`);
+    expect(await declaredSearchAttributes(ds)).toEqual([]);
+    expect(await reconcileSearchAttributes(ds, ['plan'])).toEqual({ added: ['plan'], dropped: [] });
+    expect(await declaredSearchAttributes(ds)).toEqual(['plan']);
+    expect(await indexesOf()).toEqual(['profiles_search_attr_plan']);
+    await ds.query(`ALTER TABLE profiles ADD COLUMN search_attr_zip jsonb GENERATED ALWAYS AS (attributes->'zip') STORED`);
+    expect(await reconcileSearchAttributes(ds, [])).toEqual({ added: [], dropped: ['plan', 'zip'] });
+  });
+
   it('when a name is not a field name, then nothing changes and the error names it', async () => {
     await expect(reconcileSearchAttributes(ds, ["city'"])).rejects.toThrow(/"city'"/);
     expect(await declaredSearchAttributes(ds)).toEqual([]);
@@ -101,6 +122,8 @@ describe('given city declared', () => {
     [eq('null')],
     [eq('Nowhere')],
     [status('active'), eq('Lyon'), { field: { kind: 'attribute', name: 'plan' }, op: 'eq', value: 'pro' }],
+    [eq(LONG)],
+    [status('active'), eq(MIDDLE)],
   ];
 
   async function walk(conditions: SearchCondition[], sort: SortKey[], declared?: ReadonlySet<string>): Promise<{ ids: string[]; totals: number[] }> {
@@ -119,7 +142,7 @@ describe('given city declared', () => {
   }
 
   const label = (cs: SearchCondition[] | SortKey[]) =>
-    cs.map((c) => ('op' in c ? `${c.field.kind === 'attribute' ? c.field.name : c.field.kind}=${c.value}` : `${c.field.kind === 'attribute' ? c.field.name : c.field.kind}${c.desc ? ' desc' : ''}`)).join(', ');
+    cs.map((c) => ('op' in c ? `${c.field.kind === 'attribute' ? c.field.name : c.field.kind}=${c.value.length > 20 ? `<${c.value.length} characters>` : c.value}` : `${c.field.kind === 'attribute' ? c.field.name : c.field.kind}${c.desc ? ' desc' : ''}`)).join(', ');
   it.each(FILTERS.flatMap((f) => SORTS.map((s) => [label(f), label(s), f, s] as const)))(
     'when listed with %s sorted by %s, then the cursor walk and totals equal those of the GIN path',
     async (_filter, _sort, conditions, sort) => {
@@ -132,6 +155,19 @@ describe('given city declared', () => {
   it('when the filters match, then the walks are not empty (the comparison above compares something)', async () => {
     expect((await walk([status('active'), eq('Boston')], SORTS[0], DECLARED)).ids.length).toBeGreaterThan(40);
     expect((await walk([eq('5')], SORTS[0], DECLARED)).totals[0]).toBeGreaterThan(40); // the number 5 and the text "5"
+    expect((await walk([eq(LONG)], SORTS[0], DECLARED)).totals[0]).toBeGreaterThan(30);
+    expect((await walk([eq(MIDDLE)], SORTS[0], DECLARED)).totals[0]).toBeGreaterThan(30);
+  });
+
+  it('when a profile is written with a value longer than an index entry may be, then the write succeeds and a listing finds it', async () => {
+    const huge = noise('huge', 9000);
+    await ds.query(
+      `INSERT INTO profiles (tenant, id, attributes, created_at, created_record_id, updated_at) VALUES ('t', 'huge', $1, now(), 'r', now())`,
+      [JSON.stringify({ city: huge })],
+    );
+    const found = await walk([eq(huge)], SORTS[0], DECLARED);
+    expect(found).toEqual({ ids: ['huge'], totals: [1] });
+    await ds.query(`DELETE FROM profiles WHERE id = 'huge'`);
   });
 
   it('when the statement is planned without heap scans, then the count reads the declared index alone', async () => {
