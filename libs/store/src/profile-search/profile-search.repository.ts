@@ -2,10 +2,10 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { unpackVersions } from '../repositories/profile-graph.repository';
 import { profileByIdSql, searchSql } from './profile-search.sql';
+import type { ProfileSearch, ProfileSearchPage, ProfileSearchRow, SearchScope, StoredContact, StoredProfile } from './profile-search.types';
 import { declaredSearchAttributes } from './search-attributes';
 
 const UNDEFINED_COLUMN = '42703';
-import type { ProfileSearch, ProfileSearchPage, ProfileSearchRow, SearchScope, StoredContact, StoredProfile } from './profile-search.types';
 
 interface Row {
   total?: number;

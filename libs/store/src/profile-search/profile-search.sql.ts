@@ -63,7 +63,6 @@ interface BuildContext {
   onDeclared: boolean;
 }
 
-
 const COMPARATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 function conditionSql(c: SearchCondition, params: SqlParams, ctx: BuildContext): string {
