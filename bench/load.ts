@@ -64,8 +64,12 @@ export interface LoadResult {
   /** Per ok request, in completion order. */
   latencies: Float64Array;
   completedAt: Float64Array;
+  /** Open loop: when the load generator's own thread stalled more than GENERATOR_STALL_MS (s from startMs, ms late). */
+  generatorStalls: Array<{ atS: number; ms: number }>;
   completedItems: Float64Array;
 }
+
+const GENERATOR_STALL_MS = 25;
 
 interface WorkerInput {
   kind: 'tessera-bench-load';
@@ -178,6 +182,7 @@ async function workerMain(input: WorkerInput): Promise<LoadResult> {
       r.end(body);
     });
 
+  const generatorStalls: Array<{ atMs: number; ms: number }> = [];
   let startMs = nowMs();
   if (spec.mode === 'closed') {
     const until = spec.durationMs !== undefined ? startMs + spec.durationMs : Infinity;
@@ -198,6 +203,13 @@ async function workerMain(input: WorkerInput): Promise<LoadResult> {
     const interval = 1000 / rate;
     const pending: Array<Promise<void>> = [];
     measureFromMs = startMs + warmup;
+    // The generator's own stalls: a tick of this 5 ms timer that comes late says the worker could not send on time.
+    let lastTick = nowMs();
+    const watch = setInterval(() => {
+      const now = nowMs();
+      if (now - lastTick > GENERATOR_STALL_MS) generatorStalls.push({ atMs: lastTick, ms: now - lastTick - 5 });
+      lastTick = now;
+    }, 5);
     await new Promise<void>((done) => {
       const tick = () => {
         const now = nowMs();
@@ -214,6 +226,7 @@ async function workerMain(input: WorkerInput): Promise<LoadResult> {
       };
       tick();
     });
+    clearInterval(watch);
     await Promise.all(pending);
     startMs = measureFromMs;
   }
@@ -229,6 +242,7 @@ async function workerMain(input: WorkerInput): Promise<LoadResult> {
     items,
     startMs,
     endMs: completedAt.length ? completedAt[completedAt.length - 1]! : nowMs(),
+    generatorStalls: generatorStalls.map((g) => ({ atS: Math.round((g.atMs - startMs) / 100) / 10, ms: Math.round(g.ms) })),
     latencies: Float64Array.from(latencies),
     completedAt: Float64Array.from(completedAt),
     completedItems: Float64Array.from(completedItems),

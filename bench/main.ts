@@ -67,7 +67,7 @@ import { ceilingLog, ceilingLookup, ingestRecords, serverTenant, type LogCeiling
 import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
 import type { PgTraceSnapshot } from './instrument/pg-trace';
-import { fmtInt, fmtMs, nowMs, round, sleep, summarize } from './stats';
+import { fmtInt, fmtMs, nowMs, round, sleep, slowestAnswers, summarize } from './stats';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI_MAIN = join(ROOT, 'dist/apps/cli/src/main.js');
@@ -399,7 +399,16 @@ function loadSummary(r: LoadResult, warmupShare = 0.1) {
     p95Ms: round(lat.p95, 2),
     p99Ms: round(lat.p99, 2),
     maxMs: round(lat.max, 2),
+    slowest: slowestAnswers(r.latencies, r.completedAt, r.startMs),
+    generatorStalls: r.generatorStalls.slice(0, 20),
   };
+}
+
+/** One line on where a fixed-rate run's slowest 1 % came from (stats.ts slowestAnswers). */
+function describeSlowest(x: ReturnType<typeof slowestAnswers>, stalls: Array<{ atS: number; ms: number }>): string {
+  const top = x.busiest.slice(0, 3).map((b) => `${b.answers} at ${b.atS} s (worst ${fmtMs(b.worstMs)})`).join(', ');
+  const own = stalls.length ? stalls.slice(0, 5).map((g) => `${g.ms} ms at ${g.atS} s`).join(', ') : 'none';
+  return `slowest 1 % (≥ ${fmtMs(x.thresholdMs)}): ${x.answers} answers in ${x.windows} windows of 100 ms${top ? `, most ${top}` : ''}; load generator's own stalls: ${own}`;
 }
 
 async function ceilingHttp(pop: Population, o: Options): Promise<HttpCeiling> {
@@ -670,7 +679,7 @@ async function main(): Promise<void> {
       runLoad(postSpec(server!.url, pub, pop, o, { mode: 'open', rate: fixedItemsPerSec / avgItemsPerBody, durationMs: o.fixedSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS })),
     );
     const ingestFixed = loadSummary(fixedRun, 0);
-    log(`ingest at ${fmtInt(fixedItemsPerSec)} items/s: p50 ${fmtMs(ingestFixed.p50Ms)}, p99 ${fmtMs(ingestFixed.p99Ms)}, max ${fmtMs(ingestFixed.maxMs)}`);
+    log(`ingest at ${fmtInt(fixedItemsPerSec)} items/s: p50 ${fmtMs(ingestFixed.p50Ms)}, p99 ${fmtMs(ingestFixed.p99Ms)}, max ${fmtMs(ingestFixed.maxMs)}; ${describeSlowest(ingestFixed.slowest, ingestFixed.generatorStalls)}`);
     if (ingestFixed.failed) log(`ingest at half rate: non-202 answers ${JSON.stringify(ingestFixed.statusCounts)} ${ingestFixed.errorSamples.join(' | ')}`);
 
     // --- ceiling L: the same records appended through the Postgres log adapter, no HTTP ------------
@@ -731,7 +740,7 @@ async function main(): Promise<void> {
     const lookupRate = lookupMax.itemsPerSec / 2;
     const lookupFixedRun = await rec.run('lookup-fixed', () => runLoad({ ...lookupSpec, mode: 'open', rate: lookupRate, durationMs: o.lookupSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS }));
     const lookupFixed = loadSummary(lookupFixedRun, 0);
-    log(`lookup at ${fmtInt(lookupRate)} req/s: p50 ${fmtMs(lookupFixed.p50Ms)}, p99 ${fmtMs(lookupFixed.p99Ms)}`);
+    log(`lookup at ${fmtInt(lookupRate)} req/s: p50 ${fmtMs(lookupFixed.p50Ms)}, p99 ${fmtMs(lookupFixed.p99Ms)}; ${describeSlowest(lookupFixed.slowest, lookupFixed.generatorStalls)}`);
 
     // --- ceiling Q: the route's look-up call straight through pg (Q1: a statement per look-up), same emails and concurrency
     const lookupCeiling = await rec.run('ceiling-lookup', () => ceilingLookup(dbUrl, tenant, lookupEmails, o.concurrency, o.lookupSeconds));

@@ -27,6 +27,34 @@ export function summarize(values: ArrayLike<number>): { count: number; p50: numb
   return { count: n, p50: at(50), p95: at(95), p99: at(99), max: sorted[n - 1]!, mean: sum / n };
 }
 
+/**
+ * Where a run's slowest 1 % of answers (those at or above its p99) came from: grouped by the 100 ms of
+ * the run they completed in. A few windows holding them all is one stall (of the server, the database
+ * or the machine); many windows, a tail spread over the run. `busiest`: up to five windows, most first.
+ */
+export function slowestAnswers(latencies: ArrayLike<number>, completedAt: ArrayLike<number>, startMs: number): {
+  thresholdMs: number;
+  answers: number;
+  windows: number;
+  busiest: Array<{ atS: number; answers: number; worstMs: number }>;
+} {
+  const { p99 } = summarize(latencies);
+  const byWindow = new Map<number, { answers: number; worstMs: number }>();
+  let answers = 0;
+  for (let i = 0; i < latencies.length; i++) {
+    if (!(latencies[i]! >= p99)) continue;
+    answers++;
+    const w = Math.floor((completedAt[i]! - startMs) / 100);
+    const slot = byWindow.get(w) ?? { answers: 0, worstMs: 0 };
+    slot.answers++;
+    slot.worstMs = Math.max(slot.worstMs, latencies[i]!);
+    byWindow.set(w, slot);
+  }
+  const busiest = [...byWindow].sort((a, b) => b[1].answers - a[1].answers).slice(0, 5)
+    .map(([w, x]) => ({ atS: round(w / 10, 1), answers: x.answers, worstMs: round(x.worstMs, 1) }));
+  return { thresholdMs: round(p99, 2), answers, windows: byWindow.size, busiest };
+}
+
 export const round = (v: number, digits = 0) => (Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : v);
 
 export function fmtInt(v: number): string {
