@@ -8,6 +8,7 @@
  * `city` a search attribute (bench/main.ts): the result says which attributes were declared.
  */
 import type { Client } from 'pg';
+import { declaredSearchAttributes } from '../libs/store/src/profile-search/search-attributes';
 import { runLoad, type LoadResult, type LoadSpec } from './load';
 
 export interface SearchPhaseOptions {
@@ -59,12 +60,9 @@ async function largestCity(db: Client): Promise<{ tenant: string; profiles: numb
   return { tenant: rows[0].tenant, profiles: Number(rows[0].profiles), city: rows[0].city };
 }
 
-async function declaredAttributes(db: Client): Promise<string[]> {
-  const { rows } = await db.query<{ name: string }>(
-    `SELECT substr(attname, 13) AS name FROM pg_attribute
-      WHERE attrelid = 'profiles'::regclass AND NOT attisdropped AND starts_with(attname, 'search_attr_') ORDER BY 1`,
-  );
-  return rows.map((r) => r.name);
+/** The server's declared search attributes, as its listing reads them (search-attributes.ts). */
+function declaredAttributes(db: Client): Promise<string[]> {
+  return declaredSearchAttributes({ query: async (sql: string, params?: unknown[]) => (await db.query(sql, params)).rows });
 }
 
 async function sqlTotal(db: Client, tenant: string, city: string): Promise<number> {

@@ -1,5 +1,3 @@
-import type { DataSource, QueryRunner } from 'typeorm';
-
 /**
  * Declared search attributes (`TESSERA_SEARCH_ATTRIBUTES`): attributes a listing filters on often enough
  * to keep them beside the JSON — per attribute a stored column `search_attr_<name>` (the attribute's
@@ -20,7 +18,10 @@ function indexOf(name: string): string {
   return `profiles_search_attr_${name}`;
 }
 
-type Queryable = Pick<DataSource | QueryRunner, 'query'>;
+/** What runs the catalog statements: a DataSource, a QueryRunner (rows as the answer), or any adapter to them. */
+interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<any>;
+}
 
 /**
  * What a declared attribute's column holds: the attribute's JSON value when it is a string, number or
