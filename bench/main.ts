@@ -63,6 +63,7 @@ import { gcDelta, scrapeGc } from './server-gc';
 import { generateEvents, storedEventCount } from './events-phase';
 import { runSearchPhase, type SearchPhaseResult } from './search-phase';
 import { type LagWatchResult, watchLag } from './lag-watch';
+import { around, type StallSample, watchStalls } from './stall-watch';
 import { ceilingLog, ceilingLookup, ingestRecords, serverTenant, type LogCeiling, type LookupCeiling } from './ceilings';
 import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
@@ -404,6 +405,40 @@ function loadSummary(r: LoadResult, warmupShare = 0.1) {
   };
 }
 
+/**
+ * A fixed-rate run with stall-watch.ts's timeline beside it; what the timeline saw around the run's three
+ * busiest windows of slow answers is kept (the rest of it is not: 100 samples a run say little more).
+ */
+async function withStallWatch(
+  w: { baseUrl: string; dbUrl: string; serverPid: number },
+  work: () => Promise<LoadResult>,
+): Promise<{ run: LoadResult; stalls: Array<{ atS: number; answers: number; worstMs: number; timeline: ReturnType<typeof around> }> }> {
+  const watch = watchStalls(w.baseUrl, w.dbUrl, w.serverPid);
+  let run: LoadResult;
+  let samples: StallSample[] = [];
+  try {
+    run = await work();
+  } finally {
+    samples = await watch.stop();
+  }
+  const { busiest } = slowestAnswers(run.latencies, run.completedAt, run.startMs);
+  const stalls = busiest.slice(0, 3).map((b) => ({ ...b, timeline: around(samples, run.startMs, b) }));
+  for (const s of stalls) {
+    // The reading is the gap between ticks of a 10 ms timer: 10 ms is no delay.
+    const blocked = Math.max(0, ...s.timeline.map((t) => t.eventLoopMaxMs - 10).filter(Number.isFinite));
+    const gc: Record<string, number> = {};
+    for (const t of s.timeline) for (const [kind, ms] of Object.entries(t.gcMs)) gc[kind] = round((gc[kind] ?? 0) + ms, 1);
+    const gcText = Object.entries(gc).map(([kind, ms]) => `${kind} ${fmtMs(ms)}`).join(', ') || 'none';
+    const waits = [...new Set(s.timeline.flatMap((t) => t.postgres))].join(', ') || 'none';
+    const sum = (pick: (t: (typeof s.timeline)[number]) => number) => s.timeline.reduce((n, t) => n + pick(t), 0);
+    const database =
+      `log appends over 50 ms ${sum((t) => t.logAppends.over50Ms)} of ${sum((t) => t.logAppends.count)}, ` +
+      `look-ups the server timed over 10 ms ${sum((t) => t.lookups.over10Ms)} of ${sum((t) => t.lookups.count)}`;
+    log(`  stall at ${s.atS} s (${s.answers} slow answers, worst ${fmtMs(s.worstMs)}): server event loop blocked up to ${fmtMs(blocked)}, GC ${gcText}; ${database}; postgres: ${waits}`);
+  }
+  return { run, stalls };
+}
+
 /** One line on where a fixed-rate run's slowest 1 % came from (stats.ts slowestAnswers). */
 function describeSlowest(x: ReturnType<typeof slowestAnswers>, stalls: Array<{ atS: number; ms: number }>): string {
   const top = x.busiest.slice(0, 3).map((b) => `${b.answers} at ${b.atS} s (worst ${fmtMs(b.worstMs)})`).join(', ');
@@ -675,10 +710,11 @@ async function main(): Promise<void> {
 
     const avgItemsPerBody = pop.items.length / pop.bodies.length;
     const fixedItemsPerSec = ingestMax.itemsPerSec / 2;
-    const fixedRun = await rec.run('ingest-fixed', () =>
-      runLoad(postSpec(server!.url, pub, pop, o, { mode: 'open', rate: fixedItemsPerSec / avgItemsPerBody, durationMs: o.fixedSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS })),
+    const stallWatch = { baseUrl: server.url, dbUrl, serverPid: server.process.pid! };
+    const { run: fixedRun, stalls: ingestStalls } = await rec.run('ingest-fixed', () =>
+      withStallWatch(stallWatch, () => runLoad(postSpec(server!.url, pub, pop, o, { mode: 'open', rate: fixedItemsPerSec / avgItemsPerBody, durationMs: o.fixedSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS }))),
     );
-    const ingestFixed = loadSummary(fixedRun, 0);
+    const ingestFixed = { ...loadSummary(fixedRun, 0), stalls: ingestStalls };
     log(`ingest at ${fmtInt(fixedItemsPerSec)} items/s: p50 ${fmtMs(ingestFixed.p50Ms)}, p99 ${fmtMs(ingestFixed.p99Ms)}, max ${fmtMs(ingestFixed.maxMs)}; ${describeSlowest(ingestFixed.slowest, ingestFixed.generatorStalls)}`);
     if (ingestFixed.failed) log(`ingest at half rate: non-202 answers ${JSON.stringify(ingestFixed.statusCounts)} ${ingestFixed.errorSamples.join(' | ')}`);
 
@@ -738,8 +774,10 @@ async function main(): Promise<void> {
     const lookupMax = loadSummary(lookupMaxRun);
     log(`lookup max: ${fmtInt(lookupMax.itemsPerSec)} req/s at ${o.concurrency} connections (p50 ${fmtMs(lookupMax.p50Ms)}, p99 ${fmtMs(lookupMax.p99Ms)}; non-200: ${lookupMax.failed})`);
     const lookupRate = lookupMax.itemsPerSec / 2;
-    const lookupFixedRun = await rec.run('lookup-fixed', () => runLoad({ ...lookupSpec, mode: 'open', rate: lookupRate, durationMs: o.lookupSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS }));
-    const lookupFixed = loadSummary(lookupFixedRun, 0);
+    const { run: lookupFixedRun, stalls: lookupStalls } = await rec.run('lookup-fixed', () =>
+      withStallWatch(stallWatch, () => runLoad({ ...lookupSpec, mode: 'open', rate: lookupRate, durationMs: o.lookupSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS })),
+    );
+    const lookupFixed = { ...loadSummary(lookupFixedRun, 0), stalls: lookupStalls };
     log(`lookup at ${fmtInt(lookupRate)} req/s: p50 ${fmtMs(lookupFixed.p50Ms)}, p99 ${fmtMs(lookupFixed.p99Ms)}; ${describeSlowest(lookupFixed.slowest, lookupFixed.generatorStalls)}`);
 
     // --- ceiling Q: the route's look-up call straight through pg (Q1: a statement per look-up), same emails and concurrency
