@@ -252,12 +252,8 @@ interface SqlShare {
 }
 
 setFlagsFromString('--expose-gc');
-const benchGc = runInNewContext('gc') as () => void;
-
 /** A full collection of the bench process's main heap (its load generators are worker threads with heaps of their own). */
-function collectBenchGarbage(): void {
-  benchGc();
-}
+const collectBenchGarbage = runInNewContext('gc') as () => void;
 
 class PhaseRecorder {
   readonly phases: Record<string, PhaseRecord> = {};
@@ -418,14 +414,8 @@ function loadSummary(r: LoadResult, warmupShare = 0.1) {
   };
 }
 
-/**
- * A fixed-rate run with stall-watch.ts's timeline beside it; what the timeline saw around the run's three
- * busiest windows of slow answers is kept (the rest of it is not: 100 samples a run say little more).
- */
-async function withStallWatch(
-  w: { baseUrl: string; dbUrl: string; serverPid: number },
-  work: () => Promise<LoadResult>,
-): Promise<{ run: LoadResult; stalls: Array<{ atS: number; answers: number; worstMs: number; timeline: ReturnType<typeof around> }> }> {
+/** A fixed-rate run with stall-watch.ts's timeline beside it. */
+async function withStallWatch(w: { baseUrl: string; dbUrl: string; serverPid: number }, work: () => Promise<LoadResult>): Promise<{ run: LoadResult; samples: StallSample[] }> {
   const watch = watchStalls(w.baseUrl, w.dbUrl, w.serverPid);
   let run: LoadResult;
   let samples: StallSample[] = [];
@@ -434,8 +424,15 @@ async function withStallWatch(
   } finally {
     samples = await watch.stop();
   }
-  const { busiest } = slowestAnswers(run.latencies, run.completedAt, run.startMs);
-  const stalls = busiest.slice(0, 3).map((b) => ({ ...b, timeline: around(samples, run.startMs, b) }));
+  return { run, samples };
+}
+
+/**
+ * What the timeline saw around a run's three busiest windows of slow answers (the rest of it is not kept: 50–90
+ * samples a run say little more), each also named in the log.
+ */
+function stallsAround(samples: StallSample[], startMs: number, busiest: ReturnType<typeof slowestAnswers>['busiest']) {
+  const stalls = busiest.slice(0, 3).map((b) => ({ ...b, timeline: around(samples, startMs, b) }));
   for (const s of stalls) {
     // The reading is the gap between ticks of a 10 ms timer: 10 ms is no delay.
     const blocked = Math.max(0, ...s.timeline.map((t) => t.eventLoopMaxMs - 10).filter(Number.isFinite));
@@ -449,7 +446,13 @@ async function withStallWatch(
       `look-ups the server timed over 10 ms ${sum((t) => t.lookups.over10Ms)} of ${sum((t) => t.lookups.count)}`;
     log(`  stall at ${s.atS} s (${s.answers} slow answers, worst ${fmtMs(s.worstMs)}): server event loop blocked up to ${fmtMs(blocked)}, GC ${gcText}; ${database}; postgres: ${waits}`);
   }
-  return { run, stalls };
+  return stalls;
+}
+
+/** A fixed-rate run's summary with what the timeline saw around its stalls. */
+function fixedRunSummary({ run, samples }: { run: LoadResult; samples: StallSample[] }) {
+  const summary = loadSummary(run, 0);
+  return { ...summary, stalls: stallsAround(samples, run.startMs, summary.slowest.busiest) };
 }
 
 /** One line on where a fixed-rate run's slowest 1 % came from (stats.ts slowestAnswers). */
@@ -739,10 +742,11 @@ async function main(): Promise<void> {
     const avgItemsPerBody = pop.items.length / pop.bodies.length;
     const fixedItemsPerSec = ingestMax.itemsPerSec / 2;
     const stallWatch = { baseUrl: server.url, dbUrl, serverPid: server.process.pid! };
-    const { run: fixedRun, stalls: ingestStalls } = await rec.run('ingest-fixed', () =>
+    const fixedWatched = await rec.run('ingest-fixed', () =>
       withStallWatch(stallWatch, () => runLoad(postSpec(server!.url, pub, pop, o, { mode: 'open', rate: fixedItemsPerSec / avgItemsPerBody, durationMs: o.fixedSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS }))),
     );
-    const ingestFixed = { ...loadSummary(fixedRun, 0), stalls: ingestStalls };
+    const fixedRun = fixedWatched.run;
+    const ingestFixed = fixedRunSummary(fixedWatched);
     log(`ingest at ${fmtInt(fixedItemsPerSec)} items/s: p50 ${fmtMs(ingestFixed.p50Ms)}, p99 ${fmtMs(ingestFixed.p99Ms)}, max ${fmtMs(ingestFixed.maxMs)}; ${describeSlowest(ingestFixed.slowest, ingestFixed.generatorStalls)}`);
     if (ingestFixed.failed) log(`ingest at half rate: non-202 answers ${JSON.stringify(ingestFixed.statusCounts)} ${ingestFixed.errorSamples.join(' | ')}`);
 
@@ -805,10 +809,9 @@ async function main(): Promise<void> {
     const lookupMax = loadSummary(lookupMaxRun);
     log(`lookup max: ${fmtInt(lookupMax.itemsPerSec)} req/s at ${o.concurrency} connections (p50 ${fmtMs(lookupMax.p50Ms)}, p99 ${fmtMs(lookupMax.p99Ms)}; non-200: ${lookupMax.failed})`);
     const lookupRate = lookupMax.itemsPerSec / 2;
-    const { run: lookupFixedRun, stalls: lookupStalls } = await rec.run('lookup-fixed', () =>
-      withStallWatch(stallWatch, () => runLoad({ ...lookupSpec, mode: 'open', rate: lookupRate, durationMs: o.lookupSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS })),
+    const lookupFixed = fixedRunSummary(
+      await rec.run('lookup-fixed', () => withStallWatch(stallWatch, () => runLoad({ ...lookupSpec, mode: 'open', rate: lookupRate, durationMs: o.lookupSeconds * 1000, warmupMs: OPEN_LOOP_WARMUP_MS }))),
     );
-    const lookupFixed = { ...loadSummary(lookupFixedRun, 0), stalls: lookupStalls };
     log(`lookup at ${fmtInt(lookupRate)} req/s: p50 ${fmtMs(lookupFixed.p50Ms)}, p99 ${fmtMs(lookupFixed.p99Ms)}; ${describeSlowest(lookupFixed.slowest, lookupFixed.generatorStalls)}`);
 
     // --- ceiling Q: the route's look-up call straight through pg (Q1: a statement per look-up), same emails and concurrency

@@ -7,7 +7,7 @@
  */
 import { Client } from 'pg';
 import { cpuSnapshot, cpuUse, type CpuSnapshot } from './procstat';
-import { gcTotals, type GcTotals } from './server-gc';
+import { gcDelta, gcTotals } from './server-gc';
 import { sampleValue, scrapeMetrics } from './server-metrics';
 import { nowMs, round, sleep } from './stats';
 
@@ -45,7 +45,7 @@ const IDLE_WAITS = new Set(['CheckpointerMain', 'BgWriterMain', 'BgWriterHiberna
 const ACTIVITY_SQL = `
   SELECT backend_type, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait, count(*)::int AS n
     FROM pg_stat_activity
-   WHERE pid <> pg_backend_pid() AND (backend_type <> 'client backend' OR state NOT IN ('idle'))
+   WHERE pid <> pg_backend_pid() AND (backend_type <> 'client backend' OR state <> 'idle')
    GROUP BY 1, 2 ORDER BY 3 DESC`;
 
 export function describeActivity(rows: Array<{ backend_type: string; wait: string; n: number }>): string[] {
@@ -86,15 +86,6 @@ function observedSince(before: Observed, after: Observed): Observed {
 const LOG_APPENDS = (text: string) => histogramOver(text, 'tessera_log_append_duration_seconds', '0.05');
 const LOOKUPS = (text: string) => histogramOver(text, 'tessera_profile_read_duration_seconds', '0.01', 'operation="lookup"');
 
-function gcPauseMs(before: GcTotals, after: GcTotals): Record<string, number> {
-  const ms: Record<string, number> = {};
-  for (const [kind, a] of Object.entries(after)) {
-    const pause = (a.seconds - (before[kind]?.seconds ?? 0)) * 1000;
-    if (pause > 0) ms[kind] = round(pause, 1);
-  }
-  return ms;
-}
-
 export function watchStalls(baseUrl: string, dbUrl: string, serverPid: number, intervalMs = SAMPLE_INTERVAL_MS): { stop(): Promise<StallSample[]> } {
   const samples: StallSample[] = [];
   let stopped = false;
@@ -116,7 +107,7 @@ export function watchStalls(baseUrl: string, dbUrl: string, serverPid: number, i
       samples.push({
         atMs: round(cpu1.atMs, 1),
         eventLoopMaxMs: eventLoopMaxMs(text ?? ''),
-        gcMs: gcPauseMs(gc0, gc1),
+        gcMs: Object.fromEntries(Object.entries(gcDelta(gc0, gc1)).map(([kind, g]) => [kind, g.ms])),
         logAppends: { count: appends.count, over50Ms: appends.over },
         lookups: { count: lookups.count, over10Ms: lookups.over },
         cores: { server: round(use.serverCores, 2), postgres: round(use.postgresCores, 2), bench: round(use.benchCores, 2), other: round(use.otherCores, 2), iowait: round(use.iowaitCores, 2) },
