@@ -42,10 +42,17 @@ export async function holdLogPartitions(dataDir: string, topic: string): Promise
   const db = await connectDataDirDb(dataDir);
   await db.query('BEGIN');
   await db.query('SELECT * FROM log_partitions WHERE topic = $1 FOR UPDATE', [topic]);
-  for (let waited = 0; ; waited += 50) {
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'tessera' AND wait_event_type = 'Lock'`);
-    if (rows[0].n > 0) return db;
-    if (waited > 20_000) throw new Error('no server session waited on the held log partitions within 20 s');
-    await new Promise((r) => setTimeout(r, 50));
+  // Watched from a second session: inside the holding transaction pg_stat_activity is the snapshot of its
+  // first read, so a server session that starts waiting after that read would never show.
+  const watch = await connectDataDirDb(dataDir);
+  try {
+    for (let waited = 0; ; waited += 50) {
+      const { rows } = await watch.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'tessera' AND wait_event_type = 'Lock'`);
+      if (rows[0].n > 0) return db;
+      if (waited > 20_000) throw new Error('no server session waited on the held log partitions within 20 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await watch.end();
   }
 }
