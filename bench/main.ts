@@ -39,6 +39,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { APP_NODE_FLAGS } from '../test/support/app-node-flags';
 import { SingleNode, startSingleNode } from '../test/support/single-node-server';
 import { LoadResult, LoadSpec, runLoad, throughput } from './load';
 import {
@@ -577,7 +578,7 @@ async function runReplay(dataDir: string, o: Options, profileDir?: string): Prom
     env.BENCH_PG_TRACE_FILE = join(profileDir, 'replay-sql-trace.json');
   }
   const started = nowMs();
-  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, 'replay'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...APP_NODE_FLAGS, CLI_MAIN, 'replay'], { env, stdio: ['ignore', 'pipe', 'pipe'] }); // as `npm run tessera -- replay`
   const watcher = new ProcessWatcher(child.pid!).start(250);
   let out = '';
   let lastCpu = cpuSnapshot(child.pid!);
