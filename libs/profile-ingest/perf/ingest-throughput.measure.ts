@@ -23,7 +23,7 @@ import { createTestDatabase, TestDatabase } from '@tessera/testing/database';
 import { generatePopulation } from '../../../bench/population';
 import { ProjectorPause } from '../../../bench/pg-direct';
 import { TesseraModule } from '../../../apps/tessera/src/tessera.module';
-import { ProfileIngestLeanRoute } from '../src/profile-ingest.lean-route';
+import { IngestLeanRoutes } from '../src/profile-ingest.lean-route';
 import { selfTimes as profileSelfTimes, type CpuProfile } from './cpu-profile.summary';
 
 jest.setTimeout(1_800_000);
@@ -144,7 +144,7 @@ const selfTimes = (profile: CpuProfile) => profileSelfTimes(profile, TOP);
 
 it('measures POST /v3/profiles, Nest route vs lean route, alternating', async () => {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
-  const lean = app.get(ProfileIngestLeanRoute);
+  const lean = app.get(IngestLeanRoutes);
   const tenants = app.get(TenantRepository);
   await tenants.ensureTenant('perf');
   const key = await tenants.createApiKey('perf', 'public');

@@ -1,5 +1,5 @@
-// Issue 12: POST /v3/profiles served from a Fastify hook (ProfileIngestLeanRoute) answers exactly as
-// the Nest route does — good and bad batches, body-parser refusals, keys, rate limit, Idempotency-Key —
+// Issue 12: POST /v3/profiles and POST /v3/events served from a Fastify hook (IngestLeanRoutes) answer exactly as
+// the Nest routes do — good and bad batches, body-parser refusals, keys, rate limit, Idempotency-Key —
 // in the single-node app itself. The same request is sent with the lean route on and off (its switch).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { createHttpApp, createLogger, Infrastructure, startInfrastructure } from
 import { TenantRepository } from '@tessera/store';
 import { createTestDatabase, TestDatabase } from '@tessera/testing/database';
 import { TesseraModule } from '../../../apps/tessera/src/tessera.module';
-import { ProfileIngestLeanRoute } from './profile-ingest.lean-route';
+import { IngestLeanRoutes } from './profile-ingest.lean-route';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -20,10 +20,10 @@ let dataDir: string;
 let infra: Infrastructure;
 let app: NestFastifyApplication;
 let fastify: FastifyInstance;
-let lean: ProfileIngestLeanRoute;
+let lean: IngestLeanRoutes;
 let tenants: TenantRepository;
 const keys = { public: '', private: '', slow: '' };
-/** POST /v3/profiles requests that reached Nest's handler stage (the lean route had not answered). */
+/** Ingest requests that reached Nest's handler stage (the lean route had not answered). */
 let reachedNest = 0;
 
 beforeAll(async () => {
@@ -37,10 +37,10 @@ beforeAll(async () => {
   fastify = app.getHttpAdapter().getInstance();
   // Added after the lean route's hook: runs only for a request the lean route left to Nest.
   fastify.addHook('preHandler', async (request) => {
-    if (request.method === 'POST' && request.routeOptions.url === '/v3/profiles') reachedNest++;
+    if (request.method === 'POST' && (request.routeOptions.url === '/v3/profiles' || request.routeOptions.url === '/v3/events')) reachedNest++;
   });
   await fastify.ready();
-  lean = app.get(ProfileIngestLeanRoute);
+  lean = app.get(IngestLeanRoutes);
   tenants = app.get(TenantRepository);
   await tenants.ensureTenant('lean');
   keys.public = await tenants.createApiKey('lean', 'public');
@@ -60,15 +60,17 @@ interface Post {
   body?: string | Buffer;
   key?: string;
   headers?: Record<string, string>;
+  /** Default `/v3/profiles`. */
+  path?: '/v3/profiles' | '/v3/events';
 }
 
 /** The answer with its volatile parts (date header, timestamps) replaced; which path served it. */
-async function post({ body, key, headers = {} }: Post, viaLean: boolean) {
+async function post({ body, key, headers = {}, path = '/v3/profiles' }: Post, viaLean: boolean) {
   lean.enabled = viaLean;
   const before = reachedNest;
   const res = await fastify.inject({
     method: 'POST',
-    url: '/v3/profiles',
+    url: path,
     payload: body,
     headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}), ...headers },
   });
@@ -180,5 +182,67 @@ describe('POST /v3/profiles on the lean route', () => {
     const after = await metric();
     expect(count(after, items) - count(before, items)).toBe(3);
     expect(count(after, accepted) - count(before, accepted)).toBe(1);
+  });
+});
+
+const event = (n: number) => ({ type: 'order', action: 'purchase', identifiers: { email: `e${n}.${process.pid}@example.com` }, data: { order_id: `o${n}`, total: 9.5 } });
+
+describe('POST /v3/events on the lean route', () => {
+  it.each([
+    ['a batch', () => ({ path: '/v3/events' as const, body: JSON.stringify([event(1), event(2)]), key: keys.public })],
+    ['one object, private key', () => ({ path: '/v3/events' as const, body: JSON.stringify(event(3)), key: keys.private })],
+  ])('given good events (%s), then 202 Accepted from the lean route, as from the Nest route', async (_, request) => {
+    const { nest, lean: viaLean } = await twin(request);
+    expect(nest.status).toBe(202);
+    expect(nest.body).toEqual({ title: 'Accepted', status: 202, timestamp: '<ISO>' });
+    expect(nest.servedBy).toBe('nest');
+    expect(viaLean.servedBy).toBe('hook');
+    expect({ ...viaLean, servedBy: 'nest' }).toEqual(nest);
+  });
+
+  it.each([
+    ['no identifiers', JSON.stringify([event(4), { type: 'order', data: {} }])],
+    ['no type', JSON.stringify([{ identifiers: { email: 'x@example.com' } }])],
+    ['an empty array', '[]'],
+    ['a number', '42'],
+  ])('given bad events (%s), then the lean route refuses them exactly as Nest does', async (_, body) => {
+    const { nest, lean: viaLean } = await twin({ path: '/v3/events', body, key: keys.public });
+    expect(nest.status).toBe(400);
+    expect(viaLean.servedBy).toBe('hook');
+    expect({ ...viaLean, servedBy: 'nest' }).toEqual(nest);
+  });
+
+  it.each([
+    ['malformed JSON', { body: '{"type":' }, 400],
+    ['text/plain', { body: '{}', headers: { 'content-type': 'text/plain' } }, 415],
+  ])("given %s, then the body parser's refusal is the same on both paths", async (_, request, status) => {
+    const { nest, lean: viaLean } = await twin({ ...request, path: '/v3/events', key: keys.public });
+    expect(nest.status).toBe(status);
+    expect(viaLean).toEqual(nest);
+  });
+
+  it('given no key, then 403 as from the Nest route', async () => {
+    const { nest, lean: viaLean } = await twin({ path: '/v3/events', body: JSON.stringify(event(5)) });
+    expect(nest.status).toBe(403);
+    expect({ ...viaLean, servedBy: 'nest' }).toEqual(nest);
+  });
+
+  it('given an Idempotency-Key, then the Nest route serves it and replays the answer', async () => {
+    const key = `idem-events-${process.pid}`;
+    const body = JSON.stringify([event(6)]);
+    const first = await post({ path: '/v3/events', body, key: keys.public, headers: { 'idempotency-key': key } }, true);
+    const again = await post({ path: '/v3/events', body, key: keys.public, headers: { 'idempotency-key': key } }, true);
+    expect([first.servedBy, again.servedBy]).toEqual(['nest', 'nest']);
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('when served lean, then the ingest metrics count its requests and items under the events route', async () => {
+    const metric = async () => (await fastify.inject({ method: 'GET', url: '/metrics' })).body;
+    const count = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+    const items = /^tessera_ingest_items_total\{[^}]*route="\/v3\/events"[^}]*\} (\d+)/m;
+    const before = await metric();
+    expect((await post({ path: '/v3/events', body: JSON.stringify([event(7), event(8)]), key: keys.public }, true)).servedBy).toBe('hook');
+    expect(count(await metric(), items) - count(before, items)).toBe(2);
   });
 });
