@@ -92,6 +92,16 @@ async function twin(request: Post | (() => Post)) {
   return { nest, lean: viaLean };
 }
 
+/** The same good request through both paths: 202 Accepted from each, the hook serving the lean one. */
+async function expectAcceptedOnBoth(request: () => Post) {
+  const { nest, lean: viaLean } = await twin(request);
+  expect(nest.status).toBe(202);
+  expect(nest.body).toEqual({ title: 'Accepted', status: 202, timestamp: '<ISO>' });
+  expect(nest.servedBy).toBe('nest');
+  expect(viaLean.servedBy).toBe('hook');
+  expect({ ...viaLean, servedBy: 'nest' }).toEqual(nest);
+}
+
 const item = (n: number) => ({ attributes: { email: `p${n}.${process.pid}@example.com`, first_name: `P${n}`, ts: 1764723723 + n } });
 
 describe('POST /v3/profiles on the lean route', () => {
@@ -100,12 +110,7 @@ describe('POST /v3/profiles on the lean route', () => {
     ['one object, private key', () => ({ body: JSON.stringify(item(3)), key: keys.private })],
     ['charset=utf-8', () => ({ body: JSON.stringify([item(4)]), key: keys.public, headers: { 'content-type': 'application/json; charset=utf-8' } })],
   ])('given a good body (%s), then 202 Accepted from the lean route, as from the Nest route', async (_, request) => {
-    const { nest, lean: viaLean } = await twin(request);
-    expect(nest.status).toBe(202);
-    expect(nest.body).toEqual({ title: 'Accepted', status: 202, timestamp: '<ISO>' });
-    expect(nest.servedBy).toBe('nest');
-    expect(viaLean.servedBy).toBe('hook');
-    expect({ ...viaLean, servedBy: 'nest' }).toEqual(nest);
+    await expectAcceptedOnBoth(request);
   });
 
   it.each([
@@ -192,12 +197,7 @@ describe('POST /v3/events on the lean route', () => {
     ['a batch', () => ({ path: '/v3/events' as const, body: JSON.stringify([event(1), event(2)]), key: keys.public })],
     ['one object, private key', () => ({ path: '/v3/events' as const, body: JSON.stringify(event(3)), key: keys.private })],
   ])('given good events (%s), then 202 Accepted from the lean route, as from the Nest route', async (_, request) => {
-    const { nest, lean: viaLean } = await twin(request);
-    expect(nest.status).toBe(202);
-    expect(nest.body).toEqual({ title: 'Accepted', status: 202, timestamp: '<ISO>' });
-    expect(nest.servedBy).toBe('nest');
-    expect(viaLean.servedBy).toBe('hook');
-    expect({ ...viaLean, servedBy: 'nest' }).toEqual(nest);
+    await expectAcceptedOnBoth(request);
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { IDEMPOTENCY_KEY_HEADER, LeanRoutes } from '@tessera/runtime';
 import { EventsController } from './events.controller';
@@ -26,36 +26,24 @@ export class IngestLeanRoutes implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const serves = (request: FastifyRequest) => this.enabled && request.headers[IDEMPOTENCY_KEY_HEADER] === undefined;
+    this.serveIngest('/v3/profiles', ProfileIngestController, 'upsert', (tenant, body) => this.ingest.accept(tenant, body));
+    this.serveIngest('/v3/events', EventsController, 'track', (tenant, body) => this.ingest.acceptEvents(tenant, body));
+  }
+
+  /** One ingest route on the hook, answering as its controller's handler does (202 and the same body). */
+  private serveIngest(path: string, controller: Type<unknown>, handler: string, accept: (tenant: string, body: unknown) => Promise<number>): void {
     this.leanRoutes.serve({
       method: 'POST',
-      path: '/v3/profiles',
-      controller: ProfileIngestController,
-      handler: 'upsert',
+      path,
+      controller,
+      handler,
       stage: 'preHandler',
-      serves,
+      serves: (request: FastifyRequest) => this.enabled && request.headers[IDEMPOTENCY_KEY_HEADER] === undefined,
       handle: async (request, reply) => {
-        await this.ingest.accept(request.principal!.tenant, request.body);
-        return accepted(reply);
-      },
-    });
-    this.leanRoutes.serve({
-      method: 'POST',
-      path: '/v3/events',
-      controller: EventsController,
-      handler: 'track',
-      stage: 'preHandler',
-      serves,
-      handle: async (request, reply) => {
-        await this.ingest.acceptEvents(request.principal!.tenant, request.body);
-        return accepted(reply);
+        await accept(request.principal!.tenant, request.body);
+        reply.code(202);
+        return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
       },
     });
   }
-}
-
-/** The controllers' 202 body. */
-function accepted(reply: { code(status: number): unknown }) {
-  reply.code(202);
-  return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
 }
