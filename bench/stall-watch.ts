@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { cpuSnapshot, cpuUse, type CpuSnapshot } from './procstat';
 import { gcDelta, gcTotals } from './server-gc';
 import { sampleValue, scrapeMetrics } from './server-metrics';
-import { nowMs, round, sleep } from './stats';
+import { nowMs, round, sleep, SLOW_WINDOW_MS } from './stats';
 
 const LAG_MAX = 'nodejs_eventloop_lag_max_seconds ';
 /**
@@ -140,7 +140,7 @@ export function around(
 ): Array<Omit<StallSample, 'atMs'> & { atS: number }> {
   const windowStart = startMs + window.atS * 1000;
   const from = windowStart - window.worstMs;
-  const to = windowStart + 100;
+  const to = windowStart + SLOW_WINDOW_MS;
   return samples
     .filter((s) => s.atMs > from && s.atMs - intervalMs < to)
     .map(({ atMs, ...rest }) => ({ atS: round((atMs - startMs) / 1000, 2), ...rest }));

@@ -27,6 +27,9 @@ export function summarize(values: ArrayLike<number>): { count: number; p50: numb
   return { count: n, p50: at(50), p95: at(95), p99: at(99), max: sorted[n - 1]!, mean: sum / n };
 }
 
+/** The width of the windows slowestAnswers groups slow answers by. */
+export const SLOW_WINDOW_MS = 100;
+
 /**
  * Where a run's slowest 1 % of answers (those at or above its p99) came from: grouped by the 100 ms of
  * the run they completed in. A few windows holding them all is one stall (of the server, the database
@@ -44,14 +47,14 @@ export function slowestAnswers(latencies: ArrayLike<number>, completedAt: ArrayL
   for (let i = 0; i < latencies.length; i++) {
     if (!(latencies[i]! >= p99)) continue;
     answers++;
-    const w = Math.floor((completedAt[i]! - startMs) / 100);
+    const w = Math.floor((completedAt[i]! - startMs) / SLOW_WINDOW_MS);
     const slot = byWindow.get(w) ?? { answers: 0, worstMs: 0 };
     slot.answers++;
     slot.worstMs = Math.max(slot.worstMs, latencies[i]!);
     byWindow.set(w, slot);
   }
   const busiest = [...byWindow].sort((a, b) => b[1].answers - a[1].answers).slice(0, 5)
-    .map(([w, x]) => ({ atS: round(w / 10, 1), answers: x.answers, worstMs: round(x.worstMs, 1) }));
+    .map(([w, x]) => ({ atS: round((w * SLOW_WINDOW_MS) / 1000, 1), answers: x.answers, worstMs: round(x.worstMs, 1) }));
   return { thresholdMs: round(p99, 2), answers, windows: byWindow.size, busiest };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The node flags every Tessera app runs with: `npm start`, the `start:*` scripts and the CLI's
- * `npm run tessera` (package.json), the Docker image (NODE_OPTIONS), and the servers and the replay tests
- * and the bench start, so they run as those scripts do (app-node-flags.spec.ts checks they agree).
+ * `npm run tessera` (package.json), the Docker image (NODE_OPTIONS), the servers tests and the bench start, and
+ * the bench's replay, so they run as those scripts do (app-node-flags.spec.ts checks they agree).
  *
  * `--max-semi-space-size=32`: V8's young generation with 32 MiB semi-spaces instead of 16. Ingest and the
  * projector allocate tens of KB a record and keep whole batches alive across scavenges; with 32 the bench's

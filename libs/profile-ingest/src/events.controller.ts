@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, UseInterceptors } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Access, AuthenticatedRequest, IdempotencyInterceptor } from '@tessera/runtime';
+import { Access, AuthenticatedRequest, IdempotencyInterceptor, zaiusAccepted } from '@tessera/runtime';
 import { ApiEventsTrack } from './profile-ingest.dto';
 import { ProfileIngestService } from './profile-ingest.service';
 
@@ -18,6 +18,6 @@ export class EventsController {
   @ApiEventsTrack()
   async track(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
     await this.ingest.acceptEvents(request.principal!.tenant, body);
-    return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+    return zaiusAccepted();
   }
 }

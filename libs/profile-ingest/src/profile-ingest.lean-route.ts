@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit, Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { IDEMPOTENCY_KEY_HEADER, LeanRoutes } from '@tessera/runtime';
+import { IDEMPOTENCY_KEY_HEADER, LeanRoutes, zaiusAccepted } from '@tessera/runtime';
 import { EventsController } from './events.controller';
 import { ProfileIngestController } from './profile-ingest.controller';
 import { ProfileIngestService } from './profile-ingest.service';
@@ -42,7 +42,7 @@ export class IngestLeanRoutes implements OnModuleInit {
       handle: async (request, reply) => {
         await accept(request.principal!.tenant, request.body);
         reply.code(202);
-        return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+        return zaiusAccepted();
       },
     });
   }

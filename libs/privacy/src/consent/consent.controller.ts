@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Access, AuthenticatedRequest } from '@tessera/runtime';
+import { Access, AuthenticatedRequest, zaiusAccepted } from '@tessera/runtime';
 import { ApiConsentFind, ApiConsentUpdate } from './consent.dto';
 import { ConsentService, ConsentView } from './consent.service';
 
@@ -17,7 +17,7 @@ export class ConsentWriteController {
   @ApiConsentUpdate()
   async update(@Body() body: unknown, @Req() request: AuthenticatedRequest) {
     await this.consents.accept(request.principal!.tenant, body);
-    return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+    return zaiusAccepted();
   }
 }
 

@@ -18,6 +18,11 @@ export class ZaiusAcceptedDto {
   timestamp!: string;
 }
 
+/** The 202 body of every `/v3` write, stamped now. */
+export function zaiusAccepted(): ZaiusAcceptedDto {
+  return { title: 'Accepted', status: 202, timestamp: new Date().toISOString() };
+}
+
 export class ZaiusMessageDetailDto {
   @ApiProperty({ description: 'What is wrong', example: 'Malformed JSON: Unexpected end of JSON input' })
   message!: string;
