@@ -68,6 +68,7 @@ export async function ceilingLog(url: string, db: Client, batches: IngestLogReco
   if (!partitions) throw new Error(`ceiling L: topic ${UPSERTS_TOPIC} not found`);
   await dropTopic(db);
   const pool = new Pool({ connectionString: url, max: SERVER_POOL_SIZE, application_name: 'tessera-bench-ceiling-log' });
+  pool.on('error', () => undefined); // idle connections may still report after end()
   const log = new PostgresEventLog({ pool, connectionString: url });
   try {
     await log.ensureTopics([{ name: CEILING_TOPIC, partitions }]);

@@ -3,8 +3,8 @@
 // log appends, projector batches and records by kind, consumer lag per partition, the database pool and
 // the process, and a poison record appended to the log behind the server's back counts one dead letter.
 // Every line of every scrape must parse as the Prometheus text format.
-import { Pool } from 'pg';
 import { PostgresEventLog } from '@tessera/event-log';
+import { openTestPool } from '../support/database';
 import { dataDirDatabaseUrl } from '../support/faults/data-dir-db';
 import { encodeUpserts, silentLogger } from '../support/projection-fixture';
 import { parsePrometheusText, type PrometheusExposition } from '../support/prometheus-text';
@@ -29,7 +29,7 @@ async function scrape(): Promise<PrometheusExposition & { text: string }> {
 /** A record the projector cannot apply (truncated JSON), appended to the running server's log as a buggy producer would. */
 async function appendPoison(): Promise<void> {
   const url = dataDirDatabaseUrl(server.dataDir);
-  const pool = new Pool({ connectionString: url, max: 1 });
+  const pool = openTestPool(url, 1);
   try {
     const log = new PostgresEventLog({ pool, connectionString: url, logger: silentLogger });
     const [template] = encodeUpserts([{ email: `${run}.poison@example.com` }]);

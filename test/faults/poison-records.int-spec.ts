@@ -9,10 +9,10 @@
 // records, the way a buggy or older producer could have written them.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { Pool } from 'pg';
 import { DLQ_HEADER, PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { DEAD_LETTER_ID_HEADER } from '@tessera/store';
 import { PostgresEventLog } from '@tessera/event-log';
+import { openTestPool } from '../support/database';
 import { startPostgresProcess } from '../support/embedded-postgres-process';
 import { tesseraCli } from '../support/faults/cli';
 import { connectDataDirDb, logRecords } from '../support/faults/data-dir-db';
@@ -69,7 +69,7 @@ beforeAll(async () => {
   const pg = await startPostgresProcess(dataDir);
   const url = new URL(pg.url);
   url.pathname = '/tessera';
-  const pool = new Pool({ connectionString: url.toString(), max: 2 });
+  const pool = openTestPool(url.toString(), 2);
   try {
     const log = new PostgresEventLog({ pool, connectionString: url.toString(), logger: silentLogger });
     const [a, b, c, dup, template] = encodeUpserts([

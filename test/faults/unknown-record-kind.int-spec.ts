@@ -2,9 +2,9 @@
 // projector does not handle — a record of a newer producer during a rolling upgrade — is neither
 // applied as a profile upsert nor dead-lettered (it is valid, just not for this version): its partition
 // waits at it, everything before it is applied, and readiness fails until a version that handles it runs.
-import { Pool } from 'pg';
 import { PROFILE_UPSERTS_DLQ_TOPIC, PROFILE_UPSERTS_TOPIC } from '@tessera/contracts';
 import { PostgresEventLog } from '@tessera/event-log';
+import { openTestPool } from '../support/database';
 import { connectDataDirDb, dataDirDatabaseUrl, logRecords } from '../support/faults/data-dir-db';
 import { encodeUpserts, silentLogger } from '../support/projection-fixture';
 import { eventually, ProfilesClient, SingleNode, startSingleNode } from '../support/single-node-server';
@@ -31,7 +31,7 @@ describe('given a single node whose log receives a record kind it does not handl
 
     // A newer producer's record: shaped like an upsert, but of a schema this version does not know.
     const url = dataDirDatabaseUrl(server.dataDir);
-    const pool = new Pool({ connectionString: url, max: 2 });
+    const pool = openTestPool(url, 2);
     let unknownOffset: number;
     try {
       const log = new PostgresEventLog({ pool, connectionString: url, logger: silentLogger });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 
 export interface TestDatabase {
   url: string;
@@ -38,4 +38,15 @@ export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
     url: withDatabase(serverUrl(), name),
     drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
+}
+
+/**
+ * A pg Pool of a test's own. pg-pool's end() resolves before its connections have closed, so a database
+ * stopped right after it can still terminate one (FATAL 57P01); the pool reports that as an 'error' event,
+ * and with no listener that ends the jest worker and fails the whole file.
+ */
+export function openTestPool(connectionString: string, max: number): Pool {
+  const pool = new Pool({ connectionString, max });
+  pool.on('error', () => undefined);
+  return pool;
 }

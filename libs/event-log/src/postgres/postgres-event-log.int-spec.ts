@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Client, Pool } from 'pg';
+import { Client } from 'pg';
 import { BatchCollector, describeEventLogConformance, recordId, waitFor } from '../conformance/event-log.conformance';
+import { openTestPool } from '@tessera/testing/database';
 import { eventually } from '@tessera/testing/single-node-server';
 import type { EventLog, RecordBatch } from '../event-log.port';
 import { PostgresEventLog } from './postgres-event-log';
@@ -141,7 +142,7 @@ describe('PostgresEventLog (postgres specifics)', () => {
     // Each adapter merges only its own calls: four adapters on their own pools race for the partition locks,
     // so every append statement may find the allocator moved since its snapshot.
     const topic = `adapters.${run}`;
-    const pools = Array.from({ length: 4 }, () => new Pool({ connectionString: db.url, max: 3 }));
+    const pools = Array.from({ length: 4 }, () => openTestPool(db.url, 3));
     try {
       const adapters = pools.map((pool) => open({ pool }));
       await adapters[0]!.ensureTopics([{ name: topic, partitions: 3 }]);
@@ -358,10 +359,8 @@ describe('PostgresEventLog (postgres specifics)', () => {
   });
 
   it('keeps consuming when pooled connections are killed', async () => {
-    const pool = new Pool({ connectionString: db.url, max: 4 });
-    // The pool is the test's, so its idle-connection errors are the test's to handle (as openDatabase's pool does);
-    // the log's own handler is removed at close, while connections killed above may still report.
-    pool.on('error', () => undefined);
+    // The log's own idle-error handler is removed at close, while connections killed above may still report.
+    const pool = openTestPool(db.url, 4);
     const errors: string[] = [];
     const log = open({ pool, logger: { ...quiet, warn: (m: string) => errors.push(m) } });
     try {

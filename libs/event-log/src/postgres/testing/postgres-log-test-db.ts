@@ -1,6 +1,6 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { createTestDatabase } from '@tessera/testing/database';
+import { createTestDatabase, openTestPool } from '@tessera/testing/database';
 import { PostgresLog1700000000000 } from '../postgres-log.migration';
 
 export interface PostgresLogTestDb {
@@ -19,8 +19,7 @@ export async function createPostgresLogTestDb(prefix = 'evlog'): Promise<Postgre
   } finally {
     await dataSource.destroy();
   }
-  const pool = new Pool({ connectionString: db.url, max: 12 });
-  pool.on('error', () => undefined);
+  const pool = openTestPool(db.url, 12);
   return {
     url: db.url,
     pool,
