@@ -68,7 +68,7 @@ import { runSearchPhase, type SearchPhaseResult } from './search-phase';
 import { type LagWatchResult, watchLag } from './lag-watch';
 import { around, type StallSample, watchStalls } from './stall-watch';
 import { ceilingLog, ceilingLookup, ingestRecords, serverTenant, type LogCeiling, type LookupCeiling } from './ceilings';
-import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, ProcessWatcher } from './procstat';
+import { CpuSnapshot, cpuSnapshot, cpuUse, CpuUse, loadAverage, memoryOf, ProcessWatcher } from './procstat';
 import { ProfileReader, renderAnalysis, WindowAnalysis } from './profile-analysis';
 import type { PgTraceSnapshot } from './instrument/pg-trace';
 import { fmtInt, fmtMs, nowMs, round, sleep, slowestAnswers, summarize } from './stats';
@@ -232,6 +232,8 @@ interface PhaseRecord {
   serverCpuFromTrace?: { cores: number; eventLoopUtilisation: number };
   /** The server's GC pauses during the phase, by kind (server-gc.ts). */
   serverGc?: Record<string, { pauses: number; ms: number }>;
+  /** The server's RSS at the phase's end and its high-water mark then (VmHWM): the phase that raised the peak shows. */
+  serverMemory?: { rssMiB: number; peakMiB: number };
 }
 
 interface PgStatementShare {
@@ -284,6 +286,7 @@ class PhaseRecorder {
     const endMs = nowMs();
     this.checkServer();
     const cpu1: CpuSnapshot = cpuSnapshot(this.serverPid);
+    const memory = memoryOf(this.serverPid);
     const gc1 = gc0 && this.serverUrl ? await scrapeGc(this.serverUrl) : undefined;
     const trace1 = await this.trace();
     // Backends report their counters at most once a second.
@@ -311,11 +314,13 @@ class PhaseRecorder {
     }
     if (stmts0 && stmts1) record.pgStatements = diffStatements(stmts0, stmts1).slice(0, 15);
     if (gc0 && gc1) record.serverGc = gcDelta(gc0, gc1);
+    if (memory && Number.isFinite(memory.rssMiB)) record.serverMemory = { rssMiB: round(memory.rssMiB), peakMiB: round(memory.hwmMiB) };
     this.phases[name] = record;
     log(
       `phase ${name} done in ${seconds.toFixed(1)} s (cores: server ${record.cpu.serverCores}, postgres ${record.cpu.postgresCores}, ` +
         `bench ${record.cpu.benchCores}, other processes ${record.cpu.otherCores}${record.cpu.otherCores > 0.2 ? ' ← the machine is shared: numbers are disturbed' : ''})` +
-        (record.serverGc ? `; server GC ${Object.entries(record.serverGc).map(([k, g]) => `${k} ${g.pauses} × = ${g.ms} ms`).join(', ') || 'none'}` : ''),
+        (record.serverGc ? `; server GC ${Object.entries(record.serverGc).map(([k, g]) => `${k} ${g.pauses} × = ${g.ms} ms`).join(', ') || 'none'}` : '') +
+        (record.serverMemory ? `; server RSS ${record.serverMemory.rssMiB} MiB (peak so far ${record.serverMemory.peakMiB})` : ''),
     );
     return result;
   }

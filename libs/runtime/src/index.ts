@@ -9,6 +9,7 @@ export * from './infrastructure';
 export * from './logger';
 export * from './tokens';
 export * from './process';
+export * from './memory/heap-growth';
 export * from './http/tenant-rate-limiter';
 export * from './http/native-api';
 export * from './http/problem.exception';

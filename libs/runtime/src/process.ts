@@ -2,6 +2,7 @@ import { ConfigurationError, loadEnv } from '@tessera/config';
 import type { CommonEnv } from '@tessera/config';
 import { startInfrastructure, Infrastructure } from './infrastructure';
 import { createLogger, TesseraLogger } from './logger';
+import { limitServiceHeapGrowth } from './memory/heap-growth';
 
 export interface RunningService {
   stop(): Promise<void>;
@@ -16,6 +17,7 @@ export async function runService<E extends CommonEnv>(options: {
   envClass: new () => E;
   start: (env: E, infra: Infrastructure, logger: TesseraLogger) => Promise<RunningService>;
 }): Promise<void> {
+  limitServiceHeapGrowth();
   let env: E;
   try {
     env = loadEnv(options.envClass);
