@@ -14,6 +14,6 @@ export const SERVICE_HEAP_GROWING_PERCENT = 100;
  * services set it as they start; V8 reads it whenever it sets the next collection's limit. The CLI does
  * not: a replay keeps its whole identity graph in memory by design and wants the fewest collections.
  */
-export function limitServiceHeapGrowth(percent = SERVICE_HEAP_GROWING_PERCENT): void {
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
+export function limitServiceHeapGrowth(): void {
+  setFlagsFromString(`--heap-growing-percent=${SERVICE_HEAP_GROWING_PERCENT}`);
 }
